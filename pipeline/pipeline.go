@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/sourcegraph/conc"
+	"github.com/sourcegraph/conc/panics"
+)
+
+// errStopped is the cancellation cause when a consumer leaves early: it is
+// not an error of the run, so Wait never returns it.
+var errStopped = errors.New("pipeline: stopped by its consumer")
+
+// A Pipeline is the scope of one run: every stage started on it runs in a
+// goroutine it owns, and Wait returns only when all of them have ended.
+//
+// A run ends in one of three ways:
+//   - its sources run dry and every stage drains: Wait returns nil;
+//   - the context given to New is cancelled: sources stop reading, but what
+//     they had already read still flows through every stage to the sink, so
+//     no item is lost; Wait returns the context's cause;
+//   - a fatal error (a stage function returned an error or panicked, a sink
+//     failed) or Stop: every goroutine returns at once, dropping items in
+//     flight; Wait returns the error (nil after Stop).
+//
+// A Pipeline is used for a single run and must not be reused.
+type Pipeline struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// abort is closed on a fatal error or Stop. Every channel operation in
+	// the package selects on it, so a stage blocked on a full or empty
+	// channel returns at once; cancelling ctx alone must not do that,
+	// because stages keep draining after the parent context ends.
+	abort     chan struct{}
+	abortOnce sync.Once
+
+	wg conc.WaitGroup
+
+	mu      sync.Mutex
+	err     error // the first fatal error
+	cut     bool  // a source stopped reading because the context ended
+	stopped bool  // Stop was called
+}
+
+// New returns a Pipeline whose stages see a context derived from ctx.
+// Cancelling ctx stops the sources gracefully (see Pipeline).
+func New(ctx context.Context) *Pipeline {
+	inner, cancel := context.WithCancelCause(ctx)
+	return &Pipeline{
+		parent: ctx,
+		ctx:    inner,
+		cancel: cancel,
+		abort:  make(chan struct{}),
+	}
+}
+
+// Context returns the context that stage functions receive. It is done when
+// the parent context is done, on a fatal error, after Stop, and after Wait.
+func (p *Pipeline) Context() context.Context { return p.ctx }
+
+// Go runs f in a goroutine owned by the pipeline, for stages written by hand
+// on top of channels. A non-nil error from f is fatal for the run, and so is a
+// panic, which becomes an error carrying the panic value and stack.
+func (p *Pipeline) Go(f func(ctx context.Context) error) {
+	p.wg.Go(func() {
+		var err error
+		if r := panics.Try(func() { err = f(p.ctx) }); r != nil {
+			err = r.AsError()
+		}
+		if err != nil {
+			p.Fail(err)
+		}
+	})
+}
+
+// Fail ends the run with err as its fatal error: every stage returns at once
+// and Wait returns err. Only the first error is kept; later ones are dropped,
+// as they are usually consequences of the first.
+func (p *Pipeline) Fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.mu.Unlock()
+	p.halt(err)
+}
+
+// Stop ends the run without an error, as a consumer does when it has seen
+// enough: every stage returns at once and items in flight are dropped.
+func (p *Pipeline) Stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.halt(errStopped)
+}
+
+func (p *Pipeline) halt(cause error) {
+	p.abortOnce.Do(func() {
+		close(p.abort)
+		p.cancel(cause)
+	})
+}
+
+// Wait blocks until every goroutine of the run has returned, then reports
+// how the run ended: the first fatal error; else, if the parent context ended
+// the run before a source had read all its input, the context's cause; else
+// nil. Wait may be called more than once.
+func (p *Pipeline) Wait() error {
+	p.wg.Wait()
+	p.cancel(context.Canceled) // release the context's resources
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.err != nil:
+		return p.err
+	case p.cut && !p.stopped:
+		return context.Cause(p.parent)
+	}
+	return nil
+}
+
+// Done returns a channel that is closed when the run is aborted by a fatal
+// error or Stop. Hand-written stages select on it beside every channel
+// operation, so that they never block a run that is shutting down.
+func (p *Pipeline) Done() <-chan struct{} { return p.abort }
+
+// markCut records that a source stopped before the end of its input because
+// the context was done.
+func (p *Pipeline) markCut() {
+	p.mu.Lock()
+	p.cut = true
+	p.mu.Unlock()
+}

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"iter"
+)
+
+// Generate starts a source: gen runs in its own goroutine and hands each
+// value to emit. emit blocks while the next stage is busy (backpressure), and
+// returns false when gen should stop reading: the context is done or the run
+// was aborted. A value passed to emit after the context ended is still
+// delivered, so every item a source has read reaches the sink.
+//
+// An error returned by gen is fatal for the run, except the context's own
+// error after the context ended, which marks the run as cut short. Options:
+// WithBuffer.
+func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) bool) error, opts ...Option) Stream[T] {
+	c := newConfig(opts)
+	out := make(chan T, c.buffer)
+	p.Go(func(ctx context.Context) error {
+		defer close(out)
+		emit := func(v T) bool {
+			return send(p, out, v) && ctx.Err() == nil
+		}
+		err := gen(ctx, emit)
+		if ctx.Err() != nil {
+			// The source stopped because the context ended; an error that
+			// merely reports that is the cut, not a failure.
+			if err == nil || errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx)) {
+				p.markCut()
+				return nil
+			}
+		}
+		return err
+	})
+	return Stream[T]{p: p, ch: out}
+}
+
+// FromSeq starts a source that emits the values of seq in order, stopping
+// early when the context ends. Options: WithBuffer.
+func FromSeq[T any](p *Pipeline, seq iter.Seq[T], opts ...Option) Stream[T] {
+	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+		for v := range seq {
+			if !emit(v) {
+				break
+			}
+		}
+		return nil
+	}, opts...)
+}
+
+// FromSlice starts a source that emits the items of s in order.
+// Options: WithBuffer.
+func FromSlice[T any](p *Pipeline, s []T, opts ...Option) Stream[T] {
+	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+		for _, v := range s {
+			if !emit(v) {
+				break
+			}
+		}
+		return nil
+	}, opts...)
+}
+
+// FromChan starts a source that forwards the values received from ch until
+// ch is closed or the context ends. It never closes ch. Options: WithBuffer.
+func FromChan[T any](p *Pipeline, ch <-chan T, opts ...Option) Stream[T] {
+	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+		for {
+			select {
+			case v, ok := <-ch:
+				if !ok || !emit(v) {
+					return nil
+				}
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}, opts...)
+}

@@ -1,0 +1,11 @@
+package pipeline
+
+// A Stage is a reusable step from a stream of In to a stream of Out, such as
+// a fetch followed by a decode. Any function built from Map and friends can be
+// a Stage, and Then joins two stages into one, checked by the compiler.
+type Stage[In, Out any] func(Stream[In]) Stream[Out]
+
+// Then returns the stage that runs first, then second.
+func Then[A, B, C any](first Stage[A, B], second Stage[B, C]) Stage[A, C] {
+	return func(s Stream[A]) Stream[C] { return second(first(s)) }
+}
