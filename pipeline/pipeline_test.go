@@ -338,7 +338,9 @@ func TestSources(t *testing.T) {
 		make func(p *pipeline.Pipeline) pipeline.Stream[int]
 	}{
 		{"slice", func(p *pipeline.Pipeline) pipeline.Stream[int] { return pipeline.FromSlice(p, []int{1, 2, 3}) }},
-		{"seq", func(p *pipeline.Pipeline) pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values([]int{1, 2, 3})) }},
+		{"seq", func(p *pipeline.Pipeline) pipeline.Stream[int] {
+			return pipeline.FromSeq(p, slices.Values([]int{1, 2, 3}))
+		}},
 		{"chan", func(p *pipeline.Pipeline) pipeline.Stream[int] { return pipeline.FromChan(p, ch) }},
 	}
 	for _, tc := range cases {
