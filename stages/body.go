@@ -1,0 +1,48 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dustin/go-humanize"
+)
+
+// errTooLarge reports a body over the cap; its message is the record's.
+type errTooLarge struct{ limit int64 }
+
+func (e *errTooLarge) Error() string {
+	return fmt.Sprintf("body is larger than the %s cap", humanize.IBytes(uint64(e.limit)))
+}
+
+// readBody reads r to its end into one buffer sized from the announced
+// length, so that a typical body is read with a single allocation. It stops
+// as soon as more than limit bytes have arrived (limit 0: no cap), which is
+// what keeps a decompression bomb from filling memory: the cap is applied to
+// the decoded bytes.
+func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
+	if limit > 0 && announced > limit {
+		return nil, &errTooLarge{limit}
+	}
+	size := int64(512)
+	if announced >= 0 {
+		size = announced + 1 // +1 so that EOF is seen without growing
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if limit > 0 && int64(len(buf)) > limit {
+			return buf[:limit], &errTooLarge{limit}
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package stages
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"syscall"
+	"time"
+)
+
+// errAttemptTimeout is the cause of an attempt's context when its own time
+// limit ran out, which tells a timeout apart from an interrupted run.
+var errAttemptTimeout = errors.New("attempt timed out")
+
+// Phases of an attempt, for messages that say where it failed.
+const (
+	phaseHeaders = "waiting for response headers"
+	phaseBody    = "reading the body"
+)
+
+// classify turns the error of an attempt into the record's Error: a kind a
+// script can match on and a message a person understands. run is the
+// context of the whole run, attempt the attempt's own.
+func classify(err error, run, attempt context.Context, timeout time.Duration, phase string) *Error {
+	var (
+		tooLarge *errTooLarge
+		redirect *errRedirect
+		dns      *net.DNSError
+		op       *net.OpError
+		netErr   net.Error
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return newError(KindTooLarge, tooLarge.Error())
+	case run.Err() != nil:
+		return newError(KindCanceled, "canceled "+phase+": the run was interrupted")
+	case context.Cause(attempt) == errAttemptTimeout:
+		return newError(KindTimeout, fmt.Sprintf("timeout after %s %s", timeout, phase))
+	case errors.As(err, &redirect):
+		return newError(KindRedirect, redirect.Error())
+	case errors.As(err, &dns):
+		reason := dns.Err
+		if dns.IsNotFound {
+			reason = "no such host"
+		}
+		return newError(KindDNS, fmt.Sprintf("cannot resolve host %q: %s", dns.Name, reason))
+	case isTLS(err):
+		return newError(KindTLS, "TLS failed: "+bare(err).Error())
+	case errors.As(err, &op) && op.Op == "dial":
+		switch {
+		case op.Timeout():
+			return newError(KindTimeout, "timeout connecting to "+addr(op))
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return newError(KindConnect, "connection refused by "+addr(op))
+		}
+		return newError(KindConnect, fmt.Sprintf("cannot connect to %s: %v", addr(op), op.Err))
+	case errors.Is(err, syscall.ECONNRESET):
+		return newError(KindNetwork, "connection reset by the server while "+phase)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.EPIPE):
+		return newError(KindNetwork, "connection closed by the server while "+phase)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return newError(KindTimeout, "timeout "+phase+": "+bare(err).Error())
+	}
+	return newError(KindOther, bare(err).Error())
+}
+
+func isTLS(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		header   tls.RecordHeaderError
+		alert    tls.AlertError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// bare strips net/http's `Get "URL": ` wrapper: the record already says
+// which URL it is about.
+func bare(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func addr(op *net.OpError) string {
+	if op.Addr != nil {
+		return op.Addr.String()
+	}
+	return "the server"
+}

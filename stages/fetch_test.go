@@ -1,0 +1,257 @@
+package stages_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// misbehaving is a server with one path per way a response can go wrong.
+func misbehaving(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q,"ua":%q,"x":%q}`, r.URL.Path, r.UserAgent(), r.Header.Get("X-Test"))
+	})
+	mux.HandleFunc("/pretty", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "{\r\n  \"a\": [1,\n 2],\n  \"b\": \"x y\"\n}\n")
+	})
+	mux.HandleFunc("/missing", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":"no such thing"}`)
+	})
+	mux.HandleFunc("/html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>")
+	})
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/trickle", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+				w.Write([]byte(" "))
+				w.(http.Flusher).Flush()
+			}
+		}
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("a", 5000)))
+	})
+	mux.HandleFunc("/big-chunked", func(w http.ResponseWriter, r *http.Request) {
+		for range 10 {
+			w.Write([]byte(strings.Repeat("a", 1000)))
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusMovedPermanently) })
+	mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(strings.Repeat("a", 100)))
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		var body strings.Builder
+		fmt.Fprint(&body, r.Method, " ")
+		if r.Body != nil {
+			b := make([]byte, 100)
+			n, _ := r.Body.Read(b)
+			body.Write(b[:n])
+		}
+		w.Write([]byte(body.String()))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// closedPort returns an address on which nothing listens.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestFetchOutcomes(t *testing.T) {
+	srv := misbehaving(t)
+	u := srv.URL
+	cases := []struct {
+		url    string
+		status int
+		kind   stages.Kind // "" for ok
+		check  func(t *testing.T, r stages.Record)
+	}{
+		{url: u + "/ok", status: 200, check: func(t *testing.T, r stages.Record) {
+			if !strings.Contains(string(r.Body), `"ua":"fetchpipe/`) || r.Format != stages.JSON || r.Attempts != 1 {
+				t.Errorf("body %s format %v attempts %d", r.Body, r.Format, r.Attempts)
+			}
+		}},
+		{url: u + "/pretty", status: 200, check: func(t *testing.T, r stages.Record) {
+			if strings.ContainsAny(string(r.Body), "\r\n") || !json.Valid(r.Body) {
+				t.Errorf("body not made one line: %q", r.Body)
+			}
+		}},
+		{url: u + "/missing", status: 404, kind: stages.KindHTTPStatus, check: func(t *testing.T, r stages.Record) {
+			if string(r.Body) != `{"error":"no such thing"}` || r.Format != stages.JSON {
+				t.Errorf("error body lost: %q", r.Body)
+			}
+			if r.Err.Message != "server answered 404 Not Found" {
+				t.Errorf("message %q", r.Err.Message)
+			}
+		}},
+		{url: u + "/html", status: 200, kind: stages.KindDecode, check: func(t *testing.T, r stages.Record) {
+			if !strings.Contains(r.Err.Message, "text/html") || !strings.Contains(r.Err.Message, "<!DOCTYPE html>") || r.Format != stages.Text {
+				t.Errorf("message %q, format %v", r.Err.Message, r.Format)
+			}
+		}},
+		{url: u + "/empty", status: 204, check: func(t *testing.T, r stages.Record) {
+			if r.Body != nil {
+				t.Errorf("empty body kept: %q", r.Body)
+			}
+		}},
+		{url: u + "/hang", kind: stages.KindTimeout, check: messageIs("timeout after 300ms waiting for response headers")},
+		{url: u + "/trickle", status: 200, kind: stages.KindTimeout, check: messageIs("timeout after 300ms reading the body")},
+		{url: u + "/big", status: 200, kind: stages.KindTooLarge, check: messageIs("body is larger than the 4.0 KiB cap")},
+		{url: u + "/big-chunked", status: 200, kind: stages.KindTooLarge},
+		{url: u + "/loop", kind: stages.KindRedirect, check: func(t *testing.T, r stages.Record) {
+			if !strings.Contains(r.Err.Message, "redirect loop") {
+				t.Errorf("message %q", r.Err.Message)
+			}
+		}},
+		{url: u + "/moved", status: 200, check: func(t *testing.T, r stages.Record) {
+			if r.FinalURL != u+"/ok" {
+				t.Errorf("final_url %q", r.FinalURL)
+			}
+		}},
+		{url: u + "/reset", status: 200, kind: stages.KindNetwork},
+		{url: "http://" + closedPort(t) + "/", kind: stages.KindConnect, check: func(t *testing.T, r stages.Record) {
+			if !strings.HasPrefix(r.Err.Message, "connection refused by 127.0.0.1:") {
+				t.Errorf("message %q", r.Err.Message)
+			}
+		}},
+		{url: strings.Replace(u, "http://", "http://user:secret@", 1) + "/ok", status: 200, check: func(t *testing.T, r stages.Record) {
+			if strings.Contains(r.URL, "secret") {
+				t.Errorf("password not redacted: %s", r.URL)
+			}
+		}},
+		{url: "ht!tp://x/", kind: stages.KindInvalidInput},
+		{url: "ftp://example.com/f", kind: stages.KindInvalidInput, check: messageIs(`unsupported scheme "ftp" in "ftp://example.com/f": want http or https`)},
+		{url: "example.com/x", kind: stages.KindInvalidInput},
+		{url: "http:///x", kind: stages.KindInvalidInput},
+	}
+	var input strings.Builder
+	for _, tc := range cases {
+		input.WriteString(tc.url + "\n")
+	}
+	p := pipeline.New(t.Context())
+	reqs := stages.Lines(p, strings.NewReader(input.String()))
+	recs := stages.Decode(stages.Fetch(reqs, stages.WithConcurrency(8), stages.WithTimeout(300*time.Millisecond),
+		stages.WithMaxBody(4096), stages.WithInputOrder()), stages.JSON)
+	got := collect(t, recs)
+	if len(got) != len(cases) {
+		t.Fatalf("%d records for %d inputs", len(got), len(cases))
+	}
+	for i, tc := range cases {
+		r := got[i]
+		t.Run(tc.url, func(t *testing.T) {
+			if r.Seq != int64(i) {
+				t.Fatalf("record %d has seq %d: not in input order", i, r.Seq)
+			}
+			if r.Status != tc.status {
+				t.Errorf("status %d, want %d", r.Status, tc.status)
+			}
+			switch {
+			case tc.kind == "" && r.Err != nil:
+				t.Errorf("unexpected error %v", r.Err)
+			case tc.kind != "" && (r.Err == nil || r.Err.Kind != tc.kind):
+				t.Errorf("error %v, want kind %s", r.Err, tc.kind)
+			case tc.check != nil:
+				tc.check(t, r)
+			}
+			if line := r.AppendJSON(nil); !json.Valid(line) {
+				t.Errorf("record is not valid JSON: %s", line)
+			}
+		})
+	}
+}
+
+func messageIs(want string) func(t *testing.T, r stages.Record) {
+	return func(t *testing.T, r stages.Record) {
+		t.Helper()
+		if r.Err.Message != want {
+			t.Errorf("message %q, want %q", r.Err.Message, want)
+		}
+	}
+}
+
+func TestFetchSendsMethodHeadersAndBody(t *testing.T) {
+	srv := misbehaving(t)
+	specs := fmt.Sprintf(`{"url":%q,"method":"PUT","body":"hello"}`+"\n"+`{"url":%q,"headers":{"X-Test":"spec"}}`+"\n",
+		srv.URL+"/echo", srv.URL+"/ok")
+	p := pipeline.New(t.Context())
+	recs := collect(t, stages.Fetch(stages.Specs(p, strings.NewReader(specs)),
+		stages.WithHeader("X-Test", "default"), stages.WithMethod("POST"), stages.WithInputOrder()))
+	if string(recs[0].Body) != "PUT hello" {
+		t.Errorf("echo got %q", recs[0].Body)
+	}
+	if !strings.Contains(string(recs[1].Body), `"x":"spec"`) {
+		t.Errorf("spec header did not replace the default: %s", recs[1].Body)
+	}
+}
+
+func TestFetchCancelYieldsCanceledRecords(t *testing.T) {
+	srv := misbehaving(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	p := pipeline.New(ctx)
+	var input strings.Builder
+	for range 20 {
+		input.WriteString(srv.URL + "/hang\n")
+	}
+	recs := stages.Fetch(stages.Lines(p, strings.NewReader(input.String())), stages.WithConcurrency(4))
+	time.AfterFunc(100*time.Millisecond, cancel)
+	n := 0
+	var runErr error
+	for r, err := range pipeline.All(recs) {
+		if err != nil {
+			runErr = err
+			break
+		}
+		n++
+		if r.Err == nil || r.Err.Kind != stages.KindCanceled {
+			t.Errorf("record %d: %v, want canceled", r.Seq, r.Err)
+		}
+	}
+	if n == 0 || n > 20 {
+		t.Errorf("%d records", n)
+	}
+	if n < 20 && runErr != context.Canceled {
+		t.Errorf("run error %v, want context.Canceled when input was left unread", runErr)
+	}
+}

@@ -1,0 +1,116 @@
+package stages
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// MaxLine is the longest input line a source accepts. A longer line becomes
+// an invalid_input record, and reading goes on with the next line.
+const MaxLine = 1 << 20
+
+// Lines is a source of requests read from r, one URL per line, streamed: the
+// first request leaves before the rest of the input is read, and reading
+// waits whenever the pipeline is full. Blank lines and lines starting with
+// "#" are skipped and are not items. Surrounding white space is trimmed.
+//
+// Reading stops when the context ends, at the next line. A Read that blocks
+// holds the run until it returns, so give a reader that returns when closed
+// or interrupted (a file, a pipe, a socket).
+//
+// Options: WithTemplate, WithBuffer.
+func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
+	s := newSettings(opts)
+	tmpl := parseTemplate(s.template)
+	return readItems(p, r, s, func(seq int64, line []byte) Request {
+		return Request{Seq: seq, URL: tmpl.fill(string(line))}
+	})
+}
+
+// URLs is a source of requests for the given items, in order, treated as
+// Lines treats the lines of its input.
+//
+// Options: WithTemplate, WithBuffer.
+func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[Request] {
+	s := newSettings(opts)
+	tmpl := parseTemplate(s.template)
+	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
+		var seq int64
+		for _, item := range items {
+			line := bytes.TrimSpace([]byte(item))
+			if skip(line) {
+				continue
+			}
+			if !emit(Request{Seq: seq, URL: tmpl.fill(string(line))}) {
+				return nil
+			}
+			seq++
+		}
+		return nil
+	}, s.pipelineBuffer()...)
+}
+
+func (s *settings) pipelineBuffer() []pipeline.Option {
+	if s.buffer > 0 {
+		return []pipeline.Option{pipeline.WithBuffer(s.buffer)}
+	}
+	return nil
+}
+
+func skip(line []byte) bool { return len(line) == 0 || line[0] == '#' }
+
+// readItems streams the items of r, one per line, making each into a
+// Request with parse. It reads with ReadSlice so that an ordinary line costs
+// no copy, and turns an overlong line into an invalid_input item rather than
+// an error that would end the run.
+func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq int64, line []byte) Request) pipeline.Stream[Request] {
+	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
+		br := bufio.NewReaderSize(r, 64<<10)
+		var long []byte // a line longer than br's buffer, being assembled
+		var seq int64
+		for ctx.Err() == nil {
+			chunk, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				if len(long)+len(chunk) <= MaxLine {
+					long = append(long, chunk...)
+				} else if long != nil {
+					long = long[:MaxLine+1] // remember it is too long, stop copying
+				} else {
+					long = make([]byte, MaxLine+1)
+				}
+				continue
+			}
+			line := chunk
+			if long != nil {
+				line = append(long, chunk...)
+				long = nil
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("reading input: %w", err)
+			}
+			if t := bytes.TrimSpace(line); !skip(t) {
+				var req Request
+				if len(line) > MaxLine {
+					req = Request{Seq: seq, Err: newError(KindInvalidInput,
+						fmt.Sprintf("input line is longer than the %d-byte limit", MaxLine))}
+				} else {
+					req = parse(seq, t)
+				}
+				seq++
+				if !emit(req) {
+					return nil
+				}
+			}
+			if err != nil { // io.EOF, after the last line
+				return nil
+			}
+		}
+		return ctx.Err()
+	}, s.pipelineBuffer()...)
+}

@@ -1,0 +1,103 @@
+package stages
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// An Option configures a stage. Each stage's doc lists the options it reads;
+// it ignores the others, so one option list can be shared by several stages.
+type Option func(*settings)
+
+type settings struct {
+	concurrency int
+	ordered     bool
+	buffer      int
+
+	client   *http.Client
+	timeout  time.Duration
+	maxBody  int64
+	method   string
+	header   http.Header
+	template string
+}
+
+// Defaults, chosen for a polite bulk fetch: enough requests in flight to
+// hide latency, not so many that one host sees a flood.
+const (
+	DefaultConcurrency = 50
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxBody     = 16 << 20
+)
+
+func newSettings(opts []Option) *settings {
+	s := &settings{timeout: DefaultTimeout, maxBody: DefaultMaxBody}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// stage returns the pipeline options of a stage whose default concurrency
+// is def.
+func (s *settings) stage(def int) []pipeline.Option {
+	n := s.concurrency
+	if n == 0 {
+		n = def
+	}
+	opts := []pipeline.Option{pipeline.WithConcurrency(n)}
+	if s.ordered {
+		opts = append(opts, pipeline.WithInputOrder())
+	}
+	if s.buffer > 0 {
+		opts = append(opts, pipeline.WithBuffer(s.buffer))
+	}
+	return opts
+}
+
+// WithConcurrency sets how many items a stage works on at once: for Fetch,
+// the requests in flight (default DefaultConcurrency); for Decode, the
+// bodies decoded in parallel (default 1).
+func WithConcurrency(n int) Option { return func(s *settings) { s.concurrency = n } }
+
+// WithInputOrder makes a stage emit records in input order rather than as
+// they complete; see pipeline.WithInputOrder for the bounded reorder window.
+func WithInputOrder() Option { return func(s *settings) { s.ordered = true } }
+
+// WithBuffer sets the capacity of a stage's output channel (default 16).
+func WithBuffer(n int) Option { return func(s *settings) { s.buffer = n } }
+
+// WithClient makes Fetch use c instead of a client of its own, for a custom
+// transport, proxy or TLS set-up. Fetch sets no timeout on c: its own
+// per-attempt timeout applies (WithTimeout).
+func WithClient(c *http.Client) Option { return func(s *settings) { s.client = c } }
+
+// WithTimeout limits each attempt of Fetch, from the moment the request
+// starts to the end of its body (default DefaultTimeout). 0 means no limit.
+func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+
+// WithMaxBody caps the body Fetch reads, in bytes (default DefaultMaxBody);
+// a larger body ends as a too_large record. 0 means no cap.
+func WithMaxBody(n int64) Option { return func(s *settings) { s.maxBody = n } }
+
+// WithMethod sets Fetch's method for requests that do not name their own
+// (default GET).
+func WithMethod(m string) Option { return func(s *settings) { s.method = m } }
+
+// WithHeader adds a header to every request Fetch makes; a Request's own
+// header of the same name replaces it. May be given more than once.
+func WithHeader(key, value string) Option {
+	return func(s *settings) {
+		if s.header == nil {
+			s.header = make(http.Header)
+		}
+		s.header.Add(key, value)
+	}
+}
+
+// WithTemplate makes a line source build each URL from a template: every
+// "{}" in t is replaced by the line, path-escaped, and every "{raw}" by the
+// line as it is (for a whole URL, or a ready query string).
+func WithTemplate(t string) Option { return func(s *settings) { s.template = t } }

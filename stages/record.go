@@ -1,0 +1,119 @@
+package stages
+
+import (
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// A Record is the outcome of one input item: what was asked, what came back
+// and, when it failed, why. Every item read from the input yields exactly
+// one Record, failed or not.
+type Record struct {
+	Seq      int64  // the item's position in the input, from 0
+	URL      string // the URL requested, with any password redacted
+	FinalURL string // where redirects ended, when that differs from URL
+	Status   int    // the HTTP status, 0 when no response arrived
+	Attempts int    // requests made for this item; 0 for invalid input
+	Elapsed  time.Duration
+	Bytes    int64 // body bytes received, after decompression
+
+	ContentType string
+
+	// Body is the response body; Format says whether it is raw text or
+	// validated one-line JSON, and Decode sets it.
+	Body   []byte
+	Format Format
+
+	Meta json.RawMessage // from the Request, unchanged
+	Err  *Error          // nil when the item succeeded
+}
+
+// OK reports whether the item succeeded: a 2xx response whose body was
+// read and decoded as asked.
+func (r *Record) OK() bool { return r.Err == nil }
+
+// MarshalJSON returns the record as one line of NDJSON, without the newline.
+// See AppendJSON.
+func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
+
+// AppendJSON appends the record's JSON form to b and returns the extended
+// buffer, so that a writer can reuse one buffer for every record. The
+// fields, in this order (those in brackets only when set):
+//
+//	seq, url, [final_url], status, ok, attempts, elapsed_ms, bytes,
+//	[content_type], [error {kind, message}], [meta], [body]
+//
+// A JSON body is embedded as a JSON value, a text body as a string.
+func (r *Record) AppendJSON(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"url":`...)
+	b = appendString(b, r.URL)
+	if r.FinalURL != "" {
+		b = append(b, `,"final_url":`...)
+		b = appendString(b, r.FinalURL)
+	}
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, `,"ok":`...)
+	b = strconv.AppendBool(b, r.OK())
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	b = append(b, `,"elapsed_ms":`...)
+	b = appendMillis(b, r.Elapsed)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, r.Bytes, 10)
+	if r.ContentType != "" {
+		b = append(b, `,"content_type":`...)
+		b = appendString(b, r.ContentType)
+	}
+	if r.Err != nil {
+		b = append(b, `,"error":{"kind":`...)
+		b = appendString(b, string(r.Err.Kind))
+		b = append(b, `,"message":`...)
+		b = appendString(b, r.Err.Message)
+		b = append(b, '}')
+	}
+	if len(r.Meta) > 0 {
+		b = append(b, `,"meta":`...)
+		b = append(b, r.Meta...)
+	}
+	switch {
+	case r.Body == nil || r.Format == None:
+	case r.Format == JSON:
+		b = append(b, `,"body":`...)
+		b = append(b, r.Body...)
+	default:
+		b = append(b, `,"body":`...)
+		// The escaper only reads the bytes; viewing them as a string
+		// spares a copy of every text body.
+		b = appendString(b, unsafe.String(unsafe.SliceData(r.Body), len(r.Body)))
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. HTML characters are left alone:
+// the output is for programs, not for pages.
+func appendString(b []byte, s string) []byte { return json.AppendEscape(b, s, 0) }
+
+// appendMillis appends d in milliseconds with microsecond precision,
+// without the cost of float formatting.
+func appendMillis(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us < 0 {
+		us = 0
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	return b
+}

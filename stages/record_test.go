@@ -1,0 +1,65 @@
+package stages_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+func TestRecordAppendJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		rec  stages.Record
+		want string
+	}{
+		{"ok json body", stages.Record{
+			Seq: 3, URL: "http://h/r/go.json", Status: 200, Attempts: 1, Elapsed: 12345 * time.Microsecond,
+			Bytes: 7, ContentType: "application/json", Body: []byte(`{"a":1}`), Format: stages.JSON,
+		}, `{"seq":3,"url":"http://h/r/go.json","status":200,"ok":true,"attempts":1,"elapsed_ms":12.345,"bytes":7,"content_type":"application/json","body":{"a":1}}`},
+		{"text body is a string", stages.Record{
+			URL: "http://h/", Status: 200, Attempts: 1, Elapsed: 2 * time.Millisecond, Bytes: 9, Body: []byte("a \"b\"\n<c>"),
+		}, `{"seq":0,"url":"http://h/","status":200,"ok":true,"attempts":1,"elapsed_ms":2,"bytes":9,"body":"a \"b\"\n<c>"}`},
+		{"invalid utf-8 is replaced", stages.Record{URL: "u", Body: []byte("a\xffb")},
+			`{"seq":0,"url":"u","status":0,"ok":true,"attempts":0,"elapsed_ms":0,"bytes":0,"body":"a\ufffdb"}`},
+		{"none drops the body", stages.Record{URL: "u", Bytes: 3, Body: []byte("abc"), Format: stages.None},
+			`{"seq":0,"url":"u","status":0,"ok":true,"attempts":0,"elapsed_ms":0,"bytes":3}`},
+		{"error, final url and meta", stages.Record{
+			Seq: 1, URL: "http://a/", FinalURL: "http://b/", Status: 503, Attempts: 2, Elapsed: 1500 * time.Microsecond,
+			Err: &stages.Error{Kind: stages.KindHTTPStatus, Message: "server answered 503 Service Unavailable"},
+			Meta: []byte(`{"id":7}`),
+		}, `{"seq":1,"url":"http://a/","final_url":"http://b/","status":503,"ok":false,"attempts":2,"elapsed_ms":1.5,"bytes":0,"error":{"kind":"http_status","message":"server answered 503 Service Unavailable"},"meta":{"id":7}}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(tc.rec.AppendJSON(nil))
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Errorf("not valid JSON: %s", got)
+			}
+			// json.Marshal goes through MarshalJSON (and escapes HTML on top).
+			var viaMarshal, direct any
+			m, err := json.Marshal(tc.rec)
+			if err != nil || json.Unmarshal(m, &viaMarshal) != nil || json.Unmarshal([]byte(got), &direct) != nil ||
+				!reflect.DeepEqual(viaMarshal, direct) {
+				t.Errorf("json.Marshal gives %s, %v", m, err)
+			}
+		})
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range []stages.Format{stages.JSON, stages.Text, stages.None} {
+		if got, ok := stages.ParseFormat(f.String()); !ok || got != f {
+			t.Errorf("ParseFormat(%q) = %v, %v", f.String(), got, ok)
+		}
+	}
+	if _, ok := stages.ParseFormat("xml"); ok {
+		t.Error("ParseFormat accepted xml")
+	}
+}

@@ -1,0 +1,33 @@
+package stages
+
+import (
+	"net/http"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// A Request is one input item on its way to Fetch: the HTTP request to make
+// and the identity of the item it came from.
+type Request struct {
+	// Seq is the item's 0-based position in the input. It travels into the
+	// Record, so that every output line says which input it answers.
+	Seq int64
+
+	// Method defaults to Fetch's WithMethod, itself GET by default.
+	Method string
+	URL    string
+
+	// Header is added to Fetch's default headers, replacing any of the
+	// same name. Nil means the defaults alone.
+	Header http.Header
+	Body   []byte
+
+	// Meta is copied as is into the Record: a way to carry the caller's own
+	// identifiers through the pipeline.
+	Meta json.RawMessage
+
+	// Err is set by a source that could not make a request of its input
+	// item (a malformed line, say). Fetch sends nothing and passes Err on in
+	// the item's Record, so that bad input still yields exactly one record.
+	Err *Error
+}

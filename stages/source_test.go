@@ -1,0 +1,119 @@
+package stages_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+func collect[T any](t *testing.T, s pipeline.Stream[T]) []T {
+	t.Helper()
+	var out []T
+	for v, err := range pipeline.All(s) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// brief is what a test compares of a Request: its position, URL or error kind.
+func brief(r stages.Request) string {
+	if r.Err != nil {
+		return string(r.Err.Kind)
+	}
+	return r.URL
+}
+
+func TestLines(t *testing.T) {
+	long := strings.Repeat("x", stages.MaxLine+10)
+	cases := []struct {
+		name, input, template string
+		want                  []string
+	}{
+		{"plain", "http://a/1\nhttp://a/2\n", "", []string{"http://a/1", "http://a/2"}},
+		{"no final newline, CRLF, spaces", "  http://a/1 \r\nhttp://a/2", "", []string{"http://a/1", "http://a/2"}},
+		{"blank and comment lines are not items", "\n# names\nhttp://a/1\n\n  \n#x\nhttp://a/2\n", "", []string{"http://a/1", "http://a/2"}},
+		{"template path-escapes", "golang\na b/c?\n", "http://h/r/{}.json", []string{"http://h/r/golang.json", "http://h/r/a%20b%2Fc%3F.json"}},
+		{"raw placeholder", "q=1&r=2\n", "http://h/search?{raw}", []string{"http://h/search?q=1&r=2"}},
+		{"several placeholders and a stray brace", "x\n", "http://h/{}/{raw}/{x}", []string{"http://h/x/x/{x}"}},
+		{"overlong line is an item with an error", "http://a/1\n" + long + "\nhttp://a/2\n", "", []string{"http://a/1", "invalid_input", "http://a/2"}},
+		{"empty input", "", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := pipeline.New(t.Context())
+			reqs := collect(t, stages.Lines(p, strings.NewReader(tc.input), stages.WithTemplate(tc.template)))
+			var got []string
+			for i, r := range reqs {
+				if r.Seq != int64(i) {
+					t.Errorf("item %d has seq %d", i, r.Seq)
+				}
+				got = append(got, brief(r))
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestURLs(t *testing.T) {
+	p := pipeline.New(t.Context())
+	reqs := collect(t, stages.URLs(p, []string{"a", "", "#c", "b"}, stages.WithTemplate("http://h/{}")))
+	if len(reqs) != 2 || reqs[0].URL != "http://h/a" || reqs[1].URL != "http://h/b" || reqs[1].Seq != 1 {
+		t.Errorf("got %+v", reqs)
+	}
+}
+
+func TestSpecs(t *testing.T) {
+	cases := []struct {
+		name, line string
+		check      func(t *testing.T, r stages.Request)
+	}{
+		{"full spec", `{"url":"http://h/x","method":"POST","headers":{"X-A":"1"},"body":{"k":[1,2]},"meta":{"id":"a1"}}`,
+			func(t *testing.T, r stages.Request) {
+				if r.Err != nil || r.URL != "http://h/x" || r.Method != "POST" || r.Header.Get("X-A") != "1" ||
+					string(r.Body) != `{"k":[1,2]}` || r.Header.Get("Content-Type") != "application/json" || string(r.Meta) != `{"id":"a1"}` {
+					t.Errorf("got %+v", r)
+				}
+			}},
+		{"string body is sent as text", `{"url":"http://h/x","body":"a=1&b=2","headers":{"Content-Type":"text/plain"}}`,
+			func(t *testing.T, r stages.Request) {
+				if string(r.Body) != "a=1&b=2" || r.Header.Get("Content-Type") != "text/plain" {
+					t.Errorf("got %+v", r)
+				}
+			}},
+		{"not JSON", `http://h/x`, kindIs(stages.KindInvalidInput)},
+		{"no url", `{"meta":1}`, func(t *testing.T, r stages.Request) {
+			kindIs(stages.KindInvalidInput)(t, r)
+			if string(r.Meta) != "1" {
+				t.Errorf("meta lost on a bad spec: %q", r.Meta)
+			}
+		}},
+		{"wrong type", `{"url":5}`, kindIs(stages.KindInvalidInput)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			reqs := collect(t, stages.Specs(p, strings.NewReader(tc.line+"\n")))
+			if len(reqs) != 1 {
+				t.Fatalf("got %d requests, want 1", len(reqs))
+			}
+			tc.check(t, reqs[0])
+		})
+	}
+}
+
+func kindIs(k stages.Kind) func(t *testing.T, r stages.Request) {
+	return func(t *testing.T, r stages.Request) {
+		t.Helper()
+		if r.Err == nil || r.Err.Kind != k {
+			t.Errorf("got error %v, want kind %s", r.Err, k)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package stages
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// Specs is a source of requests read from r as JSON lines, one request spec
+// per line, streamed like Lines:
+//
+//	{"url": "https://…", "method": "POST", "headers": {"K": "V"}, "body": …, "meta": …}
+//
+// Only url is required. A body that is a JSON string is sent as its text;
+// any other JSON value is sent as JSON, with Content-Type application/json
+// unless headers say otherwise. meta, any JSON value, is copied into the
+// record. A line that is not such a spec becomes an invalid_input record.
+//
+// Options: WithBuffer.
+func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
+	return readItems(p, r, newSettings(opts), parseSpec)
+}
+
+type spec struct {
+	URL     string            `json:"url"`
+	Method  string            `json:"method"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+	Meta    json.RawMessage   `json:"meta"`
+}
+
+func parseSpec(seq int64, line []byte) Request {
+	var sp spec
+	if err := json.Unmarshal(line, &sp); err != nil {
+		return Request{Seq: seq, Err: newError(KindInvalidInput, "line is not a JSON request spec: "+err.Error())}
+	}
+	req := Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
+	if sp.URL == "" {
+		req.Err = newError(KindInvalidInput, `request spec has no "url"`)
+		return req
+	}
+	if len(sp.Headers) > 0 {
+		req.Header = make(http.Header, len(sp.Headers))
+		for k, v := range sp.Headers {
+			req.Header.Set(k, v)
+		}
+	}
+	switch {
+	case len(sp.Body) == 0 || string(sp.Body) == "null":
+	case sp.Body[0] == '"':
+		var s string
+		if err := json.Unmarshal(sp.Body, &s); err != nil {
+			req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec body: %v", err))
+			return req
+		}
+		req.Body = []byte(s)
+	default:
+		req.Body = sp.Body
+		if req.Header.Get("Content-Type") == "" {
+			if req.Header == nil {
+				req.Header = make(http.Header, 1)
+			}
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+	if strings.TrimSpace(req.Method) == "" {
+		req.Method = ""
+	}
+	return req
+}
