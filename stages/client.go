@@ -56,4 +56,3 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	return nil
 }
-

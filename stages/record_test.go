@@ -29,7 +29,7 @@ func TestRecordAppendJSON(t *testing.T) {
 			`{"seq":0,"url":"u","status":0,"ok":true,"attempts":0,"elapsed_ms":0,"bytes":3}`},
 		{"error, final url and meta", stages.Record{
 			Seq: 1, URL: "http://a/", FinalURL: "http://b/", Status: 503, Attempts: 2, Elapsed: 1500 * time.Microsecond,
-			Err: &stages.Error{Kind: stages.KindHTTPStatus, Message: "server answered 503 Service Unavailable"},
+			Err:  &stages.Error{Kind: stages.KindHTTPStatus, Message: "server answered 503 Service Unavailable"},
 			Meta: []byte(`{"id":7}`),
 		}, `{"seq":1,"url":"http://a/","final_url":"http://b/","status":503,"ok":false,"attempts":2,"elapsed_ms":1.5,"bytes":0,"error":{"kind":"http_status","message":"server answered 503 Service Unavailable"},"meta":{"id":7}}`},
 	}
