@@ -92,6 +92,12 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				long = nil
 			}
 			if err != nil && !errors.Is(err, io.EOF) {
+				if ctx.Err() != nil {
+					// Closing the reader, or setting a deadline on it, is how
+					// a program unblocks a read on interrupt: the failure it
+					// causes is the cut, not a broken input.
+					return ctx.Err()
+				}
 				return fmt.Errorf("reading input: %w", err)
 			}
 			if t := bytes.TrimSpace(line); !skip(t) {

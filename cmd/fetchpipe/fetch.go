@@ -1,0 +1,210 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// run is a fetch run from the command line: it opens the input and output
+// the flags name, streams the records and reports how it ended. Errors it
+// returns are usage errors; a run that started ends in an exitCode.
+func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
+	fetchOpts, format, err := f.options()
+	if err != nil {
+		return err
+	}
+	var sourceOpts []stages.Option
+	if f.template != "" {
+		if f.jsonl {
+			return errors.New("--template and --jsonl do not go together: a spec names its own URL")
+		}
+		if !strings.Contains(f.template, "{}") && !strings.Contains(f.template, "{raw}") {
+			return fmt.Errorf("--template %q has no {} or {raw} to put the input in", f.template)
+		}
+		sourceOpts = append(sourceOpts, stages.WithTemplate(f.template))
+	}
+	in, closeIn, err := f.openInput(args, e)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	out, closeOut, err := f.openOutput(e)
+	if err != nil {
+		return err
+	}
+	t := fetchTask{
+		in:     in,
+		source: sourceOpts,
+		jsonl:  f.jsonl,
+		fetch:  fetchOpts,
+		format: format,
+		out:    out,
+	}
+	res := t.run(ctx)
+	if err := closeOut(); err != nil && res.err == nil {
+		res.err = fmt.Errorf("writing output: %w", err)
+	}
+	return exitCode(res.report(ctx, e.stderr))
+}
+
+// openInput returns the reader of input lines: the arguments, else the
+// --input file, else stdin.
+func (f *fetchFlags) openInput(args []string, e env) (io.Reader, func(), error) {
+	switch {
+	case len(args) > 0 && f.input != "":
+		return nil, nil, errors.New("give input as arguments or with --input, not both")
+	case len(args) > 0:
+		return strings.NewReader(strings.Join(args, "\n")), func() {}, nil
+	case f.input != "" && f.input != "-":
+		file, err := os.Open(f.input)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot open input: %w", err)
+		}
+		return file, func() { file.Close() }, nil
+	}
+	return e.stdin, func() {}, nil
+}
+
+// openOutput returns the writer of records and a function that closes it.
+// A file that cannot be created is a usage error: nothing was fetched yet.
+func (f *fetchFlags) openOutput(e env) (io.Writer, func() error, error) {
+	if f.output == "" || f.output == "-" {
+		return e.stdout, func() error { return nil }, nil
+	}
+	file, err := os.Create(f.output)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot create output: %w", err)
+	}
+	return file, file.Close, nil
+}
+
+// fetchTask is one run of the fetch pipeline, shared by the command and
+// the demo.
+type fetchTask struct {
+	in     io.Reader
+	source []stages.Option
+	jsonl  bool
+	fetch  []stages.Option
+	format stages.Format
+	out    io.Writer
+
+	// first, when set, is called once the first record is written.
+	first func()
+}
+
+// runResult is how a run ended.
+type runResult struct {
+	err     error // fatal, or the context's cause when input was left unread
+	records int
+	failed  map[stages.Kind]int
+	elapsed time.Duration
+}
+
+func (t *fetchTask) run(ctx context.Context) runResult {
+	start := time.Now()
+	p := pipeline.New(ctx)
+	if d, ok := t.in.(interface{ SetReadDeadline(time.Time) error }); ok {
+		// A read blocked on a pipe or terminal would hold the run after an
+		// interrupt until the next line came; a deadline in the past ends it.
+		stop := context.AfterFunc(ctx, func() { _ = d.SetReadDeadline(time.Now()) })
+		defer stop()
+	}
+	var reqs pipeline.Stream[stages.Request]
+	if t.jsonl {
+		reqs = stages.Specs(p, t.in, t.source...)
+	} else {
+		reqs = stages.Lines(p, t.in, t.source...)
+	}
+	recs := stages.Decode(stages.Fetch(reqs, t.fetch...), t.format)
+
+	res := runResult{failed: make(map[stages.Kind]int)}
+	// Tallying costs one channel hop per record, next to nothing beside a
+	// request, and it runs on one goroutine, so it keeps the order.
+	recs = pipeline.Map(recs, func(_ context.Context, r stages.Record) (stages.Record, error) {
+		if res.records == 0 && t.first != nil {
+			t.first()
+		}
+		res.records++
+		if r.Err != nil {
+			res.failed[r.Err.Kind]++
+		}
+		return r, nil
+	})
+	res.err = stages.WriteNDJSON(recs, t.out)
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// report says on stderr how the run ended, if that needs saying, and
+// returns the exit status.
+func (r runResult) report(ctx context.Context, stderr io.Writer) int {
+	interrupted := errors.Is(context.Cause(ctx), errInterrupted)
+	switch {
+	case r.err != nil && !errors.Is(r.err, errInterrupted):
+		fmt.Fprintf(stderr, "fetchpipe: %v\n", r.err)
+		return exitFatal
+	case interrupted:
+		msg := "all input was read"
+		if r.err != nil {
+			msg = "the rest of the input was left unread"
+		}
+		fmt.Fprintf(stderr, "fetchpipe: interrupted after %d records; %s\n", r.records, msg)
+		return exitInterrupted
+	case len(r.failed) > 0:
+		fmt.Fprintf(stderr, "fetchpipe: %d of %d records failed (%s)\n", r.failedCount(), r.records, r.failedKinds())
+		return exitFailed
+	}
+	return exitOK
+}
+
+func (r runResult) failedCount() int {
+	n := 0
+	for _, c := range r.failed {
+		n += c
+	}
+	return n
+}
+
+// failedKinds lists the failure kinds by count, most frequent first, as
+// "http_status 3, timeout 1".
+func (r runResult) failedKinds() string {
+	kinds := make([]stages.Kind, 0, len(r.failed))
+	for k := range r.failed {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b stages.Kind) int {
+		if c := cmp.Compare(r.failed[b], r.failed[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a), string(b))
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, r.failed[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseSize reads a byte size such as 16MiB, 512KiB, 2MB or 1048576.
+func parseSize(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size such as 16MiB or 512KiB", s)
+	}
+	if n > 1<<62 {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int64(n), nil
+}

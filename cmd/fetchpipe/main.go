@@ -1,0 +1,59 @@
+// Command fetchpipe fetches many URLs at once and streams one NDJSON record
+// per input item, in the order the answers arrive:
+//
+//	fetchpipe -t 'https://api.example.com/r/{}.json' -c 100 < names.txt | jq .body.data
+//
+// Run "fetchpipe --help" for the flags and "fetchpipe demo" for an offline
+// demonstration against a built-in fake API. The README documents the record
+// schema and the exit status.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	stdin, restore := interruptibleStdin()
+	code := func() int {
+		defer restore()
+		ctx, stop := interruptContext()
+		defer stop()
+		return run(ctx, os.Args[1:], env{stdin: stdin, stdout: os.Stdout, stderr: os.Stderr})
+	}()
+	os.Exit(code)
+}
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels with errInterrupted, so that the run stops reading input and
+// finishes what it read as canceled records. A second signal means the user
+// will not wait for that: the process exits at once.
+func interruptContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(os.Stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
+		cancel(errInterrupted)
+		select {
+		case <-sig:
+			restoreStdin()
+			os.Exit(exitInterrupted)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel(nil)
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// version is the release this binary was built from.
+const version = "0.1.0-dev"
+
+// env is what the command reads and writes, so that tests run it in-process
+// on pipes and buffers.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// run runs the command line args and returns the exit status. Cancelling ctx
+// with cause errInterrupted is what a signal does.
+func run(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code) // already reported
+	}
+	// Anything else was found before the run started: a flag, an argument
+	// or an input file the caller got wrong. cobra does not type its own
+	// errors, so they are all usage errors.
+	fmt.Fprintf(e.stderr, "fetchpipe: %v\n", err)
+	fmt.Fprintln(e.stderr, "Run 'fetchpipe --help' for usage.")
+	return exitUsage
+}
+
+// exitCode is an error that carries the exit status of a run that happened,
+// whose outcome has already been reported.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+func newRootCmd(e env) *cobra.Command {
+	var f fetchFlags
+	cmd := &cobra.Command{
+		Use:   "fetchpipe [flags] [URL ...]",
+		Short: "Fetch many URLs at once, streaming one NDJSON record per item",
+		Long: `fetchpipe fetches many URLs concurrently and writes one JSON record per input
+item to stdout as soon as each answer arrives (NDJSON), so results can be piped
+into jq or another program while the rest are still in flight.
+
+URLs come from the arguments, else from --input, else from stdin, one per line;
+blank lines and lines starting with # are skipped. With --template, each line
+is a value put into the template instead of a whole URL.
+
+Exit status: 0 all records ok, 1 some records not ok, 2 usage error (nothing
+fetched), 3 fatal I/O error, 130 interrupted.`,
+		Example: `  fetchpipe https://example.com/a.json https://example.com/b.json
+  fetchpipe -t 'https://api.example.com/r/{}.json' -c 100 < names.txt | jq .body.data
+  fetchpipe --jsonl -i requests.jsonl -o results.ndjson
+  fetchpipe demo`,
+		Version:       version,
+		Args:          cobra.ArbitraryArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd.Context(), args, e)
+		},
+	}
+	f.register(cmd)
+	cmd.AddCommand(newDemoCmd(e))
+	return cmd
+}
+
+// fetchFlags are the flags of a fetch run, shared by the root command and
+// the demo.
+type fetchFlags struct {
+	template    string
+	jsonl       bool
+	input       string
+	output      string
+	concurrency int
+	timeout     time.Duration
+	maxBody     string
+	decode      string
+	ordered     bool
+	headers     []string
+	method      string
+}
+
+func (f *fetchFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line,\npath-escaped; {raw} inserts it as is (a whole URL, a ready query string)")
+	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
+	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
+	f.registerRun(cmd)
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
+	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
+}
+
+// registerRun adds the flags that shape a run whatever its input, which the
+// demo shares.
+func (f *fetchFlags) registerRun(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "requests in flight at most")
+	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit of each request, from sending it to the end of its body (0: none)")
+	fs.StringVar(&f.maxBody, "max-body", "16MiB", "cap on a response body, e.g. 512KiB, 16MiB (0: none); larger bodies give too_large records")
+	fs.StringVarP(&f.decode, "decode", "d", "json", "body `MODE`: json (embed the body as JSON), text (as a string) or none (drop it)")
+	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
+	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
+}
+
+// options checks the flags that do not depend on the input and turns them
+// into stage options.
+func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err error) {
+	if f.concurrency < 1 {
+		return nil, 0, fmt.Errorf("--concurrency must be at least 1, not %d", f.concurrency)
+	}
+	if f.timeout < 0 {
+		return nil, 0, fmt.Errorf("--timeout must not be negative, not %v", f.timeout)
+	}
+	maxBody, err := parseSize(f.maxBody)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--max-body: %w", err)
+	}
+	format, ok := stages.ParseFormat(f.decode)
+	if !ok {
+		return nil, 0, fmt.Errorf("--decode must be json, text or none, not %q", f.decode)
+	}
+	fetch = []stages.Option{
+		stages.WithConcurrency(f.concurrency),
+		stages.WithTimeout(f.timeout),
+		stages.WithMaxBody(maxBody),
+	}
+	if f.method != "" {
+		if strings.ContainsAny(f.method, " \t\r\n") {
+			return nil, 0, fmt.Errorf("--method %q is not an HTTP method", f.method)
+		}
+		fetch = append(fetch, stages.WithMethod(strings.ToUpper(f.method)))
+	}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") {
+			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value'", h)
+		}
+		fetch = append(fetch, stages.WithHeader(k, strings.TrimSpace(v)))
+	}
+	if f.ordered {
+		fetch = append(fetch, stages.WithInputOrder())
+	}
+	return fetch, format, nil
+}
