@@ -81,7 +81,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 		},
 	}
 	f.register(cmd)
-	cmd.AddCommand(newDemoCmd(e))
+	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e))
 	return cmd
 }
 
@@ -115,10 +115,10 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 // demo shares.
 func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "requests in flight at most")
-	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit of each request, from sending it to the end of its body (0: none)")
-	fs.StringVar(&f.maxBody, "max-body", "16MiB", "cap on a response body, e.g. 512KiB, 16MiB (0: none); larger bodies give too_large records")
-	fs.StringVarP(&f.decode, "decode", "d", "json", "body `MODE`: json (embed the body as JSON), text (as a string) or none (drop it)")
+	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "`N` requests in flight at most")
+	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each request, from sending it to the end of its body (0: none)")
+	fs.StringVar(&f.maxBody, "max-body", "16MiB", "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
+	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
 }

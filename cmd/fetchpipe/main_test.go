@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fake starts a fake API for one test and returns its base URL.
+func fake(t *testing.T, cfg fakeapi.Config) string {
+	t.Helper()
+	srv, err := fakeapi.Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.URL()
+}
+
+// record is the part of an output line the tests look at.
+type record struct {
+	Seq    int64           `json:"seq"`
+	URL    string          `json:"url"`
+	Status int             `json:"status"`
+	OK     bool            `json:"ok"`
+	Body   json.RawMessage `json:"body"`
+	Meta   json.RawMessage `json:"meta"`
+	Error  *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (r record) kind() string {
+	if r.Error == nil {
+		return ""
+	}
+	return r.Error.Kind
+}
+
+func parseRecords(t *testing.T, out []byte) []record {
+	t.Helper()
+	var recs []record
+	for line := range bytes.Lines(out) {
+		var r record
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("output line is not JSON: %v\n%s", err, line)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// result is what one in-process run of the command did.
+type result struct {
+	code   int
+	stdout []byte
+	stderr string
+}
+
+func runCmd(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), args, env{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr})
+	return result{code, stdout.Bytes(), stderr.String()}
+}
+
+func TestExitStatus(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	ok, bad := base+"/r/ok.json", base+"/r/bad.json?status=500"
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"all ok", ok + "\n" + ok, nil, exitOK, ""},
+		{"some failed", ok + "\n" + bad, nil, exitFailed, "1 of 2 records failed (http_status 1)"},
+		{"no input", "", nil, exitOK, ""},
+		{"unknown flag", "", []string{"--frobnicate"}, exitUsage, "unknown flag"},
+		{"zero concurrency", "", []string{"-c", "0"}, exitUsage, "--concurrency must be at least 1"},
+		{"bad header", "", []string{"-H", "no colon"}, exitUsage, "must look like 'Name: value'"},
+		{"bad size", "", []string{"--max-body", "lots"}, exitUsage, "--max-body"},
+		{"bad decode mode", "", []string{"-d", "xml"}, exitUsage, "--decode must be json, text or none"},
+		{"missing input file", "", []string{"-i", filepath.Join(t.TempDir(), "nope")}, exitUsage, "cannot open input"},
+		{"uncreatable output", "", []string{"-o", filepath.Join(t.TempDir(), "no", "dir")}, exitUsage, "cannot create output"},
+		{"template without a hole", "x", []string{"-t", base}, exitUsage, "has no {} or {raw}"},
+		{"template and jsonl", "", []string{"-t", base + "/{}", "--jsonl"}, exitUsage, "do not go together"},
+		{"arguments and input file", "", []string{"-i", "f", ok}, exitUsage, "not both"},
+		{"demo takes no arguments", "", []string{"demo", "x"}, exitUsage, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, tt.stdin, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr %q does not say %q", r.stderr, tt.stderr)
+			}
+			if tt.code == exitUsage && len(r.stdout) > 0 {
+				t.Errorf("a usage error wrote records:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// failingWriter fails every write, as a full disk or a closed socket does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestOutputFailureIsFatal(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{base + "/r/a.json"}, env{stdin: strings.NewReader(""), stdout: failingWriter{}, stderr: &stderr})
+	if code != exitFatal {
+		t.Errorf("exit status %d, want %d", code, exitFatal)
+	}
+	if !strings.Contains(stderr.String(), "writing output: disk full") {
+		t.Errorf("stderr %q does not say why", stderr.String())
+	}
+}
+
+func TestEveryItemYieldsOneRecord(t *testing.T) {
+	base := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Max: 20 * time.Millisecond}})
+	// Each input line, with the error kind its record must carry; blank and
+	// comment lines are not items.
+	items := []struct{ line, kind string }{
+		{"a", ""},
+		{"", "-"},
+		{"b?status=500", "http_status"},
+		{"# a comment", "-"},
+		{"c?format=badjson", "decode"},
+		{"http://[::1", "invalid_input"},
+		{"ftp://example.com/x", "invalid_input"},
+		{"d?format=html", "decode"},
+		{"e?status=404", "http_status"},
+	}
+	var in strings.Builder
+	var want []string
+	for _, it := range items {
+		line := it.line
+		if line != "" && line[0] != '#' && !strings.Contains(line, "://") {
+			line = base + "/r/" + strings.Replace(line, "?", ".json?", 1)
+			if !strings.Contains(line, "?") {
+				line += ".json"
+			}
+		}
+		in.WriteString(line + "\n")
+		if it.kind != "-" {
+			want = append(want, it.kind)
+		}
+	}
+	for _, args := range [][]string{nil, {"--ordered"}, {"-c", "1"}, {"-d", "text"}} {
+		t.Run(strings.Join(append([]string{"flags"}, args...), " "), func(t *testing.T) {
+			r := runCmd(t, in.String(), args...)
+			if r.code != exitFailed {
+				t.Errorf("exit status %d, want %d", r.code, exitFailed)
+			}
+			recs := parseRecords(t, r.stdout)
+			if len(recs) != len(want) {
+				t.Fatalf("%d records for %d items", len(recs), len(want))
+			}
+			seen := make([]bool, len(want))
+			for i, rec := range recs {
+				if rec.Seq < 0 || rec.Seq >= int64(len(want)) || seen[rec.Seq] {
+					t.Fatalf("seq %d out of range or repeated", rec.Seq)
+				}
+				seen[rec.Seq] = true
+				wantKind := want[rec.Seq]
+				if args != nil && args[0] == "-d" && wantKind == "decode" {
+					wantKind = "" // text mode takes any body
+				}
+				if rec.kind() != wantKind || rec.OK != (wantKind == "") {
+					t.Errorf("seq %d: kind %q ok %v, want kind %q", rec.Seq, rec.kind(), rec.OK, wantKind)
+				}
+				if len(args) > 0 && args[0] == "--ordered" && rec.Seq != int64(i) {
+					t.Errorf("--ordered: record %d has seq %d", i, rec.Seq)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestFlags(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{
+			"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery,
+			"token": r.Header.Get("X-Token"), "agent": r.Header.Get("User-Agent"), "body": string(b),
+		})
+	}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  map[string]string // fields of the echoed request
+		meta  string
+	}{
+		{"template escapes the line", "a b/c\n", []string{"-t", srv.URL + "/r/{}.json"},
+			map[string]string{"method": "GET", "path": "/r/a%20b%2Fc.json"}, ""},
+		{"raw template", "q=1&r=2\n", []string{"-t", srv.URL + "/s?{raw}"},
+			map[string]string{"path": "/s", "query": "q=1&r=2"}, ""},
+		{"method and headers", srv.URL + "/x\n", []string{"-X", "post", "-H", "X-Token: s3cret", "-H", "User-Agent: me/1"},
+			map[string]string{"method": "POST", "token": "s3cret", "agent": "me/1"}, ""},
+		{"jsonl spec", `{"url":"` + srv.URL + `/y","method":"PUT","headers":{"X-Token":"t"},"body":{"a":1},"meta":{"id":7}}` + "\n",
+			[]string{"--jsonl"}, map[string]string{"method": "PUT", "token": "t", "body": `{"a":1}`}, `{"id":7}`},
+		{"arguments", "", []string{srv.URL + "/arg"}, map[string]string{"path": "/arg"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, tt.stdin, tt.args...)
+			recs := parseRecords(t, r.stdout)
+			if r.code != exitOK || len(recs) != 1 {
+				t.Fatalf("exit status %d, %d records; stderr:\n%s", r.code, len(recs), r.stderr)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(recs[0].Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("server saw %s %q, want %q", k, got[k], v)
+				}
+			}
+			if string(recs[0].Meta) != tt.meta {
+				t.Errorf("meta %s, want %s", recs[0].Meta, tt.meta)
+			}
+		})
+	}
+}
+
+func TestInputAndOutputFiles(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "names.txt"), filepath.Join(dir, "out.ndjson")
+	if err := os.WriteFile(in, []byte("golang\nrust\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "", "-t", base+"/r/{}.json", "-i", in, "-o", out, "-d", "none")
+	if r.code != exitOK || len(r.stdout) > 0 {
+		t.Fatalf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := parseRecords(t, b)
+	if len(recs) != 2 || recs[0].Body != nil {
+		t.Errorf("want 2 records without bodies, got:\n%s", b)
+	}
+}
+
+// pipes runs the command in the background on real pipes, as a shell
+// would, and returns the ends the test holds and a channel for the result.
+func pipes(t *testing.T, ctx context.Context, args ...string) (stdin io.WriteCloser, stdout *bufio.Reader, stderr *bytes.Buffer, done <-chan int) {
+	t.Helper()
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = new(bytes.Buffer)
+	ch, finished := make(chan int, 1), make(chan struct{})
+	go func() {
+		defer close(finished)
+		ch <- run(ctx, args, env{stdin: inR, stdout: outW, stderr: stderr})
+		outW.Close()
+	}()
+	t.Cleanup(func() {
+		inW.Close()
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			t.Error("the run did not end")
+		}
+		inR.Close()
+		outR.Close()
+	})
+	return inW, bufio.NewReader(outR), stderr, ch
+}
+
+func readRecord(t *testing.T, r *bufio.Reader) record {
+	t.Helper()
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("reading a record: %v", err)
+	}
+	return parseRecords(t, line)[0]
+}
+
+func TestRecordsStreamBeforeInputEnds(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	stdin, stdout, _, done := pipes(t, t.Context(), "-t", base+"/r/{}.json")
+	// Each record must come out while the input is still open: a tool that
+	// waits for the end of its input, or of all requests, would block here.
+	for i, name := range []string{"first", "second"} {
+		io.WriteString(stdin, name+"\n")
+		if rec := readRecord(t, stdout); rec.Seq != int64(i) || !rec.OK {
+			t.Fatalf("record %d: %+v", i, rec)
+		}
+	}
+	stdin.Close()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+func TestInterruptFinishesWhatWasRead(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	stdin, stdout, stderr, done := pipes(t, ctx)
+	// One request that never ends, one that does; the input stays open, so
+	// the source is blocked reading it when the interrupt comes.
+	io.WriteString(stdin, base+"/r/stuck.json?hang=1\n"+base+"/r/quick.json\n")
+	if rec := readRecord(t, stdout); rec.Seq != 1 || !rec.OK {
+		t.Fatalf("first record: %+v", rec)
+	}
+	cancel(errInterrupted)
+	if rec := readRecord(t, stdout); rec.Seq != 0 || rec.kind() != "canceled" {
+		t.Errorf("the hung request's record: %+v", rec)
+	}
+	if code := <-done; code != exitInterrupted {
+		t.Errorf("exit status %d, want %d", code, exitInterrupted)
+	}
+	if _, err := stdout.ReadByte(); err != io.EOF {
+		t.Errorf("more output after the canceled record")
+	}
+	if want := "interrupted after 2 records; the rest of the input was left unread"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q does not say %q", stderr.String(), want)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		records int
+		stderr  string
+	}{
+		{[]string{"demo", "-n", "20", "--compare=false", "-d", "none"}, 20, "20 subreddit listings"},
+		{[]string{"demo", "-n", "3", "-c", "2"}, 3, "sequential loop"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runCmd(t, "", tt.args...)
+			if r.code != exitOK {
+				t.Fatalf("exit status %d; stderr:\n%s", r.code, r.stderr)
+			}
+			if n := len(parseRecords(t, r.stdout)); n != tt.records {
+				t.Errorf("%d records, want %d", n, tt.records)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr does not say %q:\n%s", tt.stderr, r.stderr)
+			}
+		})
+	}
+}

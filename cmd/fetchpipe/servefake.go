@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+)
+
+func newServeFakeCmd(e env) *cobra.Command {
+	var (
+		addr, latency string
+		cfg           fakeapi.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "serve-fake",
+		Short: "Serve the fake API that the demo, tests and benchmarks use, until interrupted",
+		Long: `serve-fake serves a fake Reddit-like JSON API, for trying fetchpipe or another
+client offline and for benchmarks that must run the server in its own process.
+
+  GET /r/{name}.json   a listing; the same name always gets the same answer
+  GET /stats           requests seen, in flight, peak in flight, by status
+
+Query parameters make a request misbehave: latency=150ms, status=503,
+fail=N&id=K (the first N requests with id K fail), retry_after=2,
+redirect=N, loop=1, format=html|badjson, bytes=N, gzip=1, bomb=N,
+trickle=1, reset=1, hang=1, pretty=1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lat, err := parseLatency(latency)
+			if err != nil {
+				return err
+			}
+			cfg.Latency.Min, cfg.Latency.Max = lat[0], lat[1]
+			return serveFake(cmd.Context(), addr, cfg, e)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	fs.StringVar(&latency, "latency", "0", "hold each request this long: a duration such as 100ms, or a uniform `RANGE` such as 50ms..250ms")
+	fs.Float64Var(&cfg.Latency.TailRate, "tail", 0, "fraction of URLs, 0 to 1, that are slow outliers")
+	fs.Float64Var(&cfg.Latency.TailFactor, "tail-factor", 10, "how many times slower an outlier is")
+	fs.IntVar(&cfg.Posts, "posts", 5, "posts per listing (each about 350 bytes)")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "pick another, equally deterministic set of listings and latencies")
+	return cmd
+}
+
+// parseLatency reads "100ms" as a fixed latency and "50ms..250ms" as a
+// uniform range.
+func parseLatency(s string) ([2]time.Duration, error) {
+	lo, hi, isRange := strings.Cut(s, "..")
+	if !isRange {
+		hi = lo
+	}
+	var d [2]time.Duration
+	for i, v := range []string{lo, hi} {
+		var err error
+		if d[i], err = time.ParseDuration(strings.TrimSpace(v)); err != nil || d[i] < 0 {
+			return d, fmt.Errorf("--latency %q is not a duration such as 100ms or a range such as 50ms..250ms", s)
+		}
+	}
+	if d[1] < d[0] {
+		return d, fmt.Errorf("--latency %q: the range ends before it starts", s)
+	}
+	return d, nil
+}
+
+func serveFake(ctx context.Context, addr string, cfg fakeapi.Config, e env) error {
+	srv, err := fakeapi.Start(addr, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "fetchpipe serve-fake: listening on %s (try %s/r/golang.json); interrupt to stop\n", srv.URL(), srv.URL())
+	<-ctx.Done()
+	srv.Close()
+	s := srv.Handler().Stats()
+	fmt.Fprintf(e.stderr, "fetchpipe serve-fake: served %d requests, at most %d at once\n", s.Requests, s.PeakInFlight)
+	return nil
+}
