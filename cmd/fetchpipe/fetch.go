@@ -160,13 +160,20 @@ func (r runResult) report(ctx context.Context, stderr io.Writer) int {
 		if r.err != nil {
 			msg = "the rest of the input was left unread"
 		}
-		fmt.Fprintf(stderr, "fetchpipe: interrupted after %d records; %s\n", r.records, msg)
+		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(r.records, "record"), msg)
 		return exitInterrupted
 	case len(r.failed) > 0:
 		fmt.Fprintf(stderr, "fetchpipe: %d of %d records failed (%s)\n", r.failedCount(), r.records, r.failedKinds())
 		return exitFailed
 	}
 	return exitOK
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (r runResult) failedCount() int {

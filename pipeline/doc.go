@@ -1,0 +1,105 @@
+// Package pipeline runs typed stages connected by bounded channels, with
+// backpressure, optional input order, and a run that ends cleanly whichever
+// way it ends. It knows nothing of HTTP; package stages builds on it.
+//
+// # Stages and streams
+//
+// A run starts with New, which returns the Pipeline that owns every goroutine
+// of the run. A source (Generate, FromSlice, FromSeq, FromChan) makes the
+// first Stream; a stage (Map, or a function built from it) takes a Stream and
+// returns the next; a sink (ForEach, All, or a receive loop on Chan) consumes
+// the last and waits for the run:
+//
+//	p := pipeline.New(ctx)
+//	ids := pipeline.FromSlice(p, []int{1, 2, 3})
+//	users := pipeline.Map(ids, lookUp, pipeline.WithConcurrency(8))
+//	err := pipeline.ForEach(users, print)
+//
+// Streams are typed, so the compiler checks that each stage accepts what the
+// one before it emits. A Stage is such a function as a value, and Then joins
+// two of them into one.
+//
+// # Bounded channels and backpressure
+//
+// Every stage writes to a channel of fixed capacity (WithBuffer, default 16),
+// and a stage whose output is full waits. So a slow sink slows the stage
+// before it, and so on back to the source, which stops reading its input:
+// backpressure. The items held by a run are at most the sum of its buffers,
+// plus one per goroutine of each stage, plus the reorder window of each
+// ordered stage, however long the input. Nothing in the package queues
+// without bound.
+//
+// # Order
+//
+// A stage on one goroutine (the default) keeps the order it receives. A stage
+// on several (WithConcurrency) emits results as they complete: arrival
+// order, which lets fast items overtake a slow one. WithInputOrder makes it
+// emit in the order its inputs came instead. Results that finish ahead of a
+// slower one wait in a reorder window of about one slot per goroutine; when
+// the window is full the stage waits for the slow item. Input order costs
+// that head-of-line wait, and some bookkeeping per item: under a
+// microsecond, a few times an unordered hop (see BenchmarkMapHop), which
+// matters only when the function itself is cheap.
+//
+// # Two kinds of failure
+//
+// An item's failure (a request that failed, a line that does not parse) is
+// data: the stage function returns it inside its result, it travels to the
+// sink like any other value, and the run goes on. Give the result type a
+// field for it, as stages.Record does.
+//
+// A fatal error is one after which the run cannot go on: the function of a
+// stage or a source returned a non-nil error or panicked, or a sink failed
+// (ForEach's function, WithIdle's function). It stops the run at once, and
+// ForEach, All and Wait return it. Only the first is kept; later ones are
+// usually its consequences.
+//
+// # Cancellation
+//
+// Cancelling the context given to New is graceful: sources stop reading at
+// their next item, but every item already read still flows through every
+// stage to the sink, so each item read yields its result. Stage functions
+// see their context done and should cut long work short (stages.Fetch turns
+// requests in flight into canceled records). Wait then returns the
+// context's cause if a source was cut short of its input.
+//
+// A fatal error, or Stop (which a consumer calls when it has seen enough, and
+// which breaking out of a range over All does for you), aborts instead: every
+// goroutine of the run returns at once and items in flight are dropped.
+//
+// Either way, when ForEach, All or Wait returns, no goroutine of the run is
+// left running.
+//
+// # Writing a stage
+//
+// Write a stage as a function from Stream to Stream built on Map:
+//
+//	func Enrich(in pipeline.Stream[User], opts ...pipeline.Option) pipeline.Stream[Profile] {
+//		return pipeline.Map(in, func(ctx context.Context, u User) (Profile, error) {
+//			p, err := fetchProfile(ctx, u)
+//			if err != nil {
+//				return Profile{User: u, Err: err}, nil // the item failed, not the run
+//			}
+//			return p, nil
+//		}, opts...)
+//	}
+//
+// Map gives the stage its goroutines, bounded output, ordering, panic
+// recovery and shutdown. The function returns exactly one result per item,
+// keeps an item's failure in that result, returns an error only when the
+// whole run must stop, and watches ctx when its work can block. A source is
+// written the same way with Generate: read an item, pass it to emit, and stop
+// when emit returns false.
+//
+// # Options
+//
+//   - WithConcurrency for a stage that waits (on a network, a disk) or that
+//     costs much more than a channel hop; a cheap function is fastest on the
+//     default single goroutine.
+//   - WithInputOrder on every concurrent stage, when the consumer needs input
+//     order; leave it off when it does not, to let fast items through.
+//   - WithBuffer to absorb bursts between stages of uneven speed, at the cost
+//     of more items held; 0 makes each hand-off synchronous.
+//   - WithIdle on a sink that buffers its output, to flush whenever no value
+//     is ready.
+package pipeline

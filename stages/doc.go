@@ -1,0 +1,98 @@
+// Package stages fetches URLs in bulk as a pipeline of stages: sources that
+// read requests, Fetch, Decode, and sinks that write one record per request.
+// It is built on package pipeline, whose doc explains the model (bounded
+// channels, ordering, failures, cancellation); this page says how it
+// applies here.
+//
+// # Composition
+//
+// Each stage takes the stream of the one before it, so a program reads
+// inside out, from the source to the sink:
+//
+//	p := pipeline.New(ctx)
+//	err := stages.WriteNDJSON(
+//		stages.Decode(
+//			stages.Fetch(
+//				stages.Lines(p, os.Stdin, stages.WithTemplate("https://api.example.com/r/{}.json")),
+//				stages.WithConcurrency(100)),
+//			stages.JSON),
+//		os.Stdout)
+//
+// The stages, in the order data flows through them:
+//
+//   - Sources make Requests: Lines (one URL or template value per line),
+//     URLs (a slice) and Specs (one JSON request per line, with method,
+//     headers, body and meta).
+//   - Fetch makes each Request and emits its Record, raw body included.
+//   - Decode turns the body into one-line JSON, text or nothing; DecodeAs
+//     decodes it into a Go type instead.
+//   - WriteNDJSON writes each Record as a line of JSON. To consume records in
+//     Go, use pipeline.ForEach or pipeline.All instead; to add a step of your
+//     own, put a pipeline.Map between two stages (see the examples).
+//
+// All stages take the same Option type and each reads only the options it
+// documents, so one option list can be shared.
+//
+// # One record per input
+//
+// Every input item yields exactly one Record, whatever happens to it, and the
+// Record carries the item's position in the input as Seq (from 0; blank and
+// "#" lines are not items). So a consumer can tell which input each line
+// answers, spot what is missing, and resume a run by skipping the seqs it
+// already has.
+//
+// WriteNDJSON writes a record as one line with these fields, in this order
+// (those in brackets only when set):
+//
+//	seq           the item's position in the input
+//	url           the URL requested, password redacted
+//	[final_url]   where redirects ended, if elsewhere
+//	status        the HTTP status; 0 when no response came
+//	ok            true when the item succeeded; then error is absent
+//	attempts      requests made; 0 when the input was not a request
+//	elapsed_ms    time spent on the item, in milliseconds
+//	bytes         body bytes received
+//	[content_type]
+//	[error]       {"kind": …, "message": …} when ok is false
+//	[meta]        a Specs line's meta, as given
+//	[body]        a JSON value after Decode(JSON), else a string
+//
+// # Failures
+//
+// An item's failure is data in its record, not an error of the run: the
+// error's kind, a stable name that scripts match on, says what class of
+// failure it was, and its message says what happened:
+//
+//	invalid_input  the line is not a request that can be made
+//	dns, connect, tls, timeout, network
+//	               the request could not be made or did not complete
+//	http_status    the server answered with a status other than 2xx (the body is kept)
+//	too_large      the body is over WithMaxBody
+//	decode         the body is not what Decode or DecodeAs was asked for
+//	redirect       a redirect loop, or too many redirects
+//	canceled       the run was interrupted before the item finished
+//	other          anything else
+//
+// Only what stops every item is fatal: the input cannot be read, the output
+// cannot be written, or a stage panicked. WriteNDJSON, pipeline.ForEach and
+// pipeline.Wait return it.
+//
+// # Order, memory and cancellation
+//
+// Fetch emits records as requests complete, so one slow server does not hold
+// up the rest. WithInputOrder on Fetch (and on Decode, if it is given more
+// than one goroutine) gives input order instead, holding early records in a
+// window of about one per request in flight.
+//
+// Lines and Specs read their input only as fast as records are written out.
+// A run holds about WithConcurrency items in Fetch plus 16 per stage (see
+// WithBuffer), however long the input, and the first request leaves as soon
+// as the first line is read. WriteNDJSON flushes whenever no record is
+// ready, so a reader downstream sees each record as soon as it is done.
+//
+// Cancelling the pipeline's context (on an interrupt, say) ends a run
+// gracefully: the sources stop reading, requests in flight are cancelled
+// and become canceled records, and every item already read is still written
+// out. WriteNDJSON then returns the context's cause if input was left
+// unread, and nil if the whole input had been read.
+package stages
