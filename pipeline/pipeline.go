@@ -40,10 +40,13 @@ type Pipeline struct {
 
 	wg conc.WaitGroup
 
-	mu      sync.Mutex
-	err     error // the first fatal error
-	cut     bool  // a source stopped reading because the context ended
-	stopped bool  // Stop was called
+	cleanupOnce sync.Once
+
+	mu       sync.Mutex
+	cleanups []func()
+	err      error // the first fatal error
+	cut      bool  // a source stopped reading because the context ended
+	stopped  bool  // Stop was called
 }
 
 // New returns a Pipeline whose stages see a context derived from ctx.
@@ -111,7 +114,8 @@ func (p *Pipeline) halt(cause error) {
 // nil. Wait may be called more than once.
 func (p *Pipeline) Wait() error {
 	p.wg.Wait()
-	p.cancel(context.Canceled) // release the context's resources
+	p.cancel(context.Canceled)      // release the context's resources
+	p.cleanupOnce.Do(p.runCleanups) // a concurrent Wait blocks until they are done
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -121,6 +125,33 @@ func (p *Pipeline) Wait() error {
 		return context.Cause(p.parent)
 	}
 	return nil
+}
+
+// Cleanup registers f to run when the run has ended: after every goroutine
+// of the run has returned, before Wait returns. It is where a stage releases
+// what it holds for the whole run, such as a client's idle connections or an
+// open file, so that nothing the run started outlives it. Cleanups run once,
+// last registered first; a panic in one is a fatal error of the run.
+func (p *Pipeline) Cleanup(f func()) {
+	p.mu.Lock()
+	p.cleanups = append(p.cleanups, f)
+	p.mu.Unlock()
+}
+
+func (p *Pipeline) runCleanups() {
+	p.mu.Lock()
+	fs := p.cleanups
+	p.cleanups = nil
+	p.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		if r := panics.Try(fs[i]); r != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = r.AsError()
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // Done returns a channel that is closed when the run is aborted by a fatal

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -378,5 +379,47 @@ func TestThen(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"*", "**"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestCleanupRunsAfterTheLastGoroutine(t *testing.T) {
+	tests := []struct {
+		name    string
+		panics  bool
+		wantErr bool
+	}{
+		{"in reverse order, once", false, false},
+		{"a panic is the run's error", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			var stageDone atomic.Bool
+			var order []int
+			p.Cleanup(func() { order = append(order, 1) })
+			p.Cleanup(func() {
+				if !stageDone.Load() {
+					t.Error("cleanup ran while a stage was running")
+				}
+				order = append(order, 2)
+				if tt.panics {
+					panic("cleanup failed")
+				}
+			})
+			out := pipeline.Map(pipeline.FromSlice(p, count(10)), func(_ context.Context, v int) (int, error) {
+				if v == 9 {
+					defer stageDone.Store(true)
+				}
+				return v, nil
+			})
+			err := pipeline.ForEach(out, func(int) error { return nil })
+			if (err != nil) != tt.wantErr {
+				t.Errorf("err = %v, want an error: %v", err, tt.wantErr)
+			}
+			p.Wait()
+			if fmt.Sprint(order) != "[2 1]" {
+				t.Errorf("cleanups ran as %v, want [2 1]", order)
+			}
+		})
 	}
 }

@@ -17,7 +17,8 @@ import (
 //   - JSON checks that the body is valid JSON and makes it one line, so that
 //     the record embeds it as a JSON value. It does not decode and re-encode:
 //     in valid JSON a line break can only be white space, so making one line
-//     is a validation pass and a byte replacement. An empty body is dropped.
+//     is a validation pass and a byte replacement. Invalid UTF-8 inside
+//     strings shows as U+FFFD, as in Text. An empty body is dropped.
 //     A body that is not JSON fails the record with kind decode (unless it
 //     had already failed) and is kept as text, to show what came instead.
 //   - Text keeps the body as it came, written as a JSON string.
@@ -49,6 +50,13 @@ func decodeBody(r *Record, format Format) {
 				r.Err = newError(KindDecode, notJSON(r))
 			}
 			return
+		}
+		if !utf8.Valid(r.Body) {
+			// Validators accept any bytes inside strings, but a line that is
+			// not UTF-8 is not JSON to strict readers downstream. Outside
+			// strings valid JSON is ASCII, so the replacement lands only in
+			// strings and keeps the document valid.
+			r.Body = bytes.ToValidUTF8(r.Body, []byte("\uFFFD"))
 		}
 		oneLine(r.Body)
 		r.Format = JSON

@@ -34,6 +34,9 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 	f := &fetcher{settings: s, client: s.client, method: s.method, header: s.header.Clone()}
 	if f.client == nil {
 		f.client = newClient(s.concurrencyOr(DefaultConcurrency))
+		// The client is the run's own: its idle connections, and the
+		// goroutines that watch them, must not outlive the run.
+		in.Pipeline().Cleanup(f.client.CloseIdleConnections)
 	}
 	if f.method == "" {
 		f.method = http.MethodGet

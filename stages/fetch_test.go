@@ -3,6 +3,7 @@ package stages_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/segmentio/encoding/json"
+	"go.uber.org/goleak"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
@@ -254,4 +256,24 @@ func TestFetchCancelYieldsCanceledRecords(t *testing.T) {
 	if n < 20 && runErr != context.Canceled {
 		t.Errorf("run error %v, want context.Canceled when input was left unread", runErr)
 	}
+}
+
+// TestFetchLeavesNoConnectionBehind checks that a run's own client closes its
+// kept-alive connections when the run ends: their reader and writer
+// goroutines, on both sides, must not outlive it.
+func TestFetchLeavesNoConnectionBehind(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	before := goleak.IgnoreCurrent()
+	urls := make([]string, 40)
+	for i := range urls {
+		urls[i] = srv.URL + fmt.Sprintf("/%d", i)
+	}
+	p := pipeline.New(t.Context())
+	if err := stages.WriteNDJSON(stages.Fetch(stages.URLs(p, urls), stages.WithConcurrency(8)), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
 }

@@ -53,14 +53,7 @@ func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[
 			seq++
 		}
 		return nil
-	}, s.pipelineBuffer()...)
-}
-
-func (s *settings) pipelineBuffer() []pipeline.Option {
-	if s.buffer > 0 {
-		return []pipeline.Option{pipeline.WithBuffer(s.buffer)}
-	}
-	return nil
+	}, s.buffer...)
 }
 
 func skip(line []byte) bool { return len(line) == 0 || line[0] == '#' }
@@ -72,17 +65,19 @@ func skip(line []byte) bool { return len(line) == 0 || line[0] == '#' }
 func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq int64, line []byte) Request) pipeline.Stream[Request] {
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		br := bufio.NewReaderSize(r, 64<<10)
-		var long []byte // a line longer than br's buffer, being assembled
-		var seq int64
+		var (
+			long    []byte // a line longer than br's buffer, being assembled
+			tooLong bool   // the line being read is over MaxLine: skip the rest
+			seq     int64
+		)
 		for ctx.Err() == nil {
 			chunk, err := br.ReadSlice('\n')
 			if errors.Is(err, bufio.ErrBufferFull) {
-				if len(long)+len(chunk) <= MaxLine {
+				// Keep room for a CRLF, which is not part of the line.
+				if !tooLong && len(long)+len(chunk) <= MaxLine+2 {
 					long = append(long, chunk...)
-				} else if long != nil {
-					long = long[:MaxLine+1] // remember it is too long, stop copying
 				} else {
-					long = make([]byte, MaxLine+1)
+					long, tooLong = nil, true
 				}
 				continue
 			}
@@ -91,6 +86,8 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				line = append(long, chunk...)
 				long = nil
 			}
+			over := tooLong || len(bytes.TrimRight(line, "\r\n")) > MaxLine
+			tooLong = false
 			if err != nil && !errors.Is(err, io.EOF) {
 				if ctx.Err() != nil {
 					// Closing the reader, or setting a deadline on it, is how
@@ -100,9 +97,9 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				}
 				return fmt.Errorf("reading input: %w", err)
 			}
-			if t := bytes.TrimSpace(line); !skip(t) {
+			if t := bytes.TrimSpace(line); over || !skip(t) {
 				var req Request
-				if len(line) > MaxLine {
+				if over {
 					req = Request{Seq: seq, Err: newError(KindInvalidInput,
 						fmt.Sprintf("input line is longer than the %d-byte limit", MaxLine))}
 				} else {
@@ -118,5 +115,5 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 			}
 		}
 		return ctx.Err()
-	}, s.pipelineBuffer()...)
+	}, s.buffer...)
 }

@@ -14,7 +14,7 @@ type Option func(*settings)
 type settings struct {
 	concurrency int
 	ordered     bool
-	buffer      int
+	buffer      []pipeline.Option // pipeline.WithBuffer when set, so 0 stays 0
 
 	client   *http.Client
 	timeout  time.Duration
@@ -51,10 +51,7 @@ func (s *settings) stage(def int) []pipeline.Option {
 	if s.ordered {
 		opts = append(opts, pipeline.WithInputOrder())
 	}
-	if s.buffer > 0 {
-		opts = append(opts, pipeline.WithBuffer(s.buffer))
-	}
-	return opts
+	return append(opts, s.buffer...)
 }
 
 // WithConcurrency sets how many items a stage works on at once: for Fetch,
@@ -66,8 +63,11 @@ func WithConcurrency(n int) Option { return func(s *settings) { s.concurrency = 
 // they complete; see pipeline.WithInputOrder for the bounded reorder window.
 func WithInputOrder() Option { return func(s *settings) { s.ordered = true } }
 
-// WithBuffer sets the capacity of a stage's output channel (default 16).
-func WithBuffer(n int) Option { return func(s *settings) { s.buffer = n } }
+// WithBuffer sets the capacity of a stage's output channel (default 16);
+// 0 makes every hand-off synchronous.
+func WithBuffer(n int) Option {
+	return func(s *settings) { s.buffer = []pipeline.Option{pipeline.WithBuffer(n)} }
+}
 
 // WithClient makes Fetch use c instead of a client of its own, for a custom
 // transport, proxy or TLS set-up. Fetch sets no timeout on c: its own

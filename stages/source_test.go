@@ -30,6 +30,8 @@ func brief(r stages.Request) string {
 
 func TestLines(t *testing.T) {
 	long := strings.Repeat("x", stages.MaxLine+10)
+	// A line of exactly MaxLine bytes is accepted, whatever its line end.
+	limit := "http://a/" + strings.Repeat("y", stages.MaxLine-len("http://a/"))
 	cases := []struct {
 		name, input, template string
 		want                  []string
@@ -41,6 +43,11 @@ func TestLines(t *testing.T) {
 		{"raw placeholder", "q=1&r=2\n", "http://h/search?{raw}", []string{"http://h/search?q=1&r=2"}},
 		{"several placeholders and a stray brace", "x\n", "http://h/{}/{raw}/{x}", []string{"http://h/x/x/{x}"}},
 		{"overlong line is an item with an error", "http://a/1\n" + long + "\nhttp://a/2\n", "", []string{"http://a/1", "invalid_input", "http://a/2"}},
+		{"line at the limit, LF", limit + "\nhttp://a/2\n", "", []string{limit, "http://a/2"}},
+		{"line at the limit, CRLF", limit + "\r\nhttp://a/2", "", []string{limit, "http://a/2"}},
+		{"line at the limit, end of input", limit, "", []string{limit}},
+		{"one byte over", limit + "z\nhttp://a/2\n", "", []string{"invalid_input", "http://a/2"}},
+		{"far over, no newline", strings.Repeat(long, 3), "", []string{"invalid_input"}},
 		{"empty input", "", "", nil},
 	}
 	for _, tc := range cases {
