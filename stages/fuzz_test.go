@@ -14,7 +14,6 @@ import (
 // The parsers of outside input must never panic, and must keep the
 // one-record-per-item promise whatever they are given.
 
-
 func FuzzLines(f *testing.F) {
 	for _, s := range []string{"http://a/1\n", "\n#x\n  y \r\n", "a b/c?{}\n", "\xff\x00\n", "http://[::1\n"} {
 		f.Add(s, "http://h/{}.json")
