@@ -283,6 +283,8 @@ func pipes(t *testing.T, ctx context.Context, args ...string) (stdin io.WriteClo
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A record that never comes must fail the test, not hang it.
+	outR.SetReadDeadline(time.Now().Add(30 * time.Second))
 	stderr = new(bytes.Buffer)
 	ch, finished := make(chan int, 1), make(chan struct{})
 	go func() {
