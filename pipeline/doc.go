@@ -91,6 +91,21 @@
 // written the same way with Generate: read an item, pass it to emit, and stop
 // when emit returns false.
 //
+// When one value makes zero or several results, use FlatMap, whose function
+// hands each result to emit: it is the general stage, with the same
+// concurrency, order and shutdown as Map. The other shapes come ready-made:
+//
+//   - Filter passes on the values a predicate keeps;
+//   - Batch groups values into slices by size and, with WithWindow, by time,
+//     for bulk inserts downstream;
+//   - Tee hands every value to several consumers (fan-out);
+//   - Merge interleaves several streams into one (fan-in).
+//
+// Prefer these to goroutines of your own on Chan: a stage must keep reading
+// its input until it is closed, even after the context ends, or the stages
+// before it block and the graceful drain never finishes. The ready-made
+// stages do that; a loop on Chan must too.
+//
 // # Options
 //
 //   - WithConcurrency for a stage that waits (on a network, a disk) or that

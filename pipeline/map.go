@@ -74,28 +74,34 @@ func mapEach[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f 
 // holds up the queue, so backpressure still reaches the source.
 func mapOrdered[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In) (Out, error), workers int) {
 	p := in.p
+	inOrder(in, workers, func(v In) stream.Callback {
+		var r Out
+		var err error
+		// conc's stream re-panics in Wait; catching here turns the panic
+		// into the run's error instead.
+		if rec := panics.Try(func() { r, err = f(ctx, v) }); rec != nil {
+			err = rec.AsError()
+		}
+		return func() {
+			if err != nil {
+				p.Fail(err)
+				return
+			}
+			send(p, out, r)
+		}
+	})
+}
+
+// inOrder runs task on each value of in, on up to workers goroutines, and
+// the callbacks the tasks return in input order.
+func inOrder[In any](in Stream[In], workers int, task func(In) stream.Callback) {
 	s := stream.New().WithMaxGoroutines(workers)
 	for {
-		v, ok := recv(p, in.ch)
+		v, ok := recv(in.p, in.ch)
 		if !ok {
 			break
 		}
-		s.Go(func() stream.Callback {
-			var r Out
-			var err error
-			// conc's stream re-panics in Wait; catching here turns the
-			// panic into the run's error instead.
-			if rec := panics.Try(func() { r, err = f(ctx, v) }); rec != nil {
-				err = rec.AsError()
-			}
-			return func() {
-				if err != nil {
-					p.Fail(err)
-					return
-				}
-				send(p, out, r)
-			}
-		})
+		s.Go(func() stream.Callback { return task(v) })
 	}
 	s.Wait()
 }

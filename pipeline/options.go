@@ -1,5 +1,7 @@
 package pipeline
 
+import "time"
+
 // An Option configures a stage or a sink. Options that do not apply to the
 // function they are given to are ignored.
 type Option func(*config)
@@ -9,6 +11,7 @@ type config struct {
 	buffer  int
 	ordered bool
 	idle    func() error
+	window  time.Duration
 }
 
 // defaultBuffer is small on purpose: a buffer is only there to absorb jitter
@@ -51,4 +54,12 @@ func WithInputOrder() Option {
 // large blocks. An error from idle is fatal for the run.
 func WithIdle(idle func() error) Option {
 	return func(c *config) { c.idle = idle }
+}
+
+// WithWindow makes Batch send a batch that is not full once d has passed
+// since its first value arrived, so that a consumer waits at most about d
+// for a value however slowly the input flows. 0, the default, waits for a
+// full batch or the end of the input.
+func WithWindow(d time.Duration) Option {
+	return func(c *config) { c.window = max(d, 0) }
 }

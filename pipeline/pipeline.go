@@ -68,6 +68,10 @@ func (p *Pipeline) Context() context.Context { return p.ctx }
 // Go runs f in a goroutine owned by the pipeline, for stages written by hand
 // on top of channels. A non-nil error from f is fatal for the run, and so is a
 // panic, which becomes an error carrying the panic value and stack.
+//
+// A goroutine that reads a Stream must read it until it is closed, even
+// after ctx is done, selecting on Done beside each send, so that a graceful
+// cancel drains; FlatMap does all of this and is usually the better choice.
 func (p *Pipeline) Go(f func(ctx context.Context) error) {
 	p.wg.Go(func() {
 		var err error
@@ -158,6 +162,16 @@ func (p *Pipeline) runCleanups() {
 // error or Stop. Hand-written stages select on it beside every channel
 // operation, so that they never block a run that is shutting down.
 func (p *Pipeline) Done() <-chan struct{} { return p.abort }
+
+// aborted reports whether the run was aborted by a fatal error or Stop.
+func (p *Pipeline) aborted() bool {
+	select {
+	case <-p.abort:
+		return true
+	default:
+		return false
+	}
+}
 
 // markCut records that a source stopped before the end of its input because
 // the context was done.

@@ -1,0 +1,103 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// FlatMap is the stage for one-to-many: each page of a listing becomes its
+// items, and a page with none emits nothing.
+func ExampleFlatMap() {
+	p := pipeline.New(context.Background())
+	pages := pipeline.FromSlice(p, []string{"a b", "", "c"})
+	items := pipeline.FlatMap(pages, func(_ context.Context, page string, emit func(string) bool) error {
+		for _, item := range strings.Fields(page) {
+			if !emit(item) {
+				return nil // the run was aborted
+			}
+		}
+		return nil
+	}, pipeline.WithConcurrency(4), pipeline.WithInputOrder())
+	for item, err := range pipeline.All(items) {
+		if err != nil {
+			fmt.Println("run failed:", err)
+			return
+		}
+		fmt.Println(item)
+	}
+	// Output:
+	// a
+	// b
+	// c
+}
+
+func ExampleFilter() {
+	p := pipeline.New(context.Background())
+	words := pipeline.FromSlice(p, []string{"go", "rust", "gleam", "zig"})
+	g := pipeline.Filter(words, func(w string) bool { return strings.HasPrefix(w, "g") })
+	for w := range pipeline.All(g) {
+		fmt.Println(w)
+	}
+	// Output:
+	// go
+	// gleam
+}
+
+// Batch groups values for a consumer that works in bulk, such as a database
+// insert. WithWindow bounds how long a value waits for its batch to fill.
+func ExampleBatch() {
+	p := pipeline.New(context.Background())
+	rows := pipeline.FromSlice(p, []int{1, 2, 3, 4, 5, 6, 7})
+	batches := pipeline.Batch(rows, 3, pipeline.WithWindow(time.Second))
+	pipeline.ForEach(batches, func(b []int) error {
+		fmt.Println("insert", b)
+		return nil
+	})
+	// Output:
+	// insert [1 2 3]
+	// insert [4 5 6]
+	// insert [7]
+}
+
+// Tee feeds two consumers from one source; Merge joins two sources into one
+// stream. Each stream a Tee returns must be consumed.
+func ExampleTee() {
+	p := pipeline.New(context.Background())
+	copies := pipeline.Tee(pipeline.FromSlice(p, []int{1, 2, 3}), 2)
+	sum := make(chan int)
+	go func() {
+		total := 0
+		for v := range copies[1].Chan() {
+			total += v
+		}
+		sum <- total
+	}()
+	pipeline.ForEach(copies[0], func(v int) error {
+		fmt.Println("write", v)
+		return nil
+	})
+	fmt.Println("sum", <-sum)
+	// Output:
+	// write 1
+	// write 2
+	// write 3
+	// sum 6
+}
+
+func ExampleMerge() {
+	p := pipeline.New(context.Background())
+	cats := pipeline.FromSlice(p, []string{"cat"})
+	dogs := pipeline.FromSlice(p, []string{"dog"})
+	n := 0
+	pipeline.ForEach(pipeline.Merge(cats, dogs), func(string) error {
+		n++
+		return nil
+	})
+	fmt.Println(n, "animals")
+	// Output:
+	// 2 animals
+}

@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Tee starts a stage that hands every value of in to each of n new streams,
+// for one source feeding several consumers, such as a file and a live
+// summary. Every stream it returns must be consumed: the slowest consumer
+// sets the pace of all, as backpressure does for one. Values are shared, not
+// copied, so consumers must treat what they receive as read-only. n below 1
+// means 1.
+//
+// Options: WithBuffer, for each output.
+func Tee[T any](in Stream[T], n int, opts ...Option) []Stream[T] {
+	c := newConfig(opts)
+	p := in.p
+	chans := make([]chan T, max(n, 1))
+	outs := make([]Stream[T], len(chans))
+	for i := range chans {
+		chans[i] = make(chan T, c.buffer)
+		outs[i] = Stream[T]{p: p, ch: chans[i]}
+	}
+	p.Go(func(context.Context) error {
+		defer func() {
+			for _, ch := range chans {
+				close(ch)
+			}
+		}()
+		for {
+			v, ok := recv(p, in.ch)
+			if !ok {
+				return nil
+			}
+			for _, ch := range chans {
+				if !send(p, ch, v) {
+					return nil
+				}
+			}
+		}
+	})
+	return outs
+}
+
+// Merge starts a stage that interleaves the values of streams into one, in
+// the order they come, and ends when all of them have ended: fan-in, for
+// several sources feeding one stage. The streams must belong to one
+// Pipeline; Merge panics otherwise, and when given none.
+//
+// Values of different streams come out in no particular order; values of
+// one stream keep theirs.
+func Merge[T any](streams ...Stream[T]) Stream[T] {
+	if len(streams) == 0 {
+		panic("pipeline.Merge: no streams to merge")
+	}
+	p := streams[0].p
+	for _, s := range streams[1:] {
+		if s.p != p {
+			panic("pipeline.Merge: streams of different Pipelines")
+		}
+	}
+	out := make(chan T, defaultBuffer)
+	var live atomic.Int64
+	live.Store(int64(len(streams)))
+	for _, s := range streams {
+		p.Go(func(context.Context) error {
+			defer func() {
+				if live.Add(-1) == 0 {
+					close(out)
+				}
+			}()
+			for {
+				v, ok := recv(p, s.ch)
+				if !ok || !send(p, out, v) {
+					return nil
+				}
+			}
+		})
+	}
+	return Stream[T]{p: p, ch: out}
+}

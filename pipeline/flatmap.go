@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/stream"
+)
+
+// FlatMap starts a stage that calls f on each value of in; f hands any
+// number of results to emit, which blocks while the next stage is busy and
+// returns false once the run is aborted, when f should return. It is the
+// stage to write by hand: a filter emits zero or one result, an expansion
+// (a page into its items) many.
+//
+// As with Map, f returns an error only for a failure that ends the whole
+// run, and a panic in f ends the run with an error.
+//
+// Options: WithConcurrency (default 1); WithInputOrder keeps the results of
+// each value together and in input order, holding them until earlier values
+// are done, so keep what one value emits small; WithBuffer.
+func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit func(Out) bool) error, opts ...Option) Stream[Out] {
+	c := newConfig(opts)
+	out := make(chan Out, c.buffer)
+	p := in.p
+	if c.ordered && c.workers > 1 {
+		p.Go(func(ctx context.Context) error {
+			defer close(out)
+			flatMapOrdered(ctx, in, out, f, c.workers)
+			return nil
+		})
+		return Stream[Out]{p: p, ch: out}
+	}
+	emit := func(v Out) bool { return send(p, out, v) }
+	startWorkers(p, c.workers, out, func(ctx context.Context) error {
+		for {
+			v, ok := recv(p, in.ch)
+			if !ok {
+				return nil
+			}
+			if err := f(ctx, v, emit); err != nil {
+				return err
+			}
+		}
+	})
+	return Stream[Out]{p: p, ch: out}
+}
+
+// flatMapOrdered is mapOrdered for any number of results per value: each
+// task gathers its results, and the callbacks, which conc's stream runs in
+// submission order, send them on.
+func flatMapOrdered[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In, func(Out) bool) error, workers int) {
+	p := in.p
+	inOrder(in, workers, func(v In) stream.Callback {
+		var rs []Out
+		collect := func(r Out) bool {
+			rs = append(rs, r)
+			return !p.aborted()
+		}
+		var err error
+		if rec := panics.Try(func() { err = f(ctx, v, collect) }); rec != nil {
+			err = rec.AsError()
+		}
+		return func() {
+			if err != nil {
+				p.Fail(err)
+				return
+			}
+			for _, r := range rs {
+				if !send(p, out, r) {
+					return
+				}
+			}
+		}
+	})
+}
+
+// Filter starts a stage that passes on the values for which keep returns
+// true, in the order they come. keep should be cheap, as it runs on one
+// goroutine; a filter that waits on I/O or can fail is a FlatMap.
+//
+// Options: WithBuffer.
+func Filter[T any](in Stream[T], keep func(T) bool, opts ...Option) Stream[T] {
+	c := newConfig(opts)
+	return FlatMap(in, func(_ context.Context, v T, emit func(T) bool) error {
+		if keep(v) {
+			emit(v)
+		}
+		return nil
+	}, WithBuffer(c.buffer))
+}
