@@ -49,10 +49,12 @@
 // field for it, as stages.Record does.
 //
 // A fatal error is one after which the run cannot go on: the function of a
-// stage or a source returned a non-nil error or panicked, or a sink failed
-// (ForEach's function, WithIdle's function). It stops the run at once, and
-// ForEach, All and Wait return it. Only the first is kept; later ones are
-// usually its consequences.
+// stage returned a non-nil error or panicked, or a sink failed (ForEach's
+// function, WithIdle's function). It stops the run at once, and ForEach,
+// All and Wait return it. Only the first is kept; later ones are usually
+// its consequences. A source that fails (its input cannot be read any
+// more) is fatal too, but spares the items it had read: they drain to the
+// sink first, so each still yields its result.
 //
 // # Cancellation
 //

@@ -21,6 +21,8 @@ var errStopped = errors.New("pipeline: stopped by its consumer")
 //   - the context given to New is cancelled: sources stop reading, but what
 //     they had already read still flows through every stage to the sink, so
 //     no item is lost; Wait returns the context's cause;
+//   - a source fails (its input cannot be read): it stops, what it had read
+//     still drains to the sink, and Wait returns its error;
 //   - a fatal error (a stage function returned an error or panicked, a sink
 //     failed) or Stop: every goroutine returns at once, dropping items in
 //     flight; Wait returns the error (nil after Stop).
@@ -94,6 +96,16 @@ func (p *Pipeline) Fail(err error) {
 	}
 	p.mu.Unlock()
 	p.halt(err)
+}
+
+// failAfterDrain makes err the run's error, unless it already has one,
+// without aborting it: what is in flight still reaches the sink.
+func (p *Pipeline) failAfterDrain(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.mu.Unlock()
 }
 
 // Stop ends the run without an error, as a consumer does when it has seen

@@ -423,3 +423,32 @@ func TestCleanupRunsAfterTheLastGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceFailureDrainsWhatWasRead: an input that breaks mid-way ends the
+// run with its error, but the items read before it are not lost.
+func TestSourceFailureDrainsWhatWasRead(t *testing.T) {
+	for _, o := range orders {
+		t.Run(o.name, func(t *testing.T) {
+			broken := errors.New("input broke")
+			p := pipeline.New(t.Context())
+			src := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
+				for i := range 50 {
+					emit(i)
+				}
+				return broken
+			})
+			slow := pipeline.Map(src, func(_ context.Context, v int) (int, error) {
+				time.Sleep(time.Millisecond) // still working when the source fails
+				return v, nil
+			}, o.opts()...)
+			got := 0
+			err := pipeline.ForEach(slow, func(int) error { got++; return nil })
+			if !errors.Is(err, broken) {
+				t.Errorf("ForEach = %v, want the source's error", err)
+			}
+			if got != 50 {
+				t.Errorf("sink saw %d of the 50 values read", got)
+			}
+		})
+	}
+}

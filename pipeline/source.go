@@ -12,9 +12,11 @@ import (
 // was aborted. A value passed to emit after the context ended is still
 // delivered, so every item a source has read reaches the sink.
 //
-// An error returned by gen is fatal for the run, except the context's own
-// error after the context ended, which marks the run as cut short. Options:
-// WithBuffer.
+// An error returned by gen, such as a failed read of the input, is fatal
+// for the run, but it spares what was read: the source stops, the values it
+// emitted still reach the sink, and then Wait returns the error. The
+// context's own error after the context ended is not an error: it marks the
+// run as cut short. Options: WithBuffer.
 func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) bool) error, opts ...Option) Stream[T] {
 	c := newConfig(opts)
 	out := make(chan T, c.buffer)
@@ -32,7 +34,10 @@ func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) boo
 				return nil
 			}
 		}
-		return err
+		if err != nil {
+			p.failAfterDrain(err)
+		}
+		return nil
 	})
 	return Stream[T]{p: p, ch: out}
 }

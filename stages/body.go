@@ -15,6 +15,9 @@ func (e *errTooLarge) Error() string {
 	return fmt.Sprintf("body is larger than the %s cap", humanize.IBytes(uint64(e.limit)))
 }
 
+// maxPrealloc bounds what readBody reserves before the body arrives.
+const maxPrealloc = 256 << 10
+
 // readBody reads r to its end into one buffer sized from the announced
 // length, so that a typical body is read with a single allocation. It stops
 // as soon as more than limit bytes have arrived (limit 0: no cap), which is
@@ -26,7 +29,10 @@ func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
 	}
 	size := int64(512)
 	if announced >= 0 {
-		size = announced + 1 // +1 so that EOF is seen without growing
+		// +1 so that EOF is seen without growing. The announcement is the
+		// server's word, not bytes: trust it only so far, and let append
+		// grow the buffer as the body really arrives.
+		size = min(announced+1, maxPrealloc)
 	}
 	buf := make([]byte, 0, size)
 	for {

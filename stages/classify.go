@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,6 +51,9 @@ func classify(err error, run, attempt context.Context, timeout time.Duration, ph
 		}
 		return newError(KindDNS, fmt.Sprintf("cannot resolve host %q: %s", dns.Name, reason))
 	case isTLS(err):
+		if isPlainHTTP(err) {
+			return newError(KindTLS, "TLS failed: the server answered in plain HTTP; try http:// instead of https://")
+		}
 		return newError(KindTLS, "TLS failed: "+bare(err).Error())
 	case errors.As(err, &op) && op.Op == "dial":
 		switch {
@@ -69,7 +73,16 @@ func classify(err error, run, attempt context.Context, timeout time.Duration, ph
 	return newError(KindOther, bare(err).Error())
 }
 
+// isPlainHTTP recognises an https:// request to a server that speaks plain
+// HTTP. net/http reports it as text only, having dropped the TLS error.
+func isPlainHTTP(err error) bool {
+	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+}
+
 func isTLS(err error) bool {
+	if isPlainHTTP(err) {
+		return true
+	}
 	var (
 		verify   *tls.CertificateVerificationError
 		header   tls.RecordHeaderError

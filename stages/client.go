@@ -48,7 +48,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	next := req.URL.String()
 	for _, prev := range via {
 		if prev.URL.String() == next {
-			return &errRedirect{fmt.Sprintf("redirect loop: %s leads back to itself after %d redirects", next, len(via))}
+			return &errRedirect{fmt.Sprintf("redirect loop: %s leads back to itself after %d redirects", redactURL(req.URL), len(via))}
 		}
 	}
 	if len(via) >= maxRedirects {

@@ -82,7 +82,7 @@ func Example() {
 // each line into a URL.
 func ExampleURLs() {
 	p := pipeline.New(context.Background())
-	reqs := stages.URLs(p, []string{"golang", "", "# skipped", " c++ "},
+	reqs := stages.URLs(p, []string{"golang", " c++ ", "#go"},
 		stages.WithTemplate("https://api.example.com/r/{}.json"))
 	for r, err := range pipeline.All(reqs) {
 		if err != nil {
@@ -94,6 +94,7 @@ func ExampleURLs() {
 	// Output:
 	// 0 https://api.example.com/r/golang.json
 	// 1 https://api.example.com/r/c++.json
+	// 2 https://api.example.com/r/%23go.json
 }
 
 // Lines reads lazily: the first request can leave before the rest of the

@@ -2,10 +2,14 @@ package stages
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
@@ -38,11 +42,13 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 		// goroutines that watch them, must not outlive the run.
 		in.Pipeline().Cleanup(f.client.CloseIdleConnections)
 	}
-	if f.method == "" {
-		f.method = http.MethodGet
-	}
+	f.method = normalMethod(cmp.Or(f.method, http.MethodGet))
 	if f.header == nil {
 		f.header = make(http.Header)
+	}
+	if h := f.header.Get("Host"); h != "" {
+		f.host = h
+		f.header.Del("Host")
 	}
 	if f.header.Get("User-Agent") == "" {
 		f.header.Set("User-Agent", UserAgent)
@@ -64,10 +70,11 @@ type fetcher struct {
 	// header holds the default headers, shared read-only by every request
 	// that does not bring its own.
 	header http.Header
+	host   string // a Host header given as an option, which net/http ignores in header
 }
 
 func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
-	rec := Record{Seq: req.Seq, URL: req.URL, Meta: req.Meta}
+	rec := Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta}
 	switch {
 	case req.Err != nil:
 		rec.Err = req.Err
@@ -79,7 +86,9 @@ func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
 	start := time.Now()
 	rec.Attempts = 1
 	f.attempt(ctx, &rec, req)
-	rec.Elapsed = time.Since(start)
+	if rec.Attempts > 0 {
+		rec.Elapsed = time.Since(start)
+	}
 	return rec, nil
 }
 
@@ -91,14 +100,11 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
 		actx, cancel = context.WithTimeoutCause(ctx, f.timeout, errAttemptTimeout)
 		defer cancel()
 	}
-	hreq, bad := f.newRequest(actx, req)
+	hreq, bad := f.newRequest(actx, req, rec.URL)
 	if bad != nil {
 		rec.Attempts = 0
 		rec.Err = bad
 		return
-	}
-	if hreq.URL.User != nil {
-		rec.URL = hreq.URL.Redacted()
 	}
 	resp, err := f.client.Do(hreq)
 	if err != nil {
@@ -108,8 +114,10 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	rec.ContentType = resp.Header.Get("Content-Type")
-	if resp.Request != nil && resp.Request != hreq {
-		rec.FinalURL = resp.Request.URL.Redacted()
+	// The client copies the request for a redirect, and also to add the
+	// Authorization of a URL's user info: compare the URLs, not the requests.
+	if resp.Request != nil && resp.Request != hreq && resp.Request.URL.String() != hreq.URL.String() {
+		rec.FinalURL = redactURL(resp.Request.URL)
 	}
 	body, err := readBody(resp.Body, resp.ContentLength, f.maxBody)
 	rec.Bytes = int64(len(body))
@@ -124,34 +132,60 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
 }
 
 // newRequest builds the HTTP request, or says why the item is not one that
-// can be made.
-func (f *fetcher) newRequest(ctx context.Context, req Request) (*http.Request, *Error) {
-	method := req.Method
-	if method == "" {
-		method = f.method
+// can be made. shown is the URL as records and messages may show it.
+func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*http.Request, *Error) {
+	method := f.method
+	if req.Method != "" {
+		method = normalMethod(req.Method)
 	}
 	var body io.Reader
 	if len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)
 	}
+	if req.URL == "" {
+		return nil, newError(KindInvalidInput, "the URL is empty")
+	}
 	hreq, err := http.NewRequestWithContext(ctx, method, req.URL, body)
 	if err != nil {
-		return nil, newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", req.URL, bare(err)))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL, credentials and all
+		}
+		return nil, newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, err))
 	}
 	switch u := hreq.URL; {
 	case u.Scheme == "":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", req.URL))
+		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, req.URL))
+		return nil, newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, shown))
 	case u.Host == "":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", req.URL))
+		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
 	}
 	hreq.Header = f.header
+	hreq.Host = f.host
 	if req.Header != nil {
 		hreq.Header = f.header.Clone()
 		for k, v := range req.Header {
 			hreq.Header[k] = v
 		}
+		// net/http takes the Host from the request, not from its headers.
+		if h := hreq.Header.Get("Host"); h != "" {
+			hreq.Host = h
+			hreq.Header.Del("Host")
+		}
 	}
 	return hreq, nil
+}
+
+// normalMethod spells a standard method in capitals, as servers expect:
+// "post" in a spec means POST. Other methods are sent as given, since
+// method names are case-sensitive.
+func normalMethod(m string) string {
+	for _, std := range [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if strings.EqualFold(m, std) {
+			return std
+		}
+	}
+	return m
 }

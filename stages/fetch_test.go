@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,13 @@ func misbehaving(t *testing.T) *httptest.Server {
 		}
 		conn.(*net.TCPConn).SetLinger(0)
 		conn.Close()
+	})
+	mux.HandleFunc("/host", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "%s %s", r.Method, r.Host) })
+	mux.HandleFunc("/huge-announced", func(w http.ResponseWriter, r *http.Request) {
+		// A terabyte announced, two bytes sent.
+		w.Header().Set("Content-Length", strconv.Itoa(1<<40))
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("{}"))
 	})
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		var body strings.Builder
@@ -276,4 +284,83 @@ func TestFetchLeavesNoConnectionBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	goleak.VerifyNone(t, before)
+}
+
+// TestFetchRedactsCredentials: a URL's credentials appear nowhere in a
+// record, whatever path the item takes.
+func TestFetchRedactsCredentials(t *testing.T) {
+	srv := misbehaving(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name, url string
+		kind      stages.Kind
+		shown     string // the record's url
+	}{
+		{"ok", "http://user:secret@" + host + "/ok", "", "http://user:xxxxx@" + host + "/ok"},
+		{"a lone user name is a token", "http://secret@" + host + "/ok", "", "http://xxxxx@" + host + "/ok"},
+		{"redirect loop", "http://user:secret@" + host + "/loop", stages.KindRedirect, "http://user:xxxxx@" + host + "/loop"},
+		{"unsupported scheme", "ftp://user:secret@example.com/f", stages.KindInvalidInput, "ftp://user:xxxxx@example.com/f"},
+		{"unparsable", "http://user:se cret@exa mple.com/x", stages.KindInvalidInput, "http://xxxxx@exa mple.com/x"},
+	}
+	var in strings.Builder
+	for _, tt := range tests {
+		in.WriteString(tt.url + "\n")
+	}
+	p := pipeline.New(t.Context())
+	got := collect(t, stages.Fetch(stages.Lines(p, strings.NewReader(in.String())), stages.WithInputOrder(), stages.WithConcurrency(4)))
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := got[i]
+			if r.URL != tt.shown {
+				t.Errorf("url %q, want %q", r.URL, tt.shown)
+			}
+			if r.FinalURL != "" {
+				t.Errorf("final_url %q for a request that was not redirected", r.FinalURL)
+			}
+			if line := r.AppendJSON(nil); strings.Contains(string(line), "secret") {
+				t.Errorf("credentials in the record: %s", line)
+			}
+			if (r.Err == nil) != (tt.kind == "") || (r.Err != nil && r.Err.Kind != tt.kind) {
+				t.Errorf("error %v, want kind %q", r.Err, tt.kind)
+			}
+		})
+	}
+}
+
+func TestFetchRequestDetails(t *testing.T) {
+	srv := misbehaving(t)
+	tlsTo := strings.Replace(srv.URL, "http://", "https://", 1) + "/ok"
+	tests := []struct {
+		name  string
+		spec  string
+		opts  []stages.Option
+		body  string
+		kind  stages.Kind
+		tries int
+	}{
+		{"a Host header sets the host", `{"url":"` + srv.URL + `/host","headers":{"Host":"api.example"}}`, nil, "GET api.example", "", 1},
+		{"a Host header as an option", `{"url":"` + srv.URL + `/host"}`, []stages.Option{stages.WithHeader("Host", "opt.example")}, "GET opt.example", "", 1},
+		{"a standard method in any case", `{"url":"` + srv.URL + `/host","method":"post"}`, nil, "POST " + strings.TrimPrefix(srv.URL, "http://"), "", 1},
+		{"an invalid spec header", `{"url":"` + srv.URL + `/ok","headers":{"Bad Name":"x"}}`, nil, "", stages.KindInvalidInput, 0},
+		{"an invalid spec method", `{"url":"` + srv.URL + `/ok","method":"GE(T"}`, nil, "", stages.KindInvalidInput, 0},
+		{"https to a plain HTTP server", `{"url":"` + tlsTo + `"}`, nil, "", stages.KindTLS, 1},
+		{"an announced length is not trusted", `{"url":"` + srv.URL + `/huge-announced"}`, []stages.Option{stages.WithMaxBody(0)}, "", stages.KindNetwork, 1},
+		{"an empty URL", `{"url":" "}`, nil, "", stages.KindInvalidInput, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			got := collect(t, stages.Fetch(stages.Specs(p, strings.NewReader(tt.spec+"\n")), tt.opts...))
+			r := got[0]
+			if tt.body != "" && string(r.Body) != tt.body {
+				t.Errorf("body %q, want %q", r.Body, tt.body)
+			}
+			if (r.Err == nil) != (tt.kind == "") || (r.Err != nil && r.Err.Kind != tt.kind) {
+				t.Errorf("error %v, want kind %q", r.Err, tt.kind)
+			}
+			if r.Attempts != tt.tries || (tt.tries == 0 && r.Elapsed != 0) {
+				t.Errorf("attempts %d elapsed %v, want %d attempts", r.Attempts, r.Elapsed, tt.tries)
+			}
+		})
+	}
 }

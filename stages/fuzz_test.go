@@ -41,7 +41,7 @@ func FuzzLines(f *testing.F) {
 
 func itemsLike(input string) int {
 	n := 0
-	for line := range bytes.Lines([]byte(input)) {
+	for line := range bytes.Lines(bytes.TrimPrefix([]byte(input), []byte("\xef\xbb\xbf"))) {
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
 			n++
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
@@ -33,30 +34,30 @@ func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 	})
 }
 
-// URLs is a source of requests for the given items, in order, treated as
-// Lines treats the lines of its input.
+// URLs is a source of requests for the given items, one per item, in
+// order, each trimmed of surrounding white space and put into the template
+// as Lines does. Unlike the lines of a file, items skip nothing: an empty
+// item or one starting with "#" is still an item, and gets its record.
 //
 // Options: WithTemplate, WithBuffer.
 func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings(opts)
 	tmpl := parseTemplate(s.template)
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
-		var seq int64
-		for _, item := range items {
-			line := bytes.TrimSpace([]byte(item))
-			if skip(line) {
-				continue
-			}
-			if !emit(Request{Seq: seq, URL: tmpl.fill(string(line))}) {
+		for seq, item := range items {
+			if !emit(Request{Seq: int64(seq), URL: tmpl.fill(strings.TrimSpace(item))}) {
 				return nil
 			}
-			seq++
 		}
 		return nil
 	}, s.buffer...)
 }
 
 func skip(line []byte) bool { return len(line) == 0 || line[0] == '#' }
+
+// bom is the UTF-8 byte order mark, which some editors put at the start of
+// a text file.
+var bom = []byte("\xef\xbb\xbf")
 
 // readItems streams the items of r, one per line, making each into a
 // Request with parse. It reads with ReadSlice so that an ordinary line costs
@@ -68,10 +69,23 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 		var (
 			long    []byte // a line longer than br's buffer, being assembled
 			tooLong bool   // the line being read is over MaxLine: skip the rest
+			lead    byte   // the first byte of the line that is not white space
 			seq     int64
+			first   = true
 		)
 		for ctx.Err() == nil {
 			chunk, err := br.ReadSlice('\n')
+			if first {
+				chunk = bytes.TrimPrefix(chunk, bom)
+				first = false
+			}
+			if lead == 0 {
+				// Decided on the first bytes, so that an overlong comment or
+				// blank line is still skipped rather than made an item.
+				if t := bytes.TrimLeft(chunk, " \t\r\n\v\f"); len(t) > 0 {
+					lead = t[0]
+				}
+			}
 			if errors.Is(err, bufio.ErrBufferFull) {
 				// Keep room for a CRLF, which is not part of the line.
 				if !tooLong && len(long)+len(chunk) <= MaxLine+2 {
@@ -87,7 +101,8 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				long = nil
 			}
 			over := tooLong || len(bytes.TrimRight(line, "\r\n")) > MaxLine
-			tooLong = false
+			isItem := lead != 0 && lead != '#'
+			tooLong, lead = false, 0
 			if err != nil && !errors.Is(err, io.EOF) {
 				if ctx.Err() != nil {
 					// Closing the reader, or setting a deadline on it, is how
@@ -97,7 +112,7 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				}
 				return fmt.Errorf("reading input: %w", err)
 			}
-			if t := bytes.TrimSpace(line); over || !skip(t) {
+			if t := bytes.TrimSpace(line); isItem && (over || !skip(t)) {
 				var req Request
 				if over {
 					req = Request{Seq: seq, Err: newError(KindInvalidInput,

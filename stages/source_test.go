@@ -1,6 +1,7 @@
 package stages_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,9 @@ func TestLines(t *testing.T) {
 		{"line at the limit, end of input", limit, "", []string{limit}},
 		{"one byte over", limit + "z\nhttp://a/2\n", "", []string{"invalid_input", "http://a/2"}},
 		{"far over, no newline", strings.Repeat(long, 3), "", []string{"invalid_input"}},
+		{"overlong comment and blank lines are not items", "#" + long + "\n" + strings.Repeat(" ", stages.MaxLine+5) + "\nhttp://a/1\n", "", []string{"http://a/1"}},
+		{"a byte order mark is not part of the first line", "\xef\xbb\xbfhttp://a/1\n", "", []string{"http://a/1"}},
+		{"a byte order mark before a comment", "\xef\xbb\xbf# list\nhttp://a/1\n", "", []string{"http://a/1"}},
 		{"empty input", "", "", nil},
 	}
 	for _, tc := range cases {
@@ -71,9 +75,17 @@ func TestLines(t *testing.T) {
 
 func TestURLs(t *testing.T) {
 	p := pipeline.New(t.Context())
-	reqs := collect(t, stages.URLs(p, []string{"a", "", "#c", "b"}, stages.WithTemplate("http://h/{}")))
-	if len(reqs) != 2 || reqs[0].URL != "http://h/a" || reqs[1].URL != "http://h/b" || reqs[1].Seq != 1 {
-		t.Errorf("got %+v", reqs)
+	// Every item is an item: unlike a file's lines, none is skipped.
+	reqs := collect(t, stages.URLs(p, []string{" a ", "", "#c", "b"}, stages.WithTemplate("http://h/{}")))
+	var got []string
+	for i, r := range reqs {
+		if r.Seq != int64(i) {
+			t.Errorf("item %d has seq %d", i, r.Seq)
+		}
+		got = append(got, r.URL)
+	}
+	if want := []string{"http://h/a", "http://h/", "http://h/%23c", "http://h/b"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

@@ -1,12 +1,15 @@
 package stages
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/segmentio/encoding/json"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
@@ -39,6 +42,10 @@ func parseSpec(seq int64, line []byte) Request {
 	if err := json.Unmarshal(line, &sp); err != nil {
 		return Request{Seq: seq, Err: newError(KindInvalidInput, "line is not a JSON request spec: "+err.Error())}
 	}
+	if !utf8.Valid(sp.Meta) {
+		// Copied into every output line, so it must not make one invalid.
+		sp.Meta = bytes.ToValidUTF8(sp.Meta, []byte("\uFFFD"))
+	}
 	req := Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
 	if sp.URL == "" {
 		req.Err = newError(KindInvalidInput, `request spec has no "url"`)
@@ -47,6 +54,10 @@ func parseSpec(seq int64, line []byte) Request {
 	if len(sp.Headers) > 0 {
 		req.Header = make(http.Header, len(sp.Headers))
 		for k, v := range sp.Headers {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+				req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec header %q: %q is not a valid HTTP header", k, v))
+				return req
+			}
 			req.Header.Set(k, v)
 		}
 	}
@@ -70,6 +81,8 @@ func parseSpec(seq int64, line []byte) Request {
 	}
 	if strings.TrimSpace(req.Method) == "" {
 		req.Method = ""
+	} else if !httpguts.ValidHeaderFieldName(req.Method) {
+		req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec method %q is not an HTTP method", req.Method))
 	}
 	return req
 }

@@ -77,11 +77,12 @@ func runDemo(ctx context.Context, f *fetchFlags, n int, compare bool, e env) err
 	var first time.Duration
 	start := time.Now()
 	t := fetchTask{
-		in:     strings.NewReader(strings.Join(names, "\n")),
+		items:  names,
 		source: []stages.Option{stages.WithTemplate(template)},
 		fetch:  fetchOpts,
 		format: format,
 		out:    out,
+		stderr: e.stderr,
 		first:  func() { first = time.Since(start) },
 	}
 	res := t.run(ctx)

@@ -40,17 +40,23 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer closeIn()
+	var items []string
+	if len(args) > 0 && !f.jsonl {
+		items = args // each argument is an item, whatever it holds
+	}
 	out, closeOut, err := f.openOutput(e)
 	if err != nil {
 		return err
 	}
 	t := fetchTask{
 		in:     in,
+		items:  items,
 		source: sourceOpts,
 		jsonl:  f.jsonl,
 		fetch:  fetchOpts,
 		format: format,
 		out:    out,
+		stderr: e.stderr,
 	}
 	res := t.run(ctx)
 	if err := closeOut(); err != nil && res.err == nil {
@@ -71,6 +77,10 @@ func (f *fetchFlags) openInput(args []string, e env) (io.Reader, func(), error) 
 		file, err := os.Open(f.input)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot open input: %w", err)
+		}
+		if st, err := file.Stat(); err == nil && st.IsDir() {
+			file.Close()
+			return nil, nil, fmt.Errorf("cannot open input: %s is a directory", f.input)
 		}
 		return file, func() { file.Close() }, nil
 	}
@@ -93,12 +103,14 @@ func (f *fetchFlags) openOutput(e env) (io.Writer, func() error, error) {
 // fetchTask is one run of the fetch pipeline, shared by the command and
 // the demo.
 type fetchTask struct {
-	in     io.Reader
+	in     io.Reader // input lines, read when items is nil
+	items  []string  // input items, for arguments
 	source []stages.Option
 	jsonl  bool
 	fetch  []stages.Option
 	format stages.Format
 	out    io.Writer
+	stderr io.Writer
 
 	// first, when set, is called once the first record is written.
 	first func()
@@ -115,16 +127,22 @@ type runResult struct {
 func (t *fetchTask) run(ctx context.Context) runResult {
 	start := time.Now()
 	p := pipeline.New(ctx)
-	if d, ok := t.in.(interface{ SetReadDeadline(time.Time) error }); ok {
-		// A read blocked on a pipe or terminal would hold the run after an
-		// interrupt until the next line came; a deadline in the past ends it.
-		stop := context.AfterFunc(ctx, func() { _ = d.SetReadDeadline(time.Now()) })
-		defer stop()
-	}
+	stop := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(t.stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
+		// A read blocked on a pipe or terminal would hold the run until the
+		// next line came; closing the input ends it at once.
+		if c, ok := t.in.(io.Closer); ok {
+			c.Close()
+		}
+	})
+	defer stop()
 	var reqs pipeline.Stream[stages.Request]
-	if t.jsonl {
+	switch {
+	case t.items != nil:
+		reqs = stages.URLs(p, t.items, t.source...)
+	case t.jsonl:
 		reqs = stages.Specs(p, t.in, t.source...)
-	} else {
+	default:
 		reqs = stages.Lines(p, t.in, t.source...)
 	}
 	recs := stages.Decode(stages.Fetch(reqs, t.fetch...), t.format)

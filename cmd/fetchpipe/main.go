@@ -10,20 +10,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	stdin, restore := interruptibleStdin()
-	code := func() int {
-		defer restore()
-		ctx, stop := interruptContext()
-		defer stop()
-		return run(ctx, os.Args[1:], env{stdin: stdin, stdout: os.Stdout, stderr: os.Stderr})
-	}()
+	ctx, stop := interruptContext()
+	code := run(ctx, os.Args[1:], env{stdin: interruptibleStdin(), stdout: os.Stdout, stderr: os.Stderr})
+	stop()
 	os.Exit(code)
 }
 
@@ -42,11 +37,9 @@ func interruptContext() (context.Context, func()) {
 		case <-done:
 			return
 		}
-		fmt.Fprintln(os.Stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
 		cancel(errInterrupted)
 		select {
 		case <-sig:
-			restoreStdin()
 			os.Exit(exitInterrupted)
 		case <-done:
 		}

@@ -105,6 +105,11 @@ func TestExitStatus(t *testing.T) {
 		{"template and jsonl", "", []string{"-t", base + "/{}", "--jsonl"}, exitUsage, "do not go together"},
 		{"arguments and input file", "", []string{"-i", "f", ok}, exitUsage, "not both"},
 		{"demo takes no arguments", "", []string{"demo", "x"}, exitUsage, "unknown command"},
+		{"header with a control byte", "", []string{"-H", "X: a\x01b"}, exitUsage, "--header"},
+		{"header name not a token", "", []string{"-H", "X É: v"}, exitUsage, "--header"},
+		{"method not a token", "", []string{"-X", "GE(T"}, exitUsage, "--method"},
+		{"input is a directory", "", []string{"-i", t.TempDir()}, exitUsage, "is a directory"},
+		{"every argument is an item", "", []string{"-d", "none", "", "#x"}, exitFailed, "2 of 2 records failed (invalid_input 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,5 +383,33 @@ func TestDemo(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", tt.stderr, r.stderr)
 			}
 		})
+	}
+}
+
+// brokenReader is an input that fails after its lines, as a disk or a
+// network filesystem can.
+type brokenReader struct{ r io.Reader }
+
+func (b brokenReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("input/output error")
+	}
+	return n, err
+}
+
+func TestInputFailureKeepsWhatWasRead(t *testing.T) {
+	base := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 20 * time.Millisecond, Max: 20 * time.Millisecond}})
+	var stdout, stderr bytes.Buffer
+	in := brokenReader{strings.NewReader("a\nb\nc\n")}
+	code := run(t.Context(), []string{"-t", base + "/r/{}.json"}, env{stdin: in, stdout: &stdout, stderr: &stderr})
+	if code != exitFatal {
+		t.Errorf("exit status %d, want %d", code, exitFatal)
+	}
+	if n := len(parseRecords(t, stdout.Bytes())); n != 3 {
+		t.Errorf("%d records for the 3 items read before the input failed", n)
+	}
+	if !strings.Contains(stderr.String(), "reading input: input/output error") {
+		t.Errorf("stderr %q does not say why", stderr.String())
 	}
 }

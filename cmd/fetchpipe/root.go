@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -146,18 +147,19 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		stages.WithMaxBody(maxBody),
 	}
 	if f.method != "" {
-		if strings.ContainsAny(f.method, " \t\r\n") {
+		// A method is a token, as a header name is.
+		if !httpguts.ValidHeaderFieldName(f.method) {
 			return nil, 0, fmt.Errorf("--method %q is not an HTTP method", f.method)
 		}
-		fetch = append(fetch, stages.WithMethod(strings.ToUpper(f.method)))
+		fetch = append(fetch, stages.WithMethod(f.method))
 	}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") {
-			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value'", h)
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value', with a name of letters, digits and -", h)
 		}
-		fetch = append(fetch, stages.WithHeader(k, strings.TrimSpace(v)))
+		fetch = append(fetch, stages.WithHeader(k, v))
 	}
 	if f.ordered {
 		fetch = append(fetch, stages.WithInputOrder())
