@@ -101,3 +101,40 @@ func ExampleMerge() {
 	// Output:
 	// 2 animals
 }
+
+// Chan is the channel sink: a plain receive loop, for code that selects on
+// other channels too. Receive until the channel is closed, then ask Wait how
+// the run ended.
+func ExampleStream_Chan() {
+	p := pipeline.New(context.Background())
+	squares := pipeline.Map(pipeline.FromSlice(p, []int{1, 2, 3}), func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	})
+	for v := range squares.Chan() {
+		fmt.Println(v)
+	}
+	fmt.Println("run error:", p.Wait())
+	// Output:
+	// 1
+	// 4
+	// 9
+	// run error: <nil>
+}
+
+// Cleanup releases what a stage holds for the whole run, once every
+// goroutine of the run has returned: here, a shared connection.
+func ExamplePipeline_Cleanup() {
+	p := pipeline.New(context.Background())
+	conn := strings.NewReplacer("a", "A") // stands for a client, a file, a pool
+	p.Cleanup(func() { fmt.Println("connection closed") })
+	upper := pipeline.Map(pipeline.FromSlice(p, []string{"abc"}), func(_ context.Context, s string) (string, error) {
+		return conn.Replace(s), nil
+	})
+	pipeline.ForEach(upper, func(s string) error {
+		fmt.Println(s)
+		return nil
+	})
+	// Output:
+	// Abc
+	// connection closed
+}
