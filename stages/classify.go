@@ -1,6 +1,9 @@
 package stages
 
 import (
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -38,6 +41,8 @@ func classify(err error, run, attempt context.Context, timeout time.Duration, ph
 	switch {
 	case errors.As(err, &tooLarge):
 		return newError(KindTooLarge, tooLarge.Error())
+	case errors.As(err, new(flate.CorruptInputError)), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, zlib.ErrChecksum):
+		return newError(KindDecode, "compressed body is corrupt: "+err.Error())
 	case run.Err() != nil:
 		return newError(KindCanceled, "canceled "+phase+": the run was interrupted")
 	case context.Cause(attempt) == errAttemptTimeout:

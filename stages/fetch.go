@@ -3,6 +3,8 @@ package stages
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -27,20 +29,47 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // status is not 2xx is such a failure too (http_status); its body is kept.
 // Bodies come out raw (Format Text); Decode turns them into JSON.
 //
+// A request that fails in a way worth retrying (a 503, a refused
+// connection, a timeout: see WithRetryOn) is retried after a backoff, or
+// after the wait the server's Retry-After asks for. Limits on requests in
+// flight (WithConcurrency, WithPerHost) and on start rates (WithRate,
+// WithHostRate) apply to every attempt; a request that waits, for a rate
+// limit, a busy host or a backoff, holds no slot meanwhile, so a slow or
+// throttled host never holds up the others. The time limit of an attempt
+// (WithTimeout) starts when the attempt does, never while it waits.
+//
+// Fetch holds about twice WithConcurrency items at most (waiting, in
+// flight, and done but not yet taken downstream); when that is full it
+// stops reading its input, so memory stays bounded.
+//
 // When the run's context ends, requests in flight are cancelled and items
 // not yet sent are not sent; both still yield their canceled records.
 //
-// Options: WithConcurrency (requests in flight, default DefaultConcurrency),
-// WithInputOrder, WithBuffer, WithClient, WithTimeout, WithMaxBody,
-// WithMethod, WithHeader.
+// Options: WithConcurrency (requests in flight, default
+// DefaultConcurrency), WithPerHost, WithRate, WithHostRate, WithBurst,
+// WithRetries, WithRetryOn, WithRetryUnsafe, WithMaxRetryWait,
+// WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
+// WithMethod, WithHeader, WithClient, WithInputOrder, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings(opts)
-	f := &fetcher{settings: s, client: s.client, method: s.method, header: s.header.Clone()}
-	if f.client == nil {
-		f.client = newClient(s.concurrencyOr(DefaultConcurrency))
+	f := newFetcher(s)
+	if s.client == nil {
 		// The client is the run's own: its idle connections, and the
 		// goroutines that watch them, must not outlive the run.
 		in.Pipeline().Cleanup(f.client.CloseIdleConnections)
+	}
+	if s.retries == 0 && s.perHost == 0 && s.rate == 0 && s.hostRate == 0 {
+		// Nothing to wait for but a free slot: a fixed set of workers
+		// taking the next request is all the scheduling needed.
+		return pipeline.Map(in, f.fetch, s.stage(DefaultConcurrency)...)
+	}
+	return pipeline.Process(in, newSchedule(f).run, s.buffer...)
+}
+
+func newFetcher(s *settings) *fetcher {
+	f := &fetcher{settings: s, client: s.client, method: s.method, header: s.header.Clone()}
+	if f.client == nil {
+		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects)
 	}
 	f.method = normalMethod(cmp.Or(f.method, http.MethodGet))
 	if f.header == nil {
@@ -53,7 +82,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 	if f.header.Get("User-Agent") == "" {
 		f.header.Set("User-Agent", UserAgent)
 	}
-	return pipeline.Map(in, f.fetch, s.stage(DefaultConcurrency)...)
+	return f
 }
 
 func (s *settings) concurrencyOr(def int) int {
@@ -80,7 +109,7 @@ func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
 		rec.Err = req.Err
 		return rec, nil
 	case ctx.Err() != nil:
-		rec.Err = newError(KindCanceled, "not sent: the run was interrupted")
+		rec.Err = errNotSent
 		return rec, nil
 	}
 	start := time.Now()
@@ -92,8 +121,30 @@ func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
 	return rec, nil
 }
 
-// attempt makes one request and fills rec with its outcome.
-func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
+// errNotSent is the error of an item that the run's end caught before its
+// request was made.
+var errNotSent = newError(KindCanceled, "not sent: the run was interrupted")
+
+// try makes the next attempt of a scheduled job, in a worker.
+func (f *fetcher) try(ctx context.Context, j *job) {
+	if ctx.Err() != nil {
+		if j.rec.Attempts == 0 {
+			j.rec.Err = errNotSent
+		} else {
+			j.rec.Err = newError(KindCanceled, "not retried: the run was interrupted")
+		}
+		return
+	}
+	if j.first.IsZero() {
+		j.first = time.Now()
+	}
+	j.rec = Record{Seq: j.rec.Seq, URL: j.rec.URL, Meta: j.rec.Meta, Attempts: j.rec.Attempts + 1}
+	j.retryAfter = f.attempt(ctx, &j.rec, j.req)
+}
+
+// attempt makes one request and fills rec with its outcome. It returns the
+// wait the server asked for in Retry-After, if any.
+func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryAfter time.Duration) {
 	actx := ctx
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
@@ -104,12 +155,12 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
 	if bad != nil {
 		rec.Attempts = 0
 		rec.Err = bad
-		return
+		return 0
 	}
 	resp, err := f.client.Do(hreq)
 	if err != nil {
 		rec.Err = classify(err, ctx, actx, f.timeout, phaseHeaders)
-		return
+		return 0
 	}
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
@@ -119,16 +170,44 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) {
 	if resp.Request != nil && resp.Request != hreq && resp.Request.URL.String() != hreq.URL.String() {
 		rec.FinalURL = redactURL(resp.Request.URL)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength, f.maxBody)
+	raw, announced := io.Reader(resp.Body), resp.ContentLength
+	if dec, err := decompressor(resp); err != nil {
+		rec.Err = classify(err, ctx, actx, f.timeout, phaseBody)
+		return 0
+	} else if dec != nil {
+		defer dec.Close()
+		raw, announced = dec, -1 // the announced length is of the compressed bytes
+	}
+	body, err := readBody(raw, announced, f.maxBody)
 	rec.Bytes = int64(len(body))
 	if err != nil {
 		rec.Err = classify(err, ctx, actx, f.timeout, phaseBody)
-		return
+		return 0
 	}
 	rec.Body = body
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status)
+		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
+	return 0
+}
+
+// decompressor returns a reader of resp's decoded body when net/http left
+// it compressed, as it does when the request set its own Accept-Encoding:
+// the body cap must apply to the decoded bytes, or a small gzip bomb would
+// pass it. It returns nil when there is nothing to decode, or an encoding
+// it does not know (the body is then kept as it came).
+func decompressor(resp *http.Response) (io.ReadCloser, error) {
+	if resp.Uncompressed {
+		return nil, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
+	case "gzip", "x-gzip":
+		return gzip.NewReader(resp.Body)
+	case "deflate":
+		return zlib.NewReader(resp.Body)
+	}
+	return nil, nil
 }
 
 // newRequest builds the HTTP request, or says why the item is not one that

@@ -182,7 +182,7 @@ func TestFetchOutcomes(t *testing.T) {
 	}
 	p := pipeline.New(t.Context())
 	reqs := stages.Lines(p, strings.NewReader(input.String()))
-	recs := stages.Decode(stages.Fetch(reqs, stages.WithConcurrency(8), stages.WithTimeout(300*time.Millisecond),
+	recs := stages.Decode(stages.Fetch(reqs, stages.WithConcurrency(8), stages.WithTimeout(300*time.Millisecond), stages.WithRetries(0),
 		stages.WithMaxBody(4096), stages.WithInputOrder()), stages.JSON)
 	got := collect(t, recs)
 	if len(got) != len(cases) {
@@ -344,7 +344,7 @@ func TestFetchRequestDetails(t *testing.T) {
 		{"an invalid spec header", `{"url":"` + srv.URL + `/ok","headers":{"Bad Name":"x"}}`, nil, "", stages.KindInvalidInput, 0},
 		{"an invalid spec method", `{"url":"` + srv.URL + `/ok","method":"GE(T"}`, nil, "", stages.KindInvalidInput, 0},
 		{"https to a plain HTTP server", `{"url":"` + tlsTo + `"}`, nil, "", stages.KindTLS, 1},
-		{"an announced length is not trusted", `{"url":"` + srv.URL + `/huge-announced"}`, []stages.Option{stages.WithMaxBody(0)}, "", stages.KindNetwork, 1},
+		{"an announced length is not trusted", `{"url":"` + srv.URL + `/huge-announced"}`, []stages.Option{stages.WithMaxBody(0), stages.WithRetries(0)}, "", stages.KindNetwork, 1},
 		{"an empty URL", `{"url":" "}`, nil, "", stages.KindInvalidInput, 0},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
@@ -22,6 +24,18 @@ type settings struct {
 	method   string
 	header   http.Header
 	template string
+
+	perHost        int
+	rate           rate.Limit
+	hostRate       rate.Limit
+	burst          int
+	retries        int
+	retryStatuses  []int
+	retryKinds     []Kind
+	maxRetryWait   time.Duration
+	retryUnsafe    bool
+	connectTimeout time.Duration
+	maxRedirects   int
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to
@@ -30,10 +44,25 @@ const (
 	DefaultConcurrency = 50
 	DefaultTimeout     = 30 * time.Second
 	DefaultMaxBody     = 16 << 20
+
+	// DefaultConnectTimeout bounds setting up a connection: a host that
+	// does not accept one in this time is down or unreachable.
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultMaxRedirects   = 10
 )
 
 func newSettings(opts []Option) *settings {
-	s := &settings{timeout: DefaultTimeout, maxBody: DefaultMaxBody}
+	s := &settings{
+		timeout:        DefaultTimeout,
+		maxBody:        DefaultMaxBody,
+		burst:          1,
+		retries:        DefaultRetries,
+		retryStatuses:  DefaultRetryStatuses,
+		retryKinds:     DefaultRetryKinds,
+		maxRetryWait:   DefaultMaxRetryWait,
+		connectTimeout: DefaultConnectTimeout,
+		maxRedirects:   DefaultMaxRedirects,
+	}
 	for _, o := range opts {
 		o(s)
 	}

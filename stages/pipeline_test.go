@@ -246,9 +246,12 @@ func TestEveryInputYieldsOneRecord(t *testing.T) {
 		name string
 		opts []stages.Option
 	}{
-		{"serial", []stages.Option{stages.WithConcurrency(1)}},
-		{"unordered/8", []stages.Option{stages.WithConcurrency(8)}},
-		{"ordered/8", []stages.Option{stages.WithConcurrency(8), stages.WithInputOrder()}},
+		{"serial", []stages.Option{stages.WithConcurrency(1), stages.WithRetries(0)}},
+		{"unordered/8", []stages.Option{stages.WithConcurrency(8), stages.WithRetries(0)}},
+		{"ordered/8", []stages.Option{stages.WithConcurrency(8), stages.WithInputOrder(), stages.WithRetries(0)}},
+		// The same through the scheduler, which a per-host limit brings in.
+		{"scheduled/unordered/8", []stages.Option{stages.WithConcurrency(8), stages.WithPerHost(3), stages.WithRetries(0)}},
+		{"scheduled/ordered/8", []stages.Option{stages.WithConcurrency(8), stages.WithPerHost(3), stages.WithInputOrder(), stages.WithRetries(0)}},
 	}
 	for _, format := range []stages.Format{stages.JSON, stages.Text, stages.None} {
 		for _, fc := range fetches {
@@ -571,6 +574,8 @@ func TestBackpressureBoundsReading(t *testing.T) {
 		{"unordered/4 buffer 1", 4, false, 1},
 		{"ordered/32 buffer 2", 32, true, 2},
 	}
+	// These cases measure the plain path, whose bound is exact; see
+	// TestScheduleBoundsReading for the scheduler's.
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -582,7 +587,7 @@ func TestBackpressureBoundsReading(t *testing.T) {
 				b = tc.buffer
 				bufOpts = append(bufOpts, stages.WithBuffer(b))
 			}
-			opts := append([]stages.Option{stages.WithConcurrency(tc.concurrency)}, bufOpts...)
+			opts := append([]stages.Option{stages.WithConcurrency(tc.concurrency), stages.WithRetries(0)}, bufOpts...)
 			held := tc.concurrency
 			if tc.ordered {
 				opts = append(opts, stages.WithInputOrder())

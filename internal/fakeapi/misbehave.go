@@ -39,6 +39,9 @@ func (h *Handler) bomb(w http.ResponseWriter, n int64) {
 	hd.Set("Content-Encoding", "gzip")
 	h.stats.status(http.StatusOK)
 	w.WriteHeader(http.StatusOK)
+	// Headers go out at once: a client is judged on what it does with the
+	// body, not on how long the server takes to fill its first buffer.
+	_ = http.NewResponseController(w).Flush()
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression) // the level is valid
 	defer zw.Close()
 	quote := n >= 2
@@ -52,6 +55,12 @@ func (h *Handler) bomb(w http.ResponseWriter, n int64) {
 		c := bombChunk[:min(n, int64(len(bombChunk)))]
 		if _, err := zw.Write(c); err != nil {
 			return // the client stopped reading, which is the point
+		}
+		// Push each chunk out rather than fill buffers first, so that the
+		// client sees the bomb inflate at the speed of the network, not of
+		// the compressor.
+		if zw.Flush() != nil || http.NewResponseController(w).Flush() != nil {
+			return
 		}
 		n -= int64(len(c))
 	}
