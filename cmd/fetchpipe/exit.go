@@ -1,6 +1,10 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Exit status, documented in the README: scripts branch on these.
 const (
@@ -14,3 +18,9 @@ const (
 // errInterrupted is the cause of the run's context after a signal, which
 // tells an interrupted run from one that failed.
 var errInterrupted = errors.New("interrupted")
+
+// deadlineReached is the cause of the run's context when --deadline ends
+// it: a run cut short on purpose, which exits 1 (some records not ok).
+type deadlineReached struct{ d time.Duration }
+
+func (d deadlineReached) Error() string { return fmt.Sprintf("deadline of %v reached", d.d) }

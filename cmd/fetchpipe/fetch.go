@@ -25,6 +25,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	throttle, err := f.throttle.options()
+	if err != nil {
+		return err
+	}
+	fetchOpts = append(fetchOpts, throttle...)
 	var sourceOpts []stages.Option
 	if f.template != "" {
 		if f.jsonl {
@@ -57,6 +62,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		format: format,
 		out:    out,
 		stderr: e.stderr,
+	}
+	if d := f.throttle.deadline; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineReached{d})
+		defer cancel()
 	}
 	res := t.run(ctx)
 	if err := closeOut(); err != nil && res.err == nil {
@@ -128,7 +138,11 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	start := time.Now()
 	p := pipeline.New(ctx)
 	stop := context.AfterFunc(ctx, func() {
-		fmt.Fprintln(t.stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
+		if d, ok := errors.AsType[deadlineReached](context.Cause(ctx)); ok {
+			fmt.Fprintf(t.stderr, "fetchpipe: %v: finishing the records in flight as canceled\n", d)
+		} else {
+			fmt.Fprintln(t.stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
+		}
 		// A read blocked on a pipe or terminal would hold the run until the
 		// next line came; closing the input ends it at once.
 		if c, ok := t.in.(io.Closer); ok {
@@ -168,18 +182,23 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 // report says on stderr how the run ended, if that needs saying, and
 // returns the exit status.
 func (r runResult) report(ctx context.Context, stderr io.Writer) int {
-	interrupted := errors.Is(context.Cause(ctx), errInterrupted)
+	cause := context.Cause(ctx)
+	deadline, late := errors.AsType[deadlineReached](cause)
+	interrupted := errors.Is(cause, errInterrupted)
+	unread := "all input was read"
+	if r.err != nil && errors.Is(r.err, cause) {
+		unread = "the rest of the input was left unread"
+	}
 	switch {
-	case r.err != nil && !errors.Is(r.err, errInterrupted):
+	case r.err != nil && !errors.Is(r.err, cause):
 		fmt.Fprintf(stderr, "fetchpipe: %v\n", r.err)
 		return exitFatal
 	case interrupted:
-		msg := "all input was read"
-		if r.err != nil {
-			msg = "the rest of the input was left unread"
-		}
-		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(r.records, "record"), msg)
+		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(r.records, "record"), unread)
 		return exitInterrupted
+	case late && (r.err != nil || r.failed[stages.KindCanceled] > 0):
+		fmt.Fprintf(stderr, "fetchpipe: %v after %s (%d not ok); %s\n", deadline, plural(r.records, "record"), r.failedCount(), unread)
+		return exitFailed
 	case len(r.failed) > 0:
 		fmt.Fprintf(stderr, "fetchpipe: %d of %d records failed (%s)\n", r.failedCount(), r.records, r.failedKinds())
 		return exitFailed

@@ -100,6 +100,7 @@ type fetchFlags struct {
 	ordered     bool
 	headers     []string
 	method      string
+	throttle    throttleFlags
 }
 
 func (f *fetchFlags) register(cmd *cobra.Command) {
@@ -110,6 +111,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
+	f.throttle.register(cmd)
 }
 
 // registerRun adds the flags that shape a run whatever its input, which the

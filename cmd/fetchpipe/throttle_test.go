@@ -1,0 +1,127 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in  string
+		n   int
+		per time.Duration
+		bad bool
+	}{
+		{in: "50", n: 50, per: time.Second},
+		{in: "50/s", n: 50, per: time.Second},
+		{in: "3000/m", n: 3000, per: time.Minute},
+		{in: "10/hour", n: 10, per: time.Hour},
+		{in: "1/2s", n: 1, per: 2 * time.Second},
+		{in: " 7 / min ", n: 7, per: time.Minute},
+		{in: "0", bad: true},
+		{in: "fast", bad: true},
+		{in: "5/fortnight", bad: true},
+		{in: "5/-1s", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			n, per, err := parseRate(tt.in)
+			if (err != nil) != tt.bad || (!tt.bad && (n != tt.n || per != tt.per)) {
+				t.Errorf("parseRate(%q) = %d, %v, %v", tt.in, n, per, err)
+			}
+		})
+	}
+}
+
+func TestParseRetryOn(t *testing.T) {
+	tests := []struct {
+		in       string
+		statuses []int
+		kinds    []stages.Kind
+		bad      bool
+	}{
+		{in: "429,503", statuses: []int{429, 503}},
+		{in: "502-504, timeout", statuses: []int{502, 503, 504}, kinds: []stages.Kind{stages.KindTimeout}},
+		{in: "", statuses: nil},
+		{in: "connect,network,dns,tls", kinds: []stages.Kind{stages.KindConnect, stages.KindNetwork, stages.KindDNS, stages.KindTLS}},
+		{in: "http_status", bad: true},
+		{in: "600", bad: true},
+		{in: "504-502", bad: true},
+		{in: "5xx", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			statuses, kinds, err := parseRetryOn(tt.in)
+			if (err != nil) != tt.bad {
+				t.Fatalf("err = %v", err)
+			}
+			if !tt.bad && (!slices.Equal(statuses, tt.statuses) || !slices.Equal(kinds, tt.kinds)) {
+				t.Errorf("got %v %v", statuses, kinds)
+			}
+		})
+	}
+}
+
+func TestThrottleFlags(t *testing.T) {
+	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{Latency: fakeapi.Latency{Min: 10 * time.Millisecond, Max: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	base := srv.URL()
+	var names strings.Builder
+	for i := range 20 {
+		names.WriteString(strings.Repeat("n", i+1) + "\n")
+	}
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stderr string
+		peak   int64 // the most requests the server may see at once; 0: any
+	}{
+		{"bad rate", "", []string{"--rate", "fast"}, exitUsage, "--rate", 0},
+		{"bad retry-on", "", []string{"--retry-on", "sometimes"}, exitUsage, "--retry-on", 0},
+		{"negative per-host", "", []string{"--per-host", "-1"}, exitUsage, "--per-host", 0},
+		{"per-host limit", names.String(), []string{"-t", base + "/r/{}.json", "-c", "8", "--per-host", "2", "-d", "none"}, exitOK, "", 2},
+		{"retried into success", base + "/r/x.json?fail=2&id=x\n", []string{"--max-retry-wait", "10ms"}, exitOK, "", 0},
+		{"no retries", base + "/r/y.json?fail=1&id=y\n", []string{"--retries", "0"}, exitFailed, "http_status 1", 0},
+		{"redirects limited", base + "/r/z.json?redirect=3\n", []string{"--max-redirects", "2"}, exitFailed, "redirect 1", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv.Handler().Reset()
+			r := runCmd(t, tt.stdin, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit status %d, stderr %q; want %d and %q", r.code, r.stderr, tt.code, tt.stderr)
+			}
+			if got := srv.Handler().Stats().PeakInFlight; tt.peak > 0 && got > tt.peak {
+				t.Errorf("the server saw %d requests at once, limit %d", got, tt.peak)
+			}
+		})
+	}
+}
+
+func TestDeadlineFinishesWhatWasRead(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	stdin, stdout, stderr, done := pipes(t, t.Context(), "--deadline", "500ms")
+	// The input stays open and one request never ends: only the deadline
+	// can end this run.
+	stdin.Write([]byte(base + "/r/stuck.json?hang=1\n" + base + "/r/quick.json\n"))
+	first, second := readRecord(t, stdout), readRecord(t, stdout)
+	if !first.OK || second.kind() != "canceled" {
+		t.Errorf("records %+v and %+v, want one ok and one canceled", first, second)
+	}
+	if code := <-done; code != exitFailed {
+		t.Errorf("exit status %d, want %d", code, exitFailed)
+	}
+	if want := "deadline of 500ms reached after 2 records (1 not ok); the rest of the input was left unread"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q does not say %q", stderr.String(), want)
+	}
+}
