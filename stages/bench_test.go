@@ -87,3 +87,40 @@ func BenchmarkFetchDecodeNDJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFetchLimits measures what the scheduler costs when nothing makes
+// a request wait: the plain path (no retries, no limits) against the
+// scheduler with retries on, and with every limit on but none binding. An
+// op is one request to the fake API on loopback, in the same process.
+func BenchmarkFetchLimits(b *testing.B) {
+	const c = 64
+	cases := []struct {
+		name string
+		opts []stages.Option
+	}{
+		{"limits off", []stages.Option{stages.WithRetries(0)}},
+		{"retries on", nil},
+		{"limits on, none binding", []stages.Option{stages.WithPerHost(c), stages.WithRate(1_000_000, time.Second),
+			stages.WithHostRate(1_000_000, time.Second), stages.WithBurst(c)}},
+	}
+	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			urls := make([]string, b.N)
+			for i := range urls {
+				urls[i] = fmt.Sprintf("%s/r/n%d.json", srv.URL(), i%1000)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			p := pipeline.New(b.Context())
+			recs := stages.Fetch(stages.URLs(p, urls), append(tc.opts, stages.WithConcurrency(c))...)
+			if err := stages.WriteNDJSON(recs, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
