@@ -206,6 +206,7 @@ func (s *schedule) markRunnable(h *hostState) {
 // dispatch starts jobs while there are free slots, runnable hosts and
 // tokens, taking the hosts in turn so that none starves the others.
 func (s *schedule) dispatch(now time.Time, jobs chan<- *job) {
+	s.wake = time.Time{} // set again below if the overall limiter says to wait
 	for s.running < s.global && len(s.runnable) > 0 && !s.canceled {
 		if s.lim != nil && !hasToken(s.lim, now) {
 			s.wake = now.Add(waitFor(s.lim, now))
