@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// config is what the command line asks of a bench run.
+type config struct {
+	args      []string // as given, for the report
+	scenarios []string // IDs to run, in the order of allScenarios
+	quick     bool     // every N about 10× smaller
+	tiny      bool     // N of about 50 everywhere: for the test, not for figures
+	full      bool     // sequential runs every URL instead of a sample
+	json      bool
+	sample    int     // URLs the sequential strategy fetches before extrapolating
+	repeat    int     // runs of bare and fetchpipe in S1, of which the median is shown
+	s5n       []int   // the N at which S5 measures fetchpipe's peak RSS
+	progress  bool    // say on stderr what is running
+	selfPath  string  // the executable to re-run as a client; os.Executable by default
+	tmpDir    string  // where the fetchpipe binary is built; a new temporary directory by default
+	scale     float64 // 1, or 0.1 with -quick
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg       config
+		scenarios string
+		s5n       string
+	)
+	fs.StringVar(&scenarios, "scenarios", strings.Join(scenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run")
+	fs.BoolVar(&cfg.quick, "quick", false, "scale every N down about 10× for a fast smoke run (figures are then not comparable with the issue's)")
+	fs.BoolVar(&cfg.tiny, "tiny", false, "N of about 50 everywhere, to prove the bench works (used by its test)")
+	fs.BoolVar(&cfg.full, "full", false, "run the sequential strategy on every URL instead of extrapolating from a sample")
+	fs.BoolVar(&cfg.json, "json", false, "print one JSON document instead of tables")
+	fs.IntVar(&cfg.sample, "sample", 40, "`URLs` the sequential strategy fetches in S1 and S2 before extrapolating to N")
+	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 (bare and fetchpipe) and S3; the table shows medians")
+	fs.StringVar(&s5n, "s5n", "100000,1000000", "comma-separated `N` values at which S5 measures peak RSS")
+	fs.BoolVar(&cfg.progress, "progress", true, "say on stderr what is running and how long each run took")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: go run ./examples/bench [flags]\n\nScenarios:")
+		for _, s := range allScenarios {
+			fmt.Fprintf(fs.Output(), "  %-3s %s\n", s.id, s.title)
+		}
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*config, error) {
+		fmt.Fprintln(stderr, "bench:", err)
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return fail(fmt.Errorf("unexpected argument %q: the bench takes flags only", fs.Arg(0)))
+	}
+	ids, err := parseScenarios(scenarios)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.scenarios = ids
+	if cfg.s5n, err = parseInts(s5n); err != nil {
+		return fail(fmt.Errorf("-s5n: %w", err))
+	}
+	if cfg.sample < 1 || cfg.repeat < 1 {
+		return fail(errors.New("-sample and -repeat must be at least 1"))
+	}
+	cfg.args = args
+	cfg.scale = 1
+	if cfg.quick {
+		cfg.scale = 0.1
+	}
+	return &cfg, nil
+}
+
+// parseScenarios accepts IDs in any case and order and returns them in the
+// order the bench runs them.
+func parseScenarios(s string) ([]string, error) {
+	want := map[string]bool{}
+	for _, id := range strings.Split(s, ",") {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if id == "" {
+			continue
+		}
+		if !slices.Contains(scenarioIDs(), id) {
+			return nil, fmt.Errorf("no scenario %q: pick from %s", id, strings.Join(scenarioIDs(), ","))
+		}
+		want[id] = true
+	}
+	if len(want) == 0 {
+		return nil, errors.New("-scenarios names no scenario")
+	}
+	var ids []string
+	for _, id := range scenarioIDs() {
+		if want[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive whole number", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+// n scales a scenario's N for -quick and -tiny, never below 1.
+func (c *config) n(full int) int {
+	if c.tiny {
+		return min(full, 50)
+	}
+	return max(int(float64(full)*c.scale), 1)
+}
+
+// sampleSize is how many URLs a sequential run fetches out of n.
+func (c *config) sampleSize(n int) int {
+	if c.full {
+		return n
+	}
+	s := c.sample
+	if c.tiny {
+		s = min(s, 5)
+	}
+	return min(s, n)
+}
+
+// s5Sizes are the N of S5, scaled like every other N.
+func (c *config) s5Sizes() []int {
+	ns := make([]int, len(c.s5n))
+	for i, n := range c.s5n {
+		ns[i] = c.n(n)
+		if c.tiny {
+			ns[i] = 200 * (i + 1) // distinct sizes, so the growth ratio means something
+		}
+	}
+	return ns
+}

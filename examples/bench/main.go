@@ -1,0 +1,62 @@
+// Command bench measures fetchpipe against the approaches it replaces and
+// against the physical limit, offline, in one run, and prints a table per
+// scenario (or, with -json, one JSON document).
+//
+//	go run ./examples/bench                    # every scenario, several minutes
+//	go run ./examples/bench -quick             # every N about 10× smaller, a smoke run
+//	go run ./examples/bench -scenarios S1,S3   # some scenarios only
+//	go run ./examples/bench -json > bench.json
+//
+// Every party is its own process, so that what is measured is one program
+// alone: the bench builds the fetchpipe binary, starts the fake API with
+// "fetchpipe serve-fake" (one server per scenario), and runs each client
+// under test as a child whose CPU time and peak RSS come from the kernel's
+// accounting of that child. The clients the seed used, re-created in Go,
+// are hidden modes of this same binary (see clients.go). Client and server
+// share the machine's cores, as they would on a laptop.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: a client under test when the arguments ask for
+// one (the bench re-executes itself that way), else the bench. It returns
+// the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if isClient(args) {
+		return runClient(ctx, args, stdin, stdout, stderr)
+	}
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	rep, err := runBench(ctx, cfg, stderr)
+	if rep != nil {
+		if werr := rep.write(stdout, cfg.json); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// report is everything one bench run measured; -json prints it as is.
+type report struct {
+	Command   string            `json:"command"`
+	Machine   machine           `json:"machine"`
+	Started   time.Time         `json:"started"`
+	TookS     float64           `json:"took_s"`
+	Scenarios []*scenarioResult `json:"scenarios"`
+	// ClientOpenFiles and ServerOpenFiles are the lowest open-file soft
+	// limits that the clients and the servers ran with, read from
+	// /proc/PID/limits while they ran (0: not known). Go raises the soft
+	// limit to the hard one at start-up; these show that it did.
+	ClientOpenFiles int64 `json:"client_open_files_soft,omitempty"`
+	ServerOpenFiles int64 `json:"server_open_files_soft,omitempty"`
+}
+
+// noteLimit lowers *min to n, when n is known.
+func noteLimit(min *int64, n int64) {
+	if n > 0 && (*min == 0 || n < *min) {
+		*min = n
+	}
+}
+
+// scenarioResult is one scenario's table: the strategies measured, the
+// ideal times it is held against, and the ratios the issue sets targets on.
+type scenarioResult struct {
+	ID     string         `json:"id"`
+	Title  string         `json:"title"`
+	Setup  string         `json:"setup"` // the server and the input, in words
+	Ideals []ideal        `json:"ideals,omitempty"`
+	Rows   []*measurement `json:"rows"`
+	Ratios []ratio        `json:"ratios,omitempty"`
+	Notes  []string       `json:"notes,omitempty"`
+	// OtherCPUS is the CPU time that processes other than the bench and
+	// its children used while the scenario ran, of CapacityCPUS (wall time
+	// × CPUs). Much of it means the figures were disturbed.
+	OtherCPUS    float64 `json:"other_cpu_s"`
+	CapacityCPUS float64 `json:"capacity_cpu_s"`
+}
+
+// ideal is a physical limit: the time a run cannot beat at its concurrency
+// however little the client costs.
+type ideal struct {
+	Label string  `json:"label"`
+	WallS float64 `json:"wall_s"`
+}
+
+// ratio is a comparison the issue asks for, with its target where it sets
+// one. Ratios are what carry over between machines; absolute times do not.
+type ratio struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	// Max is the target: the ratio should be at most Max (0: no target).
+	Max float64 `json:"target_max,omitempty"`
+	Met *bool   `json:"met,omitempty"`
+}
+
+func (s *scenarioResult) addIdeal(label string, wall time.Duration) {
+	s.Ideals = append(s.Ideals, ideal{label, wall.Seconds()})
+}
+
+// addRatio records a/b under name, with target max (0: none). A ratio of
+// figures that were not measured is left out.
+func (s *scenarioResult) addRatio(name string, a, b, max float64) {
+	if a <= 0 || b <= 0 {
+		return
+	}
+	r := ratio{Name: name, Value: a / b, Max: max}
+	if max > 0 {
+		met := r.Value <= max
+		r.Met = &met
+	}
+	s.Ratios = append(s.Ratios, r)
+}
+
+func (s *scenarioResult) notef(format string, args ...any) {
+	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+}
+
+// row returns the row of strategy, or nil.
+func (s *scenarioResult) row(strategy string) *measurement {
+	for _, r := range s.Rows {
+		if r.Strategy == strategy {
+			return r
+		}
+	}
+	return nil
+}
+
+func (rep *report) write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.writeTables(w)
+}

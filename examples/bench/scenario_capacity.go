@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// s0 is whether a client can really hold 10,000 requests at once: the
+// server holds each one 5 s, so only a client with all of them in flight
+// ends near 5 s, and the server's own peak in-flight count (the srv peak
+// column) says how many it saw at once. Per-connection buffers are what
+// the peak RSS shows.
+func (b *bench) s0(ctx context.Context) (*scenarioResult, error) {
+	const latency = "5s"
+	n, k := b.cfg.n(10000), 10000
+	res := &scenarioResult{Setup: serverSetup(n, k, latency)}
+	res.addIdeal("ideal: ceil(N/K) × latency", waves(n, k)*5*time.Second)
+	err := b.withServer(ctx, latency, 0, func(srv *fakeServer) error {
+		for _, st := range []string{"bare", "fetchpipe"} {
+			r, err := b.measure(ctx, srv, st, n, n, k)
+			if err != nil {
+				return err
+			}
+			res.Rows = append(res.Rows, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	bare, pipe := res.row("bare"), res.row("fetchpipe")
+	res.addRatio("fetchpipe / bare, wall", pipe.WallS, bare.WallS, 1)
+	res.addRatio("fetchpipe / bare, peak RSS", pipe.PeakRSSMB, bare.PeakRSSMB, 1)
+	res.addRatio("fetchpipe / ideal", pipe.WallS, res.Ideals[0].WallS, 0)
+	want := int64(min(n, k))
+	for _, r := range res.Rows {
+		// A socket per request, plus a few: short of that, the run fails
+		// with "too many open files" rather than measuring anything.
+		if r.NofileSoft > 0 && r.NofileSoft < want+64 {
+			res.notef("%s ran with an open-file limit of %d, below the %d this needs: raise the hard limit (ulimit -Hn)", r.Strategy, r.NofileSoft, want+64)
+		}
+		if r.ServerPeakInFlight != want {
+			res.notef("%s: the server saw at most %d requests at once, not %d", r.Strategy, r.ServerPeakInFlight, want)
+		} else {
+			res.notef("%s: the server saw all %d requests in flight at once", r.Strategy, want)
+		}
+	}
+	return res, nil
+}

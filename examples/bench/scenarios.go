@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// A scenario is one of the measurements: it starts its own fake
+// API (so that its latency can differ from the others'), runs the
+// strategies against it and returns its table.
+type scenario struct {
+	id, title string
+	run       func(b *bench, ctx context.Context) (*scenarioResult, error)
+}
+
+// allScenarios are in the order they run. S0 runs last: its 20,000
+// connections leave sockets in TIME_WAIT that should not weigh on the
+// connection set-up S1 measures.
+var allScenarios = []scenario{
+	{"S1", "latency-bound, everything at once: 1,000 URLs, latency uniform 50–250 ms, K=1,000", (*bench).s1},
+	{"S2", "latency-bound, in waves: 5,000 URLs, 100 ms each, K=100", (*bench).s2},
+	{"S3", "CPU-bound: 20,000 URLs, no latency, K=64, ~1.9 KB JSON bodies", (*bench).s3},
+	{"S4", "time to the first record in S2, from process start", (*bench).s4},
+	{"S5", "peak RSS of fetchpipe streaming N URLs from stdin, no latency, K=256", (*bench).s5},
+	{"S0", "capacity: 10,000 requests in flight at once, each held 5 s by the server", (*bench).s0},
+}
+
+func scenarioIDs() []string {
+	ids := make([]string, len(allScenarios))
+	for i, s := range allScenarios {
+		ids[i] = s.id
+	}
+	return ids
+}
+
+// bench is what every scenario shares: the binaries and the settings.
+type bench struct {
+	cfg  *config
+	bin  string    // the fetchpipe binary under test, which also serves the fake API
+	self string    // this program, run as the seed's clients
+	log  io.Writer // progress, when cfg.progress
+
+	// childCPU is the CPU time of every client and server that has ended,
+	// so that the CPU used by the rest of the machine can be told apart.
+	childCPU time.Duration
+
+	// serverOpenFiles is the lowest open-file soft limit of the servers.
+	serverOpenFiles int64
+
+	// s2Rows keeps S2's bare and fetchpipe rows, which are also S4's: S4 is
+	// the first-record column of S2's runs.
+	s2Rows map[string]*measurement
+}
+
+func (b *bench) logf(format string, args ...any) {
+	if b.cfg.progress {
+		fmt.Fprintf(b.log, format, args...)
+	}
+}
+
+// runBench builds fetchpipe and runs the chosen scenarios. On an error it
+// returns the scenarios done so far with it.
+func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
+	rep := &report{
+		Command: strings.TrimSpace("go run ./examples/bench " + strings.Join(cfg.args, " ")),
+		Machine: describeMachine(),
+		Started: time.Now(),
+	}
+	defer func() { rep.TookS = time.Since(rep.Started).Seconds() }()
+	b := &bench{cfg: cfg, log: stderr, self: cfg.selfPath}
+	if b.self == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding this program to run its clients: %w", err)
+		}
+		b.self = self
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tmp := cfg.tmpDir
+	if tmp == "" {
+		if tmp, err = os.MkdirTemp("", "fetchpipe-bench-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+	}
+	b.logf("building ./cmd/fetchpipe in %s ...\n", root)
+	if b.bin, err = buildFetchpipe(ctx, root, tmp); err != nil {
+		return nil, err
+	}
+	for _, id := range cfg.scenarios {
+		for _, sc := range allScenarios {
+			if sc.id != id {
+				continue
+			}
+			b.logf("%s: %s\n", sc.id, sc.title)
+			meter := b.startMeter()
+			res, err := sc.run(b, ctx)
+			if err != nil {
+				return rep, fmt.Errorf("%s: %w", sc.id, err)
+			}
+			res.ID, res.Title = sc.id, sc.title
+			if other, capacity, ok := meter.stop(b); ok {
+				res.OtherCPUS, res.CapacityCPUS = other, capacity
+			}
+			rep.Scenarios = append(rep.Scenarios, res)
+			for _, r := range res.Rows {
+				noteLimit(&rep.ClientOpenFiles, r.NofileSoft)
+			}
+			rep.ServerOpenFiles = b.serverOpenFiles
+		}
+	}
+	return rep, nil
+}
+
+// withServer starts a fake API with latency and posts (0: default), runs
+// f against it, and stops it.
+func (b *bench) withServer(ctx context.Context, latency string, posts int, f func(*fakeServer) error) error {
+	srv, err := startServer(ctx, b.bin, latency, posts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		srv.close()
+		if user, sys, _, ok := usage(srv.cmd.ProcessState); ok {
+			b.childCPU += user + sys
+		}
+	}()
+	noteLimit(&b.serverOpenFiles, openFileLimit(srv.pid))
+	b.logf("  fake API at %s, --latency %s\n", srv.url, latency)
+	return f(srv)
+}
+
+// serverSetup describes a server and its input in the table's second line.
+func serverSetup(n, k int, latency string) string {
+	return fmt.Sprintf("N=%d URLs http://HOST:PORT/r/nameI.json on stdin, K=%d; server: fetchpipe serve-fake --latency %s (bodies ≈ 1.9 KB), its own process",
+		n, k, latency)
+}
