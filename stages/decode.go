@@ -33,6 +33,12 @@ func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.
 	}, newSettings(opts).stage(1)...)
 }
 
+// WithDecode makes Fetch decode each body itself, in its workers, as the
+// Decode stage would with format: the same records, one stage (and one
+// hand-off between goroutines per record) fewer, and the decoding spread
+// over the workers. For the fastest runs.
+func WithDecode(format Format) Option { return func(s *settings) { s.decode = &format } }
+
 func decodeBody(r *Record, format Format) {
 	switch format {
 	case None:

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -61,6 +62,40 @@ func TestDecode(t *testing.T) {
 			}
 			if kind != tt.wantKind {
 				t.Errorf("error kind %q, want %q", kind, tt.wantKind)
+			}
+		})
+	}
+}
+
+// TestWithDecodeMatchesTheDecodeStage: decoding in Fetch's workers gives
+// the records the Decode stage gives.
+func TestWithDecodeMatchesTheDecodeStage(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	urls := []string{api.URL() + "/r/a.json", api.URL() + "/r/b.json?format=html", api.URL() + "/r/c.json?status=404",
+		api.URL() + "/r/d.json?pretty=1", "ftp://x/y", api.URL() + "/r/e.json?format=badjson"}
+	for _, format := range []stages.Format{stages.JSON, stages.Text, stages.None} {
+		t.Run(format.String(), func(t *testing.T) {
+			run := func(inFetch bool) []string {
+				p := pipeline.New(t.Context())
+				opts := []stages.Option{stages.WithInputOrder(), stages.WithConcurrency(3)}
+				var recs pipeline.Stream[stages.Record]
+				if inFetch {
+					recs = stages.Fetch(stages.URLs(p, urls), append(opts, stages.WithDecode(format))...)
+				} else {
+					recs = stages.Decode(stages.Fetch(stages.URLs(p, urls), opts...), format)
+				}
+				var lines []string
+				for _, r := range collect(t, recs) {
+					r.Elapsed = 0
+					lines = append(lines, string(r.AppendJSON(nil)))
+				}
+				return lines
+			}
+			stage, inFetch := run(false), run(true)
+			for i := range stage {
+				if stage[i] != inFetch[i] {
+					t.Errorf("record %d:\nDecode stage: %s\nWithDecode:   %s", i, stage[i], inFetch[i])
+				}
 			}
 		})
 	}

@@ -118,6 +118,9 @@ func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
 	if rec.Attempts > 0 {
 		rec.Elapsed = time.Since(start)
 	}
+	if f.decode != nil {
+		decodeBody(&rec, *f.decode)
+	}
 	return rec, nil
 }
 
@@ -140,6 +143,9 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 	}
 	j.rec = Record{Seq: j.rec.Seq, URL: j.rec.URL, Meta: j.rec.Meta, Attempts: j.rec.Attempts + 1}
 	j.retryAfter = f.attempt(ctx, &j.rec, j.req)
+	if f.decode != nil {
+		decodeBody(&j.rec, *f.decode)
+	}
 }
 
 // attempt makes one request and fills rec with its outcome. It returns the

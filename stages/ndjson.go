@@ -16,22 +16,53 @@ import (
 // writes in large blocks. Encoding reuses one buffer, so steady state
 // allocates nothing. A failed write is fatal: the run stops and WriteNDJSON
 // returns the error.
+//
+// To do more with each record on the way out, such as counting failures,
+// use an NDJSONWriter in pipeline.ForEach instead.
 func WriteNDJSON(in pipeline.Stream[Record], w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var line []byte
-	return pipeline.ForEach(in, func(r Record) error {
-		line = append(r.AppendJSON(line[:0]), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return fmt.Errorf("writing output: %w", err)
-		}
-		if cap(line) > 1<<20 {
-			line = nil // one huge body must not pin its buffer for the whole run
-		}
-		return nil
-	}, pipeline.WithIdle(func() error {
-		if err := bw.Flush(); err != nil {
-			return fmt.Errorf("writing output: %w", err)
-		}
-		return nil
-	}))
+	nw := NewNDJSONWriter(w)
+	return pipeline.ForEach(in, nw.Write, pipeline.WithIdle(nw.Flush))
+}
+
+// An NDJSONWriter writes records as lines of JSON through a buffer: the
+// sink of WriteNDJSON, for a sink of one's own that also does other work
+// with each record, without a stage (and a goroutine hand-off) for it:
+//
+//	nw := stages.NewNDJSONWriter(os.Stdout)
+//	err := pipeline.ForEach(recs, func(r stages.Record) error {
+//		count(r)
+//		return nw.Write(r)
+//	}, pipeline.WithIdle(nw.Flush))
+//
+// Flush on idle, as above, so that a reader sees each record promptly.
+type NDJSONWriter struct {
+	bw   *bufio.Writer
+	line []byte
+}
+
+// NewNDJSONWriter returns an NDJSONWriter that writes to w in blocks of 64
+// KiB.
+func NewNDJSONWriter(w io.Writer) *NDJSONWriter {
+	return &NDJSONWriter{bw: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// Write buffers r as one line. Its error says that writing to w failed.
+func (w *NDJSONWriter) Write(r Record) error {
+	w.line = append(r.AppendJSON(w.line[:0]), '\n')
+	_, err := w.bw.Write(w.line)
+	if cap(w.line) > 1<<20 {
+		w.line = nil // one huge body must not pin its buffer for the whole run
+	}
+	if err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
+}
+
+// Flush writes out what is buffered.
+func (w *NDJSONWriter) Flush() error {
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
 }

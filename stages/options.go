@@ -24,6 +24,7 @@ type settings struct {
 	method   string
 	header   http.Header
 	template string
+	decode   *Format // WithDecode: decode in Fetch's workers
 
 	perHost        int
 	rate           rate.Limit
