@@ -73,22 +73,46 @@
 //	canceled       the run was interrupted before the item finished
 //	other          anything else
 //
-// Only what stops every item is fatal: the input cannot be read, the output
-// cannot be written, or a stage panicked. WriteNDJSON, pipeline.ForEach and
-// pipeline.Wait return it.
+// Only what stops every item is fatal: the output cannot be written, or a
+// stage panicked; or the input cannot be read any more, in which case the
+// items read before still get their records. WriteNDJSON, pipeline.ForEach
+// and pipeline.Wait return it.
+//
+// # Politeness and resilience
+//
+// Fetch keeps to the limits it is given, for every attempt: requests in
+// flight overall (WithConcurrency) and per host (WithPerHost), and start
+// rates overall (WithRate) and per host (WithHostRate). A request that
+// fails in a way worth retrying is retried (WithRetries, WithRetryOn) after
+// an exponential backoff with full jitter, or after the wait the server's
+// Retry-After asks for, capped (WithMaxRetryWait). Only idempotent methods
+// are retried once a request may have reached the server, unless
+// WithRetryUnsafe says otherwise.
+//
+// Waiting never holds a slot: Fetch asks each limit when a request may
+// start, instead of letting a worker block on it, so a busy or throttled
+// host does not hold up requests to others, and a request in backoff lets
+// others go meanwhile. The time limit of an attempt (WithTimeout) starts
+// when the attempt does. Per-host state lasts only while a host has work,
+// so a run over a hundred thousand hosts stays small.
 //
 // # Order, memory and cancellation
 //
 // Fetch emits records as requests complete, so one slow server does not hold
 // up the rest. WithInputOrder on Fetch (and on Decode, if it is given more
 // than one goroutine) gives input order instead, holding early records in a
-// window of about one per request in flight.
+// window of about two per request in flight.
 //
 // Lines and Specs read their input only as fast as records are written out.
-// A run holds about WithConcurrency items in Fetch plus 16 per stage (see
-// WithBuffer), however long the input, and the first request leaves as soon
-// as the first line is read. WriteNDJSON flushes whenever no record is
-// ready, so a reader downstream sees each record as soon as it is done.
+// A run holds at most about twice WithConcurrency items in Fetch plus 16 per
+// stage (see WithBuffer), however long the input, and the first request
+// leaves as soon as the first line is read. WriteNDJSON flushes whenever no
+// record is ready, so a reader downstream sees each record as soon as it is
+// done.
+//
+// Each stage is a hand-off between goroutines for every record. For the
+// fastest runs, let Fetch decode in its workers (WithDecode) and do the
+// per-record work of the sink in one pipeline.ForEach with an NDJSONWriter.
 //
 // Cancelling the pipeline's context (on an interrupt, say) ends a run
 // gracefully: the sources stop reading, requests in flight are cancelled

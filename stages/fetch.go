@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
@@ -53,6 +54,7 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings(opts)
 	f := newFetcher(s)
+	in.Pipeline().Cleanup(f.release)
 	if s.client == nil {
 		// The client is the run's own: its idle connections, and the
 		// goroutines that watch them, must not outlive the run.
@@ -100,6 +102,42 @@ type fetcher struct {
 	// that does not bring its own.
 	header http.Header
 	host   string // a Host header given as an option, which net/http ignores in header
+
+	mu     sync.Mutex
+	clocks []*attemptClock // free clocks for the time limit of attempts
+	all    []*attemptClock // every clock made, to release when the run ends
+}
+
+// clock returns a free attemptClock. There are never more clocks than
+// attempts that ran at once, so the list stays as small as the
+// concurrency: a sync.Pool would drop clocks at each GC and make new ones.
+func (f *fetcher) clock() *attemptClock {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.clocks); n > 0 {
+		c := f.clocks[n-1]
+		f.clocks = f.clocks[:n-1]
+		return c
+	}
+	c := new(attemptClock)
+	f.all = append(f.all, c)
+	return c
+}
+
+func (f *fetcher) putClock(c *attemptClock) {
+	f.mu.Lock()
+	f.clocks = append(f.clocks, c)
+	f.mu.Unlock()
+}
+
+// release lets go of every clock's context and timer, when the run ends.
+func (f *fetcher) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.all {
+		c.release()
+	}
+	f.all, f.clocks = nil, nil
 }
 
 func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
@@ -153,9 +191,10 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryAfter time.Duration) {
 	actx := ctx
 	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, f.timeout, errAttemptTimeout)
-		defer cancel()
+		clock := f.clock()
+		actx = clock.start(ctx, f.timeout)
+		defer f.putClock(clock)
+		defer clock.stop()
 	}
 	hreq, bad := f.newRequest(actx, req, rec.URL)
 	if bad != nil {

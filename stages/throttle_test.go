@@ -532,3 +532,27 @@ func TestRedirectKeepsCredentialsAtHome(t *testing.T) {
 		t.Errorf("the same host saw %s, want the credentials", got)
 	}
 }
+
+// TestTimeoutStartsWithTheAttempt: a request that waits its turn is not
+// timed while it waits. With one slot, the last of five 150 ms requests
+// waits 600 ms, past its 400 ms limit, yet must not time out.
+func TestTimeoutStartsWithTheAttempt(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 150 * time.Millisecond, Max: 150 * time.Millisecond}})
+	var urls []string
+	for i := range 5 {
+		urls = append(urls, fmt.Sprintf("%s/r/%d.json", api.URL(), i))
+	}
+	for _, opts := range [][]stages.Option{
+		{stages.WithRetries(0)},              // the plain path
+		{stages.WithPerHost(1)},              // the scheduler, a per-host wait
+		{stages.WithRate(1000, time.Second)}, // the scheduler, a rate wait
+	} {
+		p := pipeline.New(t.Context())
+		recs := collect(t, stages.Fetch(stages.URLs(p, urls), append(opts, stages.WithConcurrency(1), stages.WithTimeout(400*time.Millisecond))...))
+		for _, r := range recs {
+			if !r.OK() || r.Attempts != 1 {
+				t.Errorf("record %d: attempts %d, error %v: timed while it waited its turn", r.Seq, r.Attempts, r.Err)
+			}
+		}
+	}
+}
