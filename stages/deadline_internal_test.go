@@ -29,10 +29,12 @@ func TestAttemptClock(t *testing.T) {
 		t.Fatalf("a context reused after a timeout is done: %v", ctx.Err())
 	}
 
-	// A short limit that fires between attempts touches neither.
-	ctx = c.start(parent, time.Millisecond)
+	// A limit that would have fired between attempts touches neither. (It
+	// is stopped long before it is due; a pause of 50 ms between start and
+	// stop would make this fail, rightly.)
+	ctx = c.start(parent, 50*time.Millisecond)
 	c.stop()
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	next := c.start(parent, time.Hour)
 	if next.Err() != nil || ctx.Err() != nil {
 		t.Fatalf("a stopped attempt's timer cancelled a context: %v, %v", ctx.Err(), next.Err())

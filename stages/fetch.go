@@ -171,9 +171,7 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 	if ctx.Err() != nil {
 		if j.rec.Attempts == 0 {
 			j.rec.Err = errNotSent
-		} else {
-			j.rec.Err = newError(KindCanceled, "not retried: the run was interrupted")
-		}
+		} // else a retry the run's end caught: it keeps its last outcome
 		return
 	}
 	if j.first.IsZero() {
@@ -181,6 +179,7 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 	}
 	j.rec = Record{Seq: j.rec.Seq, URL: j.rec.URL, Meta: j.rec.Meta, Attempts: j.rec.Attempts + 1}
 	j.retryAfter = f.attempt(ctx, &j.rec, j.req)
+	j.last = time.Now()
 	if f.decode != nil {
 		decodeBody(&j.rec, *f.decode)
 	}
@@ -277,13 +276,8 @@ func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*h
 		}
 		return nil, newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, err))
 	}
-	switch u := hreq.URL; {
-	case u.Scheme == "":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown))
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, shown))
-	case u.Host == "":
-		return nil, newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
+	if bad := checkParsed(hreq.URL, shown); bad != nil {
+		return nil, bad
 	}
 	hreq.Header = f.header
 	hreq.Host = f.host
@@ -299,6 +293,35 @@ func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*h
 		}
 	}
 	return hreq, nil
+}
+
+// checkURL says why raw cannot be fetched, or returns nil. shown is raw as
+// messages may show it.
+func checkURL(raw, shown string) *Error {
+	if raw == "" {
+		return newError(KindInvalidInput, "the URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, err))
+	}
+	return checkParsed(u, shown)
+}
+
+func checkParsed(u *url.URL, shown string) *Error {
+	switch {
+	case u.Scheme == "":
+		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, shown))
+	case u.Host == "":
+		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
+	}
+	return nil
 }
 
 // normalMethod spells a standard method in capitals, as servers expect:

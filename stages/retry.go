@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -16,8 +17,12 @@ const (
 	DefaultMaxRetryWait = 30 * time.Second
 )
 
-// retryBase is the first backoff ceiling; each retry doubles it.
-const retryBase = 250 * time.Millisecond
+// retryBase is the first backoff ceiling; each retry doubles it, up to
+// maxBackoff, a day, which keeps the arithmetic far from overflow.
+const (
+	retryBase  = 250 * time.Millisecond
+	maxBackoff = 24 * time.Hour
+)
 
 // DefaultRetryStatuses are the statuses retried by default: too many
 // requests, and a gateway or server that is briefly down.
@@ -87,9 +92,9 @@ func backoff(n int, retryAfter time.Duration, limit time.Duration) time.Duration
 	if retryAfter > 0 {
 		return min(retryAfter, limit)
 	}
-	ceiling := limit
+	ceiling := min(limit, maxBackoff)
 	if n < 30 {
-		ceiling = min(retryBase<<(n-1), limit)
+		ceiling = min(retryBase<<(n-1), ceiling)
 	}
 	if ceiling <= 0 {
 		return 0
@@ -104,11 +109,14 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || secs > int64(maxBackoff/time.Second) {
+			return maxBackoff // more than any cap: the cap decides
+		}
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(min(secs, int64(time.Duration(1<<62)/time.Second))) * time.Second
+		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
 		return t.Sub(now)

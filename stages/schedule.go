@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sourcegraph/conc"
+	"github.com/sourcegraph/conc/panics"
 	"golang.org/x/time/rate"
 )
 
@@ -18,7 +19,9 @@ type job struct {
 	host       *hostState
 	idx        int64     // arrival position, for input order
 	first      time.Time // when its first attempt started
+	last       time.Time // when its last attempt ended
 	retryAfter time.Duration
+	panic      error // a panic in its attempt, which ends the run
 }
 
 // schedule runs Fetch when requests must wait for something other than a
@@ -96,7 +99,12 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 	for range s.global {
 		workers.Go(func() {
 			for j := range jobs {
-				s.f.try(ctx, j)
+				// A panic here (in a user's RoundTripper, say) must end the
+				// run as an error; a job that never came back would leave
+				// the dispatcher waiting for it for ever.
+				if r := panics.Try(func() { s.f.try(ctx, j) }); r != nil {
+					j.panic = r.AsError()
+				}
 				done <- j
 			}
 		})
@@ -137,6 +145,9 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 			}
 			s.admit(req)
 		case j := <-done:
+			if j.panic != nil {
+				return j.panic
+			}
 			s.finish(j, time.Now())
 		case <-alarm:
 		case <-ctxDone:
@@ -167,6 +178,15 @@ func (s *schedule) admit(req Request) {
 	j.method = s.f.method
 	if req.Method != "" {
 		j.method = normalMethod(req.Method)
+	}
+	if s.lim != nil || s.hostRate > 0 {
+		// A rate counts requests started: find out now what can never
+		// start, rather than spend a token on it.
+		if bad := checkURL(req.URL, j.rec.URL); bad != nil {
+			j.rec.Err = bad
+			s.complete(j)
+			return
+		}
 	}
 	j.host = s.host(req.URL)
 	j.host.push(j)
@@ -311,10 +331,9 @@ func (s *schedule) cancel() {
 	each := func(h *hostState) {
 		for len(h.queue) > 0 {
 			j := h.pop()
-			j.rec.Err = errNotSent
-			if j.rec.Attempts > 0 {
-				j.rec.Err = newError(KindCanceled, "not retried: the run was interrupted")
-			}
+			if j.rec.Attempts == 0 {
+				j.rec.Err = errNotSent
+			} // else a retry that was due: it keeps its last outcome, as in backoff
 			s.complete(j)
 		}
 	}
@@ -341,7 +360,9 @@ func (s *schedule) cancel() {
 // complete makes j's record ready to emit.
 func (s *schedule) complete(j *job) {
 	if !j.first.IsZero() && j.rec.Attempts > 0 {
-		j.rec.Elapsed = time.Since(j.first)
+		// Measured in the worker: time the dispatcher spends waiting for
+		// downstream to take a record is not the item's.
+		j.rec.Elapsed = j.last.Sub(j.first)
 	}
 	if s.ordered {
 		s.reorder[j.idx] = j.rec

@@ -56,7 +56,7 @@ func WithRetryUnsafe() Option { return func(s *settings) { s.retryUnsafe = true 
 
 // WithMaxRetryWait caps the wait before a retry (default
 // DefaultMaxRetryWait), whether it comes from the backoff or from the
-// server's Retry-After.
+// server's Retry-After. 0 retries at once.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(s *settings) { s.maxRetryWait = max(d, 0) }
 }

@@ -556,3 +556,49 @@ func TestTimeoutStartsWithTheAttempt(t *testing.T) {
 		}
 	}
 }
+
+// panicky is a RoundTripper with a bug.
+type panicky struct{}
+
+func (panicky) RoundTrip(*http.Request) (*http.Response, error) { panic("boom in transport") }
+
+// TestPanicInATransportEndsTheRun, on the plain path and the scheduler's.
+func TestPanicInATransportEndsTheRun(t *testing.T) {
+	for _, opts := range [][]stages.Option{{stages.WithRetries(0)}, nil, {stages.WithPerHost(1), stages.WithInputOrder()}} {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		p := pipeline.New(ctx)
+		recs := stages.Fetch(stages.URLs(p, []string{"http://127.0.0.1:1/a", "http://127.0.0.1:1/b"}),
+			append(opts, stages.WithClient(&http.Client{Transport: panicky{}}))...)
+		var runErr error
+		for _, err := range pipeline.All(recs) {
+			if err != nil {
+				runErr = err
+			}
+		}
+		if ctx.Err() != nil || runErr == nil || !strings.Contains(runErr.Error(), "boom in transport") {
+			t.Errorf("run ended with %v (context: %v), want the panic as its error", runErr, ctx.Err())
+		}
+		cancel()
+	}
+}
+
+// TestInvalidItemsTakeNoRateTokens: with one start an hour allowed, the
+// one valid item must get it, whatever invalid items come before it.
+func TestInvalidItemsTakeNoRateTokens(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	items := []string{"ftp://x/1", "http://", "::bad", "", api.URL() + "/r/ok.json"}
+	for _, opts := range [][]stages.Option{{stages.WithRate(1, time.Hour)}, {stages.WithHostRate(1, time.Hour)}} {
+		p := pipeline.New(ctx)
+		recs := collect(t, stages.Fetch(stages.URLs(p, items), opts...))
+		if ctx.Err() != nil {
+			t.Fatal("the valid item waited for a token an invalid one took")
+		}
+		for _, r := range recs {
+			if wantOK := r.Seq == 4; r.OK() != wantOK || (!wantOK && r.Err.Kind != stages.KindInvalidInput) {
+				t.Errorf("record %d: ok %v, error %v", r.Seq, r.OK(), r.Err)
+			}
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package stages
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHostKey(t *testing.T) {
+	tests := []struct{ url, key string }{
+		{"http://Example.com/x", "example.com:80"},
+		{"http://example.com:80/x", "example.com:80"},
+		{"https://example.com?q", "example.com:443"},
+		{"https://user:pw@example.com:8443/", "example.com:8443"},
+		{"http://[::1]/", "[::1]:80"},
+		{"http://[::1]:8080/", "[::1]:8080"},
+		{"ftp://example.com/", "example.com"},
+		{"no scheme", ""},
+	}
+	for _, tt := range tests {
+		if got := hostKey(tt.url); got != tt.key {
+			t.Errorf("hostKey(%q) = %q, want %q", tt.url, got, tt.key)
+		}
+	}
+}
+
+func TestRetryArithmetic(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"-5", 0},
+		{"3", 3 * time.Second},
+		{"99999999999999999999", maxBackoff},
+		{"Wed, 25 Nov 2026 12:00:10 GMT", 10 * time.Second},
+		{"Wed, 25 Nov 2026 11:59:00 GMT", 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.header, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
+	// Backoff stays within its cap, whatever the attempt and the cap.
+	for _, n := range []int{1, 2, 10, 29, 30, 63, 1000} {
+		for _, limit := range []time.Duration{0, time.Second, 1<<63 - 1} {
+			if got := backoff(n, 0, limit); got < 0 || got > min(limit, maxBackoff) {
+				t.Errorf("backoff(%d, 0, %v) = %v", n, limit, got)
+			}
+		}
+	}
+	if got := backoff(1, time.Hour, time.Minute); got != time.Minute {
+		t.Errorf("a Retry-After over the cap waits %v, want the cap", got)
+	}
+}
