@@ -95,6 +95,10 @@ func newSchedule(f *fetcher) *schedule {
 func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record) bool) error {
 	jobs := make(chan *job, s.global)
 	done := make(chan *job, s.global)
+	// The workers' context ends when the dispatcher returns, so that on an
+	// error the attempts still in flight stop at once instead of running to
+	// their time limits before the run can report it.
+	wctx, stop := context.WithCancel(ctx)
 	var workers conc.WaitGroup
 	for range s.global {
 		workers.Go(func() {
@@ -102,7 +106,7 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 				// A panic here (in a user's RoundTripper, say) must end the
 				// run as an error; a job that never came back would leave
 				// the dispatcher waiting for it for ever.
-				if r := panics.Try(func() { s.f.try(ctx, j) }); r != nil {
+				if r := panics.Try(func() { s.f.try(wctx, j) }); r != nil {
 					j.panic = r.AsError()
 				}
 				done <- j
@@ -110,6 +114,7 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 		})
 	}
 	defer func() {
+		stop()
 		close(jobs)
 		workers.Wait()
 	}()
