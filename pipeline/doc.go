@@ -103,10 +103,12 @@
 //   - Tee hands every value to several consumers (fan-out);
 //   - Merge interleaves several streams into one (fan-in).
 //
-// Prefer these to goroutines of your own on Chan: a stage must keep reading
-// its input until it is closed, even after the context ends, or the stages
-// before it block and the graceful drain never finishes. The ready-made
-// stages do that; a loop on Chan must too.
+// A stage that must keep state across values, or schedule them itself, is
+// written with Process, which hands its function the input channel and an
+// emit function. Prefer it to goroutines of your own on Chan: a stage must
+// keep reading its input until it is closed, even after the context ends,
+// or the stages before it block and the graceful drain never finishes.
+// Process and the ready-made stages do that; a loop on Chan must too.
 //
 // # Options
 //

@@ -1,9 +1,6 @@
 package pipeline
 
-import (
-	"context"
-	"sync/atomic"
-)
+import "context"
 
 // Tee starts a stage that hands every value of in to each of n new streams,
 // for one source feeding several consumers, such as a file and a live
@@ -61,22 +58,13 @@ func Merge[T any](streams ...Stream[T]) Stream[T] {
 		}
 	}
 	out := make(chan T, defaultBuffer)
-	var live atomic.Int64
-	live.Store(int64(len(streams)))
-	for _, s := range streams {
-		p.Go(func(context.Context) error {
-			defer func() {
-				if live.Add(-1) == 0 {
-					close(out)
-				}
-			}()
-			for {
-				v, ok := recv(p, s.ch)
-				if !ok || !send(p, out, v) {
-					return nil
-				}
+	startWorkers(p, len(streams), out, func(_ context.Context, i int) error {
+		for {
+			v, ok := recv(p, streams[i].ch)
+			if !ok || !send(p, out, v) {
+				return nil
 			}
-		})
-	}
+		}
+	})
 	return Stream[T]{p: p, ch: out}
 }

@@ -10,8 +10,8 @@ import (
 // FlatMap starts a stage that calls f on each value of in; f hands any
 // number of results to emit, which blocks while the next stage is busy and
 // returns false once the run is aborted, when f should return. It is the
-// stage to write by hand: a filter emits zero or one result, an expansion
-// (a page into its items) many.
+// general one-value-at-a-time stage: a filter emits zero or one result, an
+// expansion (a page into its items) many.
 //
 // As with Map, f returns an error only for a failure that ends the whole
 // run, and a panic in f ends the run with an error.
@@ -32,7 +32,7 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 		return Stream[Out]{p: p, ch: out}
 	}
 	emit := func(v Out) bool { return send(p, out, v) }
-	startWorkers(p, c.workers, out, func(ctx context.Context) error {
+	startWorkers(p, c.workers, out, func(ctx context.Context, _ int) error {
 		for {
 			v, ok := recv(p, in.ch)
 			if !ok {

@@ -27,27 +27,27 @@ func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), o
 			return nil
 		})
 	} else {
-		startWorkers(in.p, c.workers, out, func(ctx context.Context) error {
+		startWorkers(in.p, c.workers, out, func(ctx context.Context, _ int) error {
 			return mapEach(ctx, in, out, f)
 		})
 	}
 	return Stream[Out]{p: in.p, ch: out}
 }
 
-// startWorkers runs n copies of work on p and closes out when the last one
-// returns. A fixed set of long-lived workers costs one channel hop per item,
-// where a goroutine per item would cost a spawn.
-func startWorkers[T any](p *Pipeline, n int, out chan<- T, work func(context.Context) error) {
+// startWorkers runs n copies of work on p, the i-th given i, and closes
+// out when the last one returns. A fixed set of long-lived workers costs one
+// channel hop per item, where a goroutine per item would cost a spawn.
+func startWorkers[T any](p *Pipeline, n int, out chan<- T, work func(ctx context.Context, i int) error) {
 	var live atomic.Int64
 	live.Store(int64(n))
-	for range n {
+	for i := range n {
 		p.Go(func(ctx context.Context) error {
 			defer func() {
 				if live.Add(-1) == 0 {
 					close(out)
 				}
 			}()
-			return work(ctx)
+			return work(ctx, i)
 		})
 	}
 }

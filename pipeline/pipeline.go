@@ -16,7 +16,7 @@ var errStopped = errors.New("pipeline: stopped by its consumer")
 // A Pipeline is the scope of one run: every stage started on it runs in a
 // goroutine it owns, and Wait returns only when all of them have ended.
 //
-// A run ends in one of three ways:
+// A run ends in one of four ways:
 //   - its sources run dry and every stage drains: Wait returns nil;
 //   - the context given to New is cancelled: sources stop reading, but what
 //     they had already read still flows through every stage to the sink, so
@@ -73,7 +73,7 @@ func (p *Pipeline) Context() context.Context { return p.ctx }
 //
 // A goroutine that reads a Stream must read it until it is closed, even
 // after ctx is done, selecting on Done beside each send, so that a graceful
-// cancel drains; FlatMap does all of this and is usually the better choice.
+// cancel drains; Process does all of this and is usually the better choice.
 func (p *Pipeline) Go(f func(ctx context.Context) error) {
 	p.wg.Go(func() {
 		var err error
@@ -90,11 +90,7 @@ func (p *Pipeline) Go(f func(ctx context.Context) error) {
 // and Wait returns err. Only the first error is kept; later ones are dropped,
 // as they are usually consequences of the first.
 func (p *Pipeline) Fail(err error) {
-	p.mu.Lock()
-	if p.err == nil {
-		p.err = err
-	}
-	p.mu.Unlock()
+	p.failAfterDrain(err)
 	p.halt(err)
 }
 
@@ -161,11 +157,7 @@ func (p *Pipeline) runCleanups() {
 	p.mu.Unlock()
 	for i := len(fs) - 1; i >= 0; i-- {
 		if r := panics.Try(fs[i]); r != nil {
-			p.mu.Lock()
-			if p.err == nil {
-				p.err = r.AsError()
-			}
-			p.mu.Unlock()
+			p.failAfterDrain(r.AsError()) // nothing is left to abort
 		}
 	}
 }

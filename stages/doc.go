@@ -116,7 +116,8 @@
 //
 // Cancelling the pipeline's context (on an interrupt, say) ends a run
 // gracefully: the sources stop reading, requests in flight are cancelled
-// and become canceled records, and every item already read is still written
+// and become canceled records (an item between two attempts keeps the
+// outcome of its last one), and every item already read is still written
 // out. WriteNDJSON then returns the context's cause if input was left
 // unread, and nil if the whole input had been read.
 package stages

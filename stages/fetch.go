@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,7 +27,8 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // Every request yields one record: a failed one carries an Error whose Kind
 // says what went wrong (see Kind), and the run goes on. A response whose
 // status is not 2xx is such a failure too (http_status); its body is kept.
-// Bodies come out raw (Format Text); Decode turns them into JSON.
+// Bodies come out raw (Format Text) for Decode to turn into JSON, unless
+// WithDecode has Fetch do it.
 //
 // A request that fails in a way worth retrying (a 503, a refused
 // connection, a timeout: see WithRetryOn) is retried after a backoff, or
@@ -44,13 +44,15 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // stops reading its input, so memory stays bounded.
 //
 // When the run's context ends, requests in flight are cancelled and items
-// not yet sent are not sent; both still yield their canceled records.
+// not yet sent are not sent: both yield canceled records. An item between
+// two attempts keeps the outcome of its last one.
 //
 // Options: WithConcurrency (requests in flight, default
 // DefaultConcurrency), WithPerHost, WithRate, WithHostRate, WithBurst,
 // WithRetries, WithRetryOn, WithRetryUnsafe, WithMaxRetryWait,
 // WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
-// WithMethod, WithHeader, WithClient, WithInputOrder, WithBuffer.
+// WithMethod, WithHeader, WithClient, WithDecode, WithInputOrder,
+// WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings(opts)
 	f := newFetcher(s)
@@ -77,10 +79,7 @@ func newFetcher(s *settings) *fetcher {
 	if f.header == nil {
 		f.header = make(http.Header)
 	}
-	if h := f.header.Get("Host"); h != "" {
-		f.host = h
-		f.header.Del("Host")
-	}
+	f.host = takeHost(f.header)
 	if f.header.Get("User-Agent") == "" {
 		f.header.Set("User-Agent", UserAgent)
 	}
@@ -140,26 +139,23 @@ func (f *fetcher) release() {
 	f.all, f.clocks = nil, nil
 }
 
+// fetch is the plain path's stage function: one attempt per item.
 func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
-	rec := Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta}
+	rec := newRecord(req)
 	switch {
 	case req.Err != nil:
-		rec.Err = req.Err
-		return rec, nil
 	case ctx.Err() != nil:
 		rec.Err = errNotSent
-		return rec, nil
-	}
-	start := time.Now()
-	rec.Attempts = 1
-	f.attempt(ctx, &rec, req)
-	if rec.Attempts > 0 {
-		rec.Elapsed = time.Since(start)
-	}
-	if f.decode != nil {
-		decodeBody(&rec, *f.decode)
+	default:
+		f.next(ctx, &rec, req, time.Now())
 	}
 	return rec, nil
+}
+
+// newRecord starts an item's record with what its request says, and the
+// request's own failure if it has one.
+func newRecord(req Request) Record {
+	return Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta, Err: req.Err}
 }
 
 // errNotSent is the error of an item that the run's end caught before its
@@ -177,12 +173,22 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 	if j.first.IsZero() {
 		j.first = time.Now()
 	}
-	j.rec = Record{Seq: j.rec.Seq, URL: j.rec.URL, Meta: j.rec.Meta, Attempts: j.rec.Attempts + 1}
-	j.retryAfter = f.attempt(ctx, &j.rec, j.req)
-	j.last = time.Now()
-	if f.decode != nil {
-		decodeBody(&j.rec, *f.decode)
+	j.retryAfter = f.next(ctx, &j.rec, j.req, j.first)
+}
+
+// next makes an item's next attempt and makes rec its outcome, keeping the
+// item's identity and its count of attempts; first is when the item's first
+// attempt started. It returns the wait the server asked for, if any.
+func (f *fetcher) next(ctx context.Context, rec *Record, req Request, first time.Time) (retryAfter time.Duration) {
+	*rec = Record{Seq: rec.Seq, URL: rec.URL, Meta: rec.Meta, Attempts: rec.Attempts + 1}
+	retryAfter = f.attempt(ctx, rec, req)
+	if rec.Attempts > 0 {
+		rec.Elapsed = time.Since(first)
 	}
+	if f.decode != nil {
+		decodeBody(rec, *f.decode)
+	}
+	return retryAfter
 }
 
 // attempt makes one request and fills rec with its outcome. It returns the
@@ -265,16 +271,9 @@ func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*h
 	if len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)
 	}
-	if req.URL == "" {
-		return nil, newError(KindInvalidInput, "the URL is empty")
-	}
 	hreq, err := http.NewRequestWithContext(ctx, method, req.URL, body)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message repeats the URL, credentials and all
-		}
-		return nil, newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, err))
+		return nil, unparsable(shown, err)
 	}
 	if bad := checkParsed(hreq.URL, shown); bad != nil {
 		return nil, bad
@@ -286,10 +285,8 @@ func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*h
 		for k, v := range req.Header {
 			hreq.Header[k] = v
 		}
-		// net/http takes the Host from the request, not from its headers.
-		if h := hreq.Header.Get("Host"); h != "" {
+		if h := takeHost(hreq.Header); h != "" {
 			hreq.Host = h
-			hreq.Header.Del("Host")
 		}
 	}
 	return hreq, nil
@@ -298,22 +295,24 @@ func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*h
 // checkURL says why raw cannot be fetched, or returns nil. shown is raw as
 // messages may show it.
 func checkURL(raw, shown string) *Error {
-	if raw == "" {
-		return newError(KindInvalidInput, "the URL is empty")
-	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, err))
+		return unparsable(shown, err)
 	}
 	return checkParsed(u, shown)
 }
 
+// unparsable is the error of a URL that does not parse.
+func unparsable(shown string, err error) *Error {
+	// bare drops the *url.Error's copy of the URL, credentials and all.
+	return newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, bare(err)))
+}
+
+// checkParsed says why u cannot be fetched, or returns nil.
 func checkParsed(u *url.URL, shown string) *Error {
 	switch {
+	case *u == url.URL{}:
+		return newError(KindInvalidInput, "the URL is empty")
 	case u.Scheme == "":
 		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown))
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -322,6 +321,16 @@ func checkParsed(u *url.URL, shown string) *Error {
 		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
 	}
 	return nil
+}
+
+// takeHost removes a Host header from h and returns it: net/http takes the
+// host from the request, not from its headers.
+func takeHost(h http.Header) string {
+	host := h.Get("Host")
+	if host != "" {
+		h.Del("Host")
+	}
+	return host
 }
 
 // normalMethod spells a standard method in capitals, as servers expect:

@@ -6,7 +6,8 @@ type Format uint8
 
 const (
 	// Text is the body as it came, written as a JSON string (invalid UTF-8
-	// shows as U+FFFD). Bodies straight from Fetch are Text.
+	// shows as U+FFFD). Bodies straight from Fetch are Text, unless it was
+	// given WithDecode.
 	Text Format = iota
 	// JSON is a body checked to be valid JSON and made into one line,
 	// written as a JSON value, so that `jq .body` sees the document itself.

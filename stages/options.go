@@ -73,11 +73,7 @@ func newSettings(opts []Option) *settings {
 // stage returns the pipeline options of a stage whose default concurrency
 // is def.
 func (s *settings) stage(def int) []pipeline.Option {
-	n := s.concurrency
-	if n == 0 {
-		n = def
-	}
-	opts := []pipeline.Option{pipeline.WithConcurrency(n)}
+	opts := []pipeline.Option{pipeline.WithConcurrency(s.concurrencyOr(def))}
 	if s.ordered {
 		opts = append(opts, pipeline.WithInputOrder())
 	}
@@ -90,7 +86,8 @@ func (s *settings) stage(def int) []pipeline.Option {
 func WithConcurrency(n int) Option { return func(s *settings) { s.concurrency = n } }
 
 // WithInputOrder makes a stage emit records in input order rather than as
-// they complete; see pipeline.WithInputOrder for the bounded reorder window.
+// they complete. Early records wait in a bounded window: for Fetch, the
+// items it holds (see Fetch); for Decode, that of pipeline.WithInputOrder.
 func WithInputOrder() Option { return func(s *settings) { s.ordered = true } }
 
 // WithBuffer sets the capacity of a stage's output channel (default 16);

@@ -16,7 +16,7 @@ type Record struct {
 	URL      string // the URL requested, with any password redacted
 	FinalURL string // where redirects ended, when that differs from URL
 	Status   int    // the HTTP status, 0 when no response arrived
-	Attempts int    // requests made for this item; 0 for invalid input
+	Attempts int    // requests made for this item; 0 when none was (invalid input, not sent)
 	Elapsed  time.Duration
 	Bytes    int64 // body bytes received, after decompression
 

@@ -54,7 +54,7 @@ func newRetryPolicy(statuses []int, kinds []Kind) retryPolicy {
 // its method is idempotent, or when unsafe retries were asked for; a failed
 // connection never reached it.
 func (p retryPolicy) wants(rec *Record, method string, unsafe bool) bool {
-	if rec.Err == nil || rec.Attempts == 0 {
+	if rec.Err == nil {
 		return false
 	}
 	switch rec.Err.Kind {

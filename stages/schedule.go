@@ -19,7 +19,6 @@ type job struct {
 	host       *hostState
 	idx        int64     // arrival position, for input order
 	first      time.Time // when its first attempt started
-	last       time.Time // when its last attempt ended
 	retryAfter time.Duration
 	panic      error // a panic in its attempt, which ends the run
 }
@@ -167,12 +166,11 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 
 // admit takes a new item in.
 func (s *schedule) admit(req Request) {
-	j := &job{req: req, idx: s.nextIdx, rec: Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta}}
+	j := &job{req: req, idx: s.nextIdx, rec: newRecord(req)}
 	s.nextIdx++
 	s.held++
 	switch {
 	case req.Err != nil:
-		j.rec.Err = req.Err
 		s.complete(j)
 		return
 	case s.canceled:
@@ -364,11 +362,6 @@ func (s *schedule) cancel() {
 
 // complete makes j's record ready to emit.
 func (s *schedule) complete(j *job) {
-	if !j.first.IsZero() && j.rec.Attempts > 0 {
-		// Measured in the worker: time the dispatcher spends waiting for
-		// downstream to take a record is not the item's.
-		j.rec.Elapsed = j.last.Sub(j.first)
-	}
 	if s.ordered {
 		s.reorder[j.idx] = j.rec
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -85,20 +86,15 @@ func runDemo(ctx context.Context, f *fetchFlags, n int, compare bool, e env) err
 		stderr: e.stderr,
 		first:  func() { first = time.Since(start) },
 	}
-	res := t.run(ctx)
-	if err := closeOut(); err != nil && res.err == nil {
-		res.err = fmt.Errorf("writing output: %w", err)
-	}
+	res := t.runTo(ctx, closeOut)
 	code := res.report(ctx, e.stderr)
 	if code == exitOK && compare {
-		rows := compareStrategies(ctx, template, names, e.stderr)
-		if ctx.Err() == nil {
-			rows = append(rows, demoRow{fmt.Sprintf("fetchpipe -c %d, streaming", f.concurrency), res.elapsed, first})
-			printComparison(e.stderr, rows)
+		rows := compareStrategies(ctx, srv.URL(), names, e.stderr)
+		if ctx.Err() != nil {
+			return exitCode(exitInterrupted) // during the comparison
 		}
-	}
-	if ctx.Err() != nil {
-		code = exitInterrupted
+		rows = append(rows, demoRow{fmt.Sprintf("fetchpipe -c %d, streaming", f.concurrency), res.elapsed, first})
+		printComparison(e.stderr, rows)
 	}
 	return exitCode(code)
 }
@@ -128,10 +124,10 @@ type demoRow struct {
 // same time, since both spend their time waiting on the server: a loop of
 // one request after another, and a pool of 2 workers whose caller gets the
 // results when all are done, as with a thread pool's map.
-func compareStrategies(ctx context.Context, template string, names []string, stderr io.Writer) []demoRow {
+func compareStrategies(ctx context.Context, base string, names []string, stderr io.Writer) []demoRow {
 	urls := make([]string, len(names))
 	for i, n := range names {
-		urls[i] = strings.Replace(template, "{}", n, 1)
+		urls[i] = base + "/r/" + url.PathEscape(n) + ".json" // as the template makes them
 	}
 	fmt.Fprintf(stderr, "fetchpipe demo: now the same %d listings with a sequential loop and with 2 workers (some seconds)...\n", len(urls))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}

@@ -40,15 +40,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		}
 		sourceOpts = append(sourceOpts, stages.WithTemplate(f.template))
 	}
-	in, closeIn, err := f.openInput(args, e)
+	in, items, closeIn, err := f.openInput(args, e)
 	if err != nil {
 		return err
 	}
 	defer closeIn()
-	var items []string
-	if len(args) > 0 && !f.jsonl {
-		items = args // each argument is an item, whatever it holds
-	}
 	out, closeOut, err := f.openOutput(e)
 	if err != nil {
 		return err
@@ -68,33 +64,33 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineReached{d})
 		defer cancel()
 	}
-	res := t.run(ctx)
-	if err := closeOut(); err != nil && res.err == nil {
-		res.err = fmt.Errorf("writing output: %w", err)
-	}
+	res := t.runTo(ctx, closeOut)
 	return exitCode(res.report(ctx, e.stderr))
 }
 
-// openInput returns the reader of input lines: the arguments, else the
-// --input file, else stdin.
-func (f *fetchFlags) openInput(args []string, e env) (io.Reader, func(), error) {
+// openInput returns the input: the arguments, each an item whatever it
+// holds (or, with --jsonl, each a spec line), else the --input file, else
+// stdin.
+func (f *fetchFlags) openInput(args []string, e env) (in io.Reader, items []string, close func(), err error) {
 	switch {
 	case len(args) > 0 && f.input != "":
-		return nil, nil, errors.New("give input as arguments or with --input, not both")
+		return nil, nil, nil, errors.New("give input as arguments or with --input, not both")
+	case len(args) > 0 && f.jsonl:
+		return strings.NewReader(strings.Join(args, "\n")), nil, func() {}, nil
 	case len(args) > 0:
-		return strings.NewReader(strings.Join(args, "\n")), func() {}, nil
+		return nil, args, func() {}, nil
 	case f.input != "" && f.input != "-":
 		file, err := os.Open(f.input)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot open input: %w", err)
+			return nil, nil, nil, fmt.Errorf("cannot open input: %w", err)
 		}
 		if st, err := file.Stat(); err == nil && st.IsDir() {
 			file.Close()
-			return nil, nil, fmt.Errorf("cannot open input: %s is a directory", f.input)
+			return nil, nil, nil, fmt.Errorf("cannot open input: %s is a directory", f.input)
 		}
-		return file, func() { file.Close() }, nil
+		return file, nil, func() { file.Close() }, nil
 	}
-	return e.stdin, func() {}, nil
+	return e.stdin, nil, func() {}, nil
 }
 
 // openOutput returns the writer of records and a function that closes it.
@@ -122,7 +118,7 @@ type fetchTask struct {
 	out    io.Writer
 	stderr io.Writer
 
-	// first, when set, is called once the first record is written.
+	// first, when set, is called when the first record reaches the sink.
 	first func()
 }
 
@@ -132,6 +128,16 @@ type runResult struct {
 	records int
 	failed  map[stages.Kind]int
 	elapsed time.Duration
+}
+
+// runTo runs the task, then closes its output with closeOut: a failure to
+// close is a failure to write.
+func (t *fetchTask) runTo(ctx context.Context, closeOut func() error) runResult {
+	res := t.run(ctx)
+	if err := closeOut(); err != nil && res.err == nil {
+		res.err = fmt.Errorf("writing output: %w", err)
+	}
+	return res
 }
 
 func (t *fetchTask) run(ctx context.Context) runResult {
@@ -185,18 +191,19 @@ func (r runResult) report(ctx context.Context, stderr io.Writer) int {
 	cause := context.Cause(ctx)
 	deadline, late := errors.AsType[deadlineReached](cause)
 	interrupted := errors.Is(cause, errInterrupted)
+	cut := r.err != nil && errors.Is(r.err, cause) // the input was left unread
 	unread := "all input was read"
-	if r.err != nil && errors.Is(r.err, cause) {
+	if cut {
 		unread = "the rest of the input was left unread"
 	}
 	switch {
-	case r.err != nil && !errors.Is(r.err, cause):
+	case r.err != nil && !cut:
 		fmt.Fprintf(stderr, "fetchpipe: %v\n", r.err)
 		return exitFatal
 	case interrupted:
 		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(r.records, "record"), unread)
 		return exitInterrupted
-	case late && (r.err != nil || r.failed[stages.KindCanceled] > 0):
+	case late && (cut || r.failed[stages.KindCanceled] > 0):
 		fmt.Fprintf(stderr, "fetchpipe: %v after %s (%d not ok); %s\n", deadline, plural(r.records, "record"), r.failedCount(), unread)
 		return exitFailed
 	case len(r.failed) > 0:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"golang.org/x/net/http/httpguts"
 
@@ -120,7 +121,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "`N` requests in flight at most")
 	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each request, from sending it to the end of its body (0: none)")
-	fs.StringVar(&f.maxBody, "max-body", "16MiB", "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
+	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")

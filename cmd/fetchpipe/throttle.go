@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,14 +154,18 @@ func parseRetryOn(s string) (statuses []int, kinds []stages.Kind, err error) {
 			continue
 		}
 		k := stages.Kind(part)
-		known := false
-		for _, rk := range retryKinds {
-			known = known || rk == k
-		}
-		if !known {
-			return nil, nil, fmt.Errorf("%q is neither a status nor one of the kinds dns, connect, tls, timeout, network", part)
+		if !slices.Contains(retryKinds, k) {
+			return nil, nil, fmt.Errorf("%q is neither a status nor one of the kinds %s", part, kindList(retryKinds))
 		}
 		kinds = append(kinds, k)
 	}
 	return statuses, kinds, nil
+}
+
+func kindList(kinds []stages.Kind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }
