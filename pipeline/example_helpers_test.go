@@ -138,3 +138,31 @@ func ExamplePipeline_Cleanup() {
 	// Abc
 	// connection closed
 }
+
+// Process is for a stage with state of its own: here, one that drops a
+// value equal to the one before it.
+func ExampleProcess() {
+	p := pipeline.New(context.Background())
+	readings := pipeline.FromSlice(p, []int{1, 1, 2, 2, 2, 3, 1})
+	changes := pipeline.Process(readings, func(_ context.Context, in <-chan int, emit func(int) bool) error {
+		last, first := 0, true
+		for v := range in { // to the end, even after a cancel
+			if first || v != last {
+				if !emit(v) {
+					return nil // the run was aborted
+				}
+			}
+			last, first = v, false
+		}
+		return nil
+	})
+	pipeline.ForEach(changes, func(v int) error {
+		fmt.Println(v)
+		return nil
+	})
+	// Output:
+	// 1
+	// 2
+	// 3
+	// 1
+}

@@ -277,3 +277,48 @@ func TestHelpersDrainOnCancel(t *testing.T) {
 		})
 	}
 }
+
+func TestProcess(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name    string
+		f       func(ctx context.Context, in <-chan int, emit func(int) bool) error
+		want    int // values emitted
+		wantErr error
+	}{
+		{"stateful: a running sum", func(_ context.Context, in <-chan int, emit func(int) bool) error {
+			sum := 0
+			for v := range in {
+				sum += v
+				if !emit(sum) {
+					return nil
+				}
+			}
+			return nil
+		}, 100, nil},
+		{"returns early: the rest is drained", func(_ context.Context, in <-chan int, emit func(int) bool) error {
+			for v := range in {
+				if v == 10 {
+					return nil
+				}
+				emit(v)
+			}
+			return nil
+		}, 10, nil},
+		{"an error is the run's", func(context.Context, <-chan int, func(int) bool) error { return boom }, 0, boom},
+		{"a panic is the run's", func(context.Context, <-chan int, func(int) bool) error { panic(boom) }, 0, boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			got := 0
+			err := pipeline.ForEach(pipeline.Process(pipeline.FromSlice(p, count(100)), tt.f), func(int) error { got++; return nil })
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("ForEach = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && got != tt.want {
+				t.Errorf("%d values, want %d", got, tt.want)
+			}
+		})
+	}
+}
