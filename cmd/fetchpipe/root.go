@@ -120,7 +120,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "`N` requests in flight at most")
-	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each request, from sending it to the end of its body (0: none)")
+	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
 	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
