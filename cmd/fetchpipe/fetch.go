@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fetchOpts = append(fetchOpts, throttle...)
+	tuneGC(f.concurrency)
 	var sourceOpts []stages.Option
 	if f.template != "" {
 		if f.jsonl {
@@ -258,4 +260,19 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return int64(n), nil
+}
+
+// gcPercent is the GOGC a run with few requests in flight uses.
+const gcPercent = 400
+
+// tuneGC lets the heap grow further between collections when few requests
+// are in flight. Then the live heap is a few megabytes, so by default the
+// collector runs every few hundred requests, and on a fast local API that
+// cost a tenth of the CPU per request (measured: 8-9 us of about 70, at -c
+// 64 and -c 256); the price is some 15 MB more. With thousands in flight
+// the live heap is large and the default is right. GOGC, if set, wins.
+func tuneGC(concurrency int) {
+	if concurrency <= 256 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
