@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
@@ -250,31 +249,7 @@ func TestHelpersDrainOnCancel(t *testing.T) {
 		}},
 	}
 	for _, st := range stages {
-		t.Run(st.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			var read atomic.Int64
-			p := pipeline.New(ctx)
-			src := pipeline.Generate(p, func(ctx context.Context, emit func(int) bool) error {
-				for i := 0; ; i++ {
-					read.Add(1)
-					if i == 100 {
-						cancel()
-					}
-					if !emit(i) {
-						return nil
-					}
-				}
-			})
-			got := 0
-			err := pipeline.ForEach(st.stage(src), func(int) error { got++; return nil })
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("ForEach = %v, want context.Canceled", err)
-			}
-			if int64(got) != read.Load() {
-				t.Errorf("sink saw %d values, source read %d", got, read.Load())
-			}
-		})
+		t.Run(st.name, func(t *testing.T) { checkCancelDrains(t, st.stage) })
 	}
 }
 

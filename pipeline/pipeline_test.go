@@ -175,36 +175,45 @@ func TestEarlyExitStopsEverything(t *testing.T) {
 func TestCancelDrainsWhatWasRead(t *testing.T) {
 	for _, o := range orders {
 		t.Run(o.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			var read atomic.Int64
-			p := pipeline.New(ctx)
-			src := pipeline.Generate(p, func(ctx context.Context, emit func(int) bool) error {
-				for i := 0; ; i++ {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					read.Add(1)
-					if i == 100 {
-						cancel() // as an interrupt would, mid-input
-					}
-					if !emit(i) {
-						return nil
-					}
-				}
+			checkCancelDrains(t, func(src pipeline.Stream[int]) pipeline.Stream[int] {
+				return pipeline.Map(src, func(ctx context.Context, v int) (int, error) {
+					return v, nil
+				}, o.opts()...)
 			})
-			mapped := pipeline.Map(src, func(ctx context.Context, v int) (int, error) {
-				return v, nil
-			}, o.opts()...)
-			got := 0
-			err := pipeline.ForEach(mapped, func(int) error { got++; return nil })
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("ForEach = %v, want context.Canceled", err)
-			}
-			if int64(got) != read.Load() {
-				t.Errorf("sink saw %d items, source read %d: items lost on cancel", got, read.Load())
-			}
 		})
+	}
+}
+
+// checkCancelDrains runs stage on an endless source whose context is
+// cancelled mid-input, as an interrupt would, and checks that every value
+// the source read reaches the sink and that the run reports the cut.
+func checkCancelDrains(t *testing.T, stage func(pipeline.Stream[int]) pipeline.Stream[int]) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var read atomic.Int64
+	p := pipeline.New(ctx)
+	src := pipeline.Generate(p, func(ctx context.Context, emit func(int) bool) error {
+		for i := 0; ; i++ {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			read.Add(1)
+			if i == 100 {
+				cancel() // as an interrupt would, mid-input
+			}
+			if !emit(i) {
+				return nil
+			}
+		}
+	})
+	got := 0
+	err := pipeline.ForEach(stage(src), func(int) error { got++; return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("ForEach = %v, want context.Canceled", err)
+	}
+	if int64(got) != read.Load() {
+		t.Errorf("sink saw %d items, source read %d: items lost on cancel", got, read.Load())
 	}
 }
 
