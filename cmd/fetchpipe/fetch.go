@@ -145,7 +145,9 @@ func (t *fetchTask) runTo(ctx context.Context, closeOut func() error) runResult 
 func (t *fetchTask) run(ctx context.Context) runResult {
 	start := time.Now()
 	p := pipeline.New(ctx)
+	said := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(said)
 		if d, ok := errors.AsType[deadlineReached](context.Cause(ctx)); ok {
 			fmt.Fprintf(t.stderr, "fetchpipe: %v: finishing the records in flight as canceled\n", d)
 		} else {
@@ -157,7 +159,13 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			c.Close()
 		}
 	})
-	defer stop()
+	// The message must be out before the run's own report, and the two
+	// must not write stderr at once.
+	defer func() {
+		if !stop() {
+			<-said
+		}
+	}()
 	var reqs pipeline.Stream[stages.Request]
 	switch {
 	case t.items != nil:

@@ -29,7 +29,9 @@ type env struct {
 // with cause errInterrupted is what a signal does.
 func run(ctx context.Context, args []string, e env) int {
 	root := newRootCmd(e)
-	root.SetArgs(args)
+	// cobra reads os.Args when given nil, which would run the test binary's
+	// own flags, or a caller's, instead of none.
+	root.SetArgs(append([]string{}, args...))
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
