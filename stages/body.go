@@ -9,9 +9,15 @@ import (
 )
 
 // errTooLarge reports a body over the cap; its message is the record's.
-type errTooLarge struct{ limit int64 }
+type errTooLarge struct {
+	limit     int64
+	announced int64 // the Content-Length that gave it away before reading, or -1
+}
 
 func (e *errTooLarge) Error() string {
+	if e.announced > e.limit {
+		return fmt.Sprintf("body of %s announced, larger than the %s cap", humanize.IBytes(uint64(e.announced)), humanize.IBytes(uint64(e.limit)))
+	}
 	return fmt.Sprintf("body is larger than the %s cap", humanize.IBytes(uint64(e.limit)))
 }
 
@@ -22,10 +28,11 @@ const maxPrealloc = 256 << 10
 // length, so that a typical body is read with a single allocation. It stops
 // as soon as more than limit bytes have arrived (limit 0: no cap), which is
 // what keeps a decompression bomb from filling memory: the cap is applied to
-// the decoded bytes.
+// the decoded bytes. Over the cap, it returns what it read: nothing when the
+// announced length gave the size away.
 func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
 	if limit > 0 && announced > limit {
-		return nil, &errTooLarge{limit}
+		return nil, &errTooLarge{limit, announced}
 	}
 	size := int64(512)
 	if announced >= 0 {
@@ -42,7 +49,7 @@ func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if limit > 0 && int64(len(buf)) > limit {
-			return buf[:limit], &errTooLarge{limit}
+			return buf, &errTooLarge{limit, -1}
 		}
 		if errors.Is(err, io.EOF) {
 			return buf, nil

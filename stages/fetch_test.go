@@ -54,6 +54,7 @@ func misbehaving(t *testing.T) *httptest.Server {
 		}
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5000")
 		w.Write([]byte(strings.Repeat("a", 5000)))
 	})
 	mux.HandleFunc("/big-chunked", func(w http.ResponseWriter, r *http.Request) {
@@ -148,8 +149,18 @@ func TestFetchOutcomes(t *testing.T) {
 		}},
 		{url: u + "/hang", kind: stages.KindTimeout, check: messageIs("timeout after 300ms waiting for response headers")},
 		{url: u + "/trickle", status: 200, kind: stages.KindTimeout, check: messageIs("timeout after 300ms reading the body")},
-		{url: u + "/big", status: 200, kind: stages.KindTooLarge, check: messageIs("body is larger than the 4.0 KiB cap")},
-		{url: u + "/big-chunked", status: 200, kind: stages.KindTooLarge},
+		{url: u + "/big", status: 200, kind: stages.KindTooLarge, check: func(t *testing.T, r stages.Record) {
+			messageIs("body of 4.9 KiB announced, larger than the 4.0 KiB cap")(t, r)
+			if r.Bytes != 0 {
+				t.Errorf("bytes %d, want 0: nothing was read", r.Bytes)
+			}
+		}},
+		{url: u + "/big-chunked", status: 200, kind: stages.KindTooLarge, check: func(t *testing.T, r stages.Record) {
+			messageIs("body is larger than the 4.0 KiB cap")(t, r)
+			if r.Bytes <= 4096 || r.Bytes > 10000 {
+				t.Errorf("bytes %d, want what was read before the cap stopped it", r.Bytes)
+			}
+		}},
 		{url: u + "/loop", kind: stages.KindRedirect, check: func(t *testing.T, r stages.Record) {
 			if !strings.Contains(r.Err.Message, "redirect loop") {
 				t.Errorf("message %q", r.Err.Message)

@@ -18,7 +18,7 @@ type Record struct {
 	Status   int    // the HTTP status, 0 when no response arrived
 	Attempts int    // requests made for this item; 0 when none was (invalid input, not sent)
 	Elapsed  time.Duration
-	Bytes    int64 // body bytes received, after decompression
+	Bytes    int64 // body bytes received, after decompression; for KindTooLarge, those read before the cap stopped the read
 
 	ContentType string
 
