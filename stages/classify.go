@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // errAttemptTimeout is the cause of an attempt's context when its own time
@@ -30,7 +29,7 @@ const (
 // classify turns the error of an attempt into the record's Error: a kind a
 // script can match on and a message a person understands. run is the
 // context of the whole run, attempt the attempt's own.
-func classify(err error, run, attempt context.Context, timeout time.Duration, phase string) *Error {
+func (f *fetcher) classify(err error, run, attempt context.Context, phase string) *Error {
 	var (
 		tooLarge *errTooLarge
 		redirect *errRedirect
@@ -46,7 +45,7 @@ func classify(err error, run, attempt context.Context, timeout time.Duration, ph
 	case run.Err() != nil:
 		return newError(KindCanceled, "canceled "+phase+": the run was interrupted")
 	case context.Cause(attempt) == errAttemptTimeout:
-		return newError(KindTimeout, fmt.Sprintf("timeout after %s %s", timeout, phase))
+		return newError(KindTimeout, fmt.Sprintf("timeout after %s %s", f.timeout, phase))
 	case errors.As(err, &redirect):
 		return newError(KindRedirect, redirect.Error())
 	case errors.As(err, &dns):
@@ -62,6 +61,9 @@ func classify(err error, run, attempt context.Context, timeout time.Duration, ph
 		return newError(KindTLS, "TLS failed: "+bare(err).Error())
 	case errors.As(err, &op) && op.Op == "dial":
 		switch {
+		case op.Timeout() && f.settings.client == nil:
+			// The dialer is Fetch's own, so the limit is known.
+			return newError(KindTimeout, fmt.Sprintf("timeout after %s connecting to %s", f.connectTimeout, addr(op)))
 		case op.Timeout():
 			return newError(KindTimeout, "timeout connecting to "+addr(op))
 		case errors.Is(err, syscall.ECONNREFUSED):

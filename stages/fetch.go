@@ -209,7 +209,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryA
 	}
 	resp, err := f.client.Do(hreq)
 	if err != nil {
-		rec.Err = classify(err, ctx, actx, f.timeout, phaseHeaders)
+		rec.Err = f.classify(err, ctx, actx, phaseHeaders)
 		return 0
 	}
 	defer resp.Body.Close()
@@ -222,7 +222,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryA
 	}
 	raw, announced := io.Reader(resp.Body), resp.ContentLength
 	if dec, err := decompressor(resp); err != nil {
-		rec.Err = classify(err, ctx, actx, f.timeout, phaseBody)
+		rec.Err = f.classify(err, ctx, actx, phaseBody)
 		return 0
 	} else if dec != nil {
 		defer dec.Close()
@@ -231,7 +231,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryA
 	body, err := readBody(raw, announced, f.maxBody)
 	rec.Bytes = int64(len(body))
 	if err != nil {
-		rec.Err = classify(err, ctx, actx, f.timeout, phaseBody)
+		rec.Err = f.classify(err, ctx, actx, phaseBody)
 		return 0
 	}
 	rec.Body = body

@@ -78,14 +78,15 @@ func TestThrottleFlags(t *testing.T) {
 	for i := range 20 {
 		names.WriteString(strings.Repeat("n", i+1) + "\n")
 	}
-	tests := []struct {
+	type flagCase struct {
 		name   string
 		stdin  string
 		args   []string
 		code   int
 		stderr string
 		peak   int64 // the most requests the server may see at once; 0: any
-	}{
+	}
+	tests := []flagCase{
 		{"bad rate", "", []string{"--rate", "fast"}, exitUsage, "--rate", 0},
 		{"bad retry-on", "", []string{"--retry-on", "sometimes"}, exitUsage, "--retry-on", 0},
 		{"negative per-host", "", []string{"--per-host", "-1"}, exitUsage, "--per-host", 0},
@@ -93,6 +94,10 @@ func TestThrottleFlags(t *testing.T) {
 		{"retried into success", base + "/r/x.json?fail=2&id=x\n", []string{"--max-retry-wait", "10ms"}, exitOK, "", 0},
 		{"no retries", base + "/r/y.json?fail=1&id=y\n", []string{"--retries", "0"}, exitFailed, "http_status 1", 0},
 		{"redirects limited", base + "/r/z.json?redirect=3\n", []string{"--max-redirects", "2"}, exitFailed, "redirect 1", 0},
+	}
+	if silent, closeSilent, err := fakeapi.Silent(); err == nil {
+		t.Cleanup(closeSilent)
+		tests = append(tests, flagCase{"connect timeout", "http://" + silent + "/r/q.json\n", []string{"--connect-timeout", "200ms", "--retries", "0"}, exitFailed, "timeout 1", 0})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
