@@ -21,6 +21,7 @@ type config struct {
 	sample    int     // URLs the sequential strategy fetches before extrapolating
 	repeat    int     // runs of bare and fetchpipe in S1, of which the median is shown
 	s5n       []int   // the N at which S5 measures fetchpipe's peak RSS
+	python    string  // -python: the interpreter for the aiohttp client, "" to find one, "none"
 	progress  bool    // say on stderr what is running
 	selfPath  string  // the executable to re-run as a client; os.Executable by default
 	tmpDir    string  // where the fetchpipe binary is built; a new temporary directory by default
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.sample, "sample", 40, "`URLs` the sequential strategy fetches in S1 and S2 before extrapolating to N")
 	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 (bare and fetchpipe) and S3; the table shows medians")
 	fs.StringVar(&s5n, "s5n", "100000,1000000", "comma-separated `N` values at which S5 measures peak RSS")
+	fs.StringVar(&cfg.python, "python", "", "the `interpreter` for S3's optional aiohttp client; by default python3 or /usr/bin/python3, whichever imports aiohttp; none to leave it out")
 	fs.BoolVar(&cfg.progress, "progress", true, "say on stderr what is running and how long each run took")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./examples/bench [flags]\n\nScenarios:")

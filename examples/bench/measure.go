@@ -51,10 +51,13 @@ const runLimit = 30 * time.Minute
 
 // command is the child process for a strategy: the real fetchpipe binary,
 // with its defaults (JSON bodies embedded, records to stdout, as completed),
-// or this binary as one of the seed's clients.
+// the aiohttp client, or this binary as one of the seed's clients.
 func (b *bench) command(ctx context.Context, strategy string, k int) *exec.Cmd {
-	if strategy == "fetchpipe" {
+	switch strategy {
+	case "fetchpipe":
 		return exec.CommandContext(ctx, b.bin, "-c", strconv.Itoa(k))
+	case "aiohttp":
+		return exec.CommandContext(ctx, b.python, b.aiohttpScript, strconv.Itoa(k))
 	}
 	return exec.CommandContext(ctx, b.self, "-client", strategy, "-c", strconv.Itoa(k))
 }

@@ -18,6 +18,9 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 		res.Rows = append(res.Rows, seq)
 		runs := map[string][]*measurement{}
 		order := []string{"pool", "bare", "discard", "fetchpipe"}
+		if b.python != "" {
+			order = append(order, "aiohttp")
+		}
 		for range b.cfg.repeat {
 			for _, st := range order {
 				r, err := b.measure(ctx, srv, st, n, n, k)
@@ -40,6 +43,12 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	res.addRatio("fetchpipe / pool, CPU per request", pipe.CPUPerReqUS, res.row("pool").CPUPerReqUS, 0)
 	res.addRatio("fetchpipe / bare, CPU per request", pipe.CPUPerReqUS, res.row("bare").CPUPerReqUS, 0)
 	res.addRatio("discard / fetchpipe, requests per second", res.row("discard").ReqPerS, pipe.ReqPerS, 0)
+	if py := res.row("aiohttp"); py != nil {
+		res.addRatio("aiohttp / fetchpipe, requests per second (fetchpipe ≥ 2×)", py.ReqPerS, pipe.ReqPerS, 0.5)
+		res.notef("aiohttp is %s, run by %s: K tasks sharing one session, a line per result as it comes", "examples/bench/aiohttp_client.py", b.python)
+	} else {
+		res.notef("no Python with aiohttp was found (Debian: apt-get install python3-aiohttp), so its row is left out")
+	}
 	res.notef("CPU is the client's user+sys from wait4; the server's CPU is not in it, though it shares the cores. Per 1,000 requests, fetchpipe used %.3f CPU s",
 		pipe.CPUPerReqUS/1000)
 	res.notef("discard reads each body into io.Discard and writes \"STATUS BYTES\"; pool, bare and sequential write the body raw on one line; fetchpipe validates it and embeds it in a record")

@@ -40,9 +40,12 @@ func scenarioIDs() []string {
 // bench is what every scenario shares: the binaries and the settings.
 type bench struct {
 	cfg  *config
-	bin  string    // the fetchpipe binary under test, which also serves the fake API
-	self string    // this program, run as the seed's clients
-	log  io.Writer // progress, when cfg.progress
+	bin  string // the fetchpipe binary under test, which also serves the fake API
+	self string // this program, run as the seed's clients
+	// python runs aiohttpScript, the optional aiohttp client; "" when no
+	// Python with aiohttp was found.
+	python, aiohttpScript string
+	log                   io.Writer // progress, when cfg.progress
 
 	// childCPU is the CPU time of every client and server that has ended,
 	// so that the CPU used by the rest of the machine can be told apart.
@@ -93,6 +96,11 @@ func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, erro
 	b.logf("building ./cmd/fetchpipe in %s ...\n", root)
 	if b.bin, err = buildFetchpipe(ctx, root, tmp); err != nil {
 		return nil, err
+	}
+	if b.python = findPython(ctx, cfg.python); b.python != "" {
+		if b.aiohttpScript, err = writeAiohttpClient(tmp); err != nil {
+			return nil, err
+		}
 	}
 	for _, id := range cfg.scenarios {
 		for _, sc := range allScenarios {
