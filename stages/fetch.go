@@ -147,7 +147,7 @@ func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
 	case ctx.Err() != nil:
 		rec.Err = errNotSent
 	default:
-		f.next(ctx, &rec, req, time.Now())
+		f.next(ctx, &rec, &req, time.Now())
 	}
 	return rec, nil
 }
@@ -173,13 +173,13 @@ func (f *fetcher) try(ctx context.Context, j *job) {
 	if j.first.IsZero() {
 		j.first = time.Now()
 	}
-	j.retryAfter = f.next(ctx, &j.rec, j.req, j.first)
+	j.retryAfter = f.next(ctx, &j.rec, &j.req, j.first)
 }
 
 // next makes an item's next attempt and makes rec its outcome, keeping the
 // item's identity and its count of attempts; first is when the item's first
 // attempt started. It returns the wait the server asked for, if any.
-func (f *fetcher) next(ctx context.Context, rec *Record, req Request, first time.Time) (retryAfter time.Duration) {
+func (f *fetcher) next(ctx context.Context, rec *Record, req *Request, first time.Time) (retryAfter time.Duration) {
 	*rec = Record{Seq: rec.Seq, URL: rec.URL, Meta: rec.Meta, Attempts: rec.Attempts + 1}
 	retryAfter = f.attempt(ctx, rec, req)
 	if rec.Attempts > 0 {
@@ -193,7 +193,7 @@ func (f *fetcher) next(ctx context.Context, rec *Record, req Request, first time
 
 // attempt makes one request and fills rec with its outcome. It returns the
 // wait the server asked for in Retry-After, if any.
-func (f *fetcher) attempt(ctx context.Context, rec *Record, req Request) (retryAfter time.Duration) {
+func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retryAfter time.Duration) {
 	actx := ctx
 	if f.timeout > 0 {
 		clock := f.clock()
@@ -262,7 +262,7 @@ func decompressor(resp *http.Response) (io.ReadCloser, error) {
 
 // newRequest builds the HTTP request, or says why the item is not one that
 // can be made. shown is the URL as records and messages may show it.
-func (f *fetcher) newRequest(ctx context.Context, req Request, shown string) (*http.Request, *Error) {
+func (f *fetcher) newRequest(ctx context.Context, req *Request, shown string) (*http.Request, *Error) {
 	method := f.method
 	if req.Method != "" {
 		method = normalMethod(req.Method)
