@@ -161,6 +161,42 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 		if alarm != nil {
 			timer.Stop()
 		}
+		// Take whatever else is ready before dispatching: waking the
+		// dispatcher costs more than handling an event, so each wake-up
+		// should handle all there is.
+		if err := s.drain(in, &inOpen, done); err != nil {
+			return err
+		}
+	}
+}
+
+// drain takes in the finished jobs and the new items that are ready,
+// without waiting for any. It returns a job's panic, which ends the run.
+func (s *schedule) drain(in <-chan Request, inOpen *bool, done <-chan *job) error {
+	now := time.Now()
+	for {
+		select {
+		case j := <-done:
+			if j.panic != nil {
+				return j.panic
+			}
+			s.finish(j, now)
+			continue
+		default:
+		}
+		if !*inOpen || s.held >= s.window {
+			return nil
+		}
+		select {
+		case req, ok := <-in:
+			if !ok {
+				*inOpen = false
+				return nil
+			}
+			s.admit(req)
+		default:
+			return nil
+		}
 	}
 }
 
