@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 )
@@ -61,8 +62,10 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 		return newError(KindTLS, "TLS failed: "+bare(err).Error())
 	case errors.As(err, &op) && op.Op == "dial":
 		switch {
-		case op.Timeout() && f.settings.client == nil:
-			// The dialer is Fetch's own, so the limit is known.
+		case f.settings.client == nil && f.connectTimeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):
+			// Fetch's own dialer gave up (the run's and the attempt's ends
+			// are told apart above), so the limit is known. A kernel that
+			// gave up first (ETIMEDOUT) is the case below.
 			return newError(KindTimeout, fmt.Sprintf("timeout after %s connecting to %s", f.connectTimeout, addr(op)))
 		case op.Timeout():
 			return newError(KindTimeout, "timeout connecting to "+addr(op))

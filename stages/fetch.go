@@ -221,6 +221,9 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 		rec.FinalURL = redactURL(resp.Request.URL)
 	}
 	raw, announced := io.Reader(resp.Body), resp.ContentLength
+	if resp.Body == http.NoBody {
+		announced = 0 // a HEAD's Content-Length is of the body it did not send
+	}
 	if dec, err := decompressor(resp); err != nil {
 		rec.Err = f.classify(err, ctx, actx, phaseBody)
 		return 0

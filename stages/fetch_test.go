@@ -223,6 +223,18 @@ func TestFetchOutcomes(t *testing.T) {
 	}
 }
 
+// TestHeadOfALargeBody: a HEAD's Content-Length describes a body that is
+// not sent, so it is no reason for a too_large record.
+func TestHeadOfALargeBody(t *testing.T) {
+	srv := misbehaving(t)
+	p := pipeline.New(t.Context())
+	reqs := pipeline.FromSlice(p, []stages.Request{{URL: srv.URL + "/big", Method: http.MethodHead}})
+	r := collect(t, stages.Fetch(reqs, stages.WithMaxBody(4096), stages.WithRetries(0)))[0]
+	if r.Err != nil || r.Status != 200 || r.Bytes != 0 {
+		t.Errorf("status %d, bytes %d, error %v; want 200, 0 and none", r.Status, r.Bytes, r.Err)
+	}
+}
+
 func messageIs(want string) func(t *testing.T, r stages.Record) {
 	return func(t *testing.T, r stages.Record) {
 		t.Helper()

@@ -62,8 +62,9 @@ func WithMaxRetryWait(d time.Duration) Option {
 }
 
 // WithConnectTimeout limits how long Fetch's own client waits for a
-// connection (default DefaultConnectTimeout). It does not apply with
-// WithClient.
+// connection (default DefaultConnectTimeout; 0 leaves it to the operating
+// system, which on Linux gives up after about two minutes). It does not
+// apply with WithClient.
 func WithConnectTimeout(d time.Duration) Option {
 	return func(s *settings) { s.connectTimeout = max(d, 0) }
 }

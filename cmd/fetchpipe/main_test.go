@@ -81,6 +81,18 @@ func runCmd(t *testing.T, stdin string, args ...string) result {
 	return result{code, stdout.Bytes(), stderr.String()}
 }
 
+// TestNoArgsMeansNone: cobra reads os.Args when given nil, which would
+// run a caller's arguments (under go test, the test binary's) instead of
+// none.
+func TestNoArgsMeansNone(t *testing.T) {
+	saved := os.Args
+	t.Cleanup(func() { os.Args = saved })
+	os.Args = []string{"fetchpipe", "--frobnicate"}
+	if r := runCmd(t, ""); r.code != exitOK {
+		t.Errorf("exit status %d, stderr %q: the process's own arguments were read", r.code, r.stderr)
+	}
+}
+
 func TestExitStatus(t *testing.T) {
 	base := fake(t, fakeapi.Config{})
 	ok, bad := base+"/r/ok.json", base+"/r/bad.json?status=500"

@@ -38,7 +38,7 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.retryOn, "retry-on", defaultRetryOn(), "what is worth a retry: a comma-separated `LIST` of statuses (429, 500-599) and error kinds")
 	fs.DurationVar(&f.maxRetryWait, "max-retry-wait", stages.DefaultMaxRetryWait, "wait at most `D` before a retry, whatever Retry-After asks")
 	fs.BoolVar(&f.retryUnsafe, "retry-unsafe", false, "retry POST, PATCH and other methods that may not be safe to repeat")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
 	fs.IntVar(&f.maxRedirects, "max-redirects", stages.DefaultMaxRedirects, "follow at most `N` redirects (0: none, the redirect is the answer)")
 	fs.DurationVar(&f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
 }

@@ -13,7 +13,9 @@ import (
 // Linux then drops further SYNs rather than refusing them, so a dial waits
 // until its own time limit. close releases the address.
 func Silent() (addr string, close func(), err error) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	// CLOEXEC, as Go's own sockets are: a child process must not inherit
+	// the listener and keep the port open.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return "", nil, err
 	}
