@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,25 +18,27 @@ import (
 //go:embed aiohttp_client.py
 var aiohttpClient []byte
 
-// findPython returns a Python interpreter that can import aiohttp, trying
-// the one asked for with -python, else python3 on the PATH and Debian's own
-// (a PATH may hold a pyenv Python without the system's packages). It
-// returns "" when there is none, or when -python is "none".
-func findPython(ctx context.Context, asked string) string {
-	candidates := []string{"python3", "/usr/bin/python3"}
+// findPython returns a Python interpreter that can import aiohttp: the one
+// asked for with -python, else python3 on the PATH or Debian's own (a PATH
+// may hold a pyenv Python without the system's packages). It returns ""
+// when none is found or -python is "none", and an error when the one asked
+// for cannot import aiohttp.
+func findPython(ctx context.Context, asked string) (string, error) {
 	switch asked {
 	case "none":
-		return ""
+		return "", nil
 	case "":
-	default:
-		candidates = []string{asked}
-	}
-	for _, py := range candidates {
-		if exec.CommandContext(ctx, py, "-c", "import aiohttp").Run() == nil {
-			return py
+		for _, py := range []string{"python3", "/usr/bin/python3"} {
+			if exec.CommandContext(ctx, py, "-c", "import aiohttp").Run() == nil {
+				return py, nil
+			}
 		}
+		return "", nil
 	}
-	return ""
+	if out, err := exec.CommandContext(ctx, asked, "-c", "import aiohttp").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("-python %s cannot import aiohttp: %v: %s", asked, err, bytes.TrimSpace(out))
+	}
+	return asked, nil
 }
 
 // writeAiohttpClient puts the client's script in dir and returns its path.

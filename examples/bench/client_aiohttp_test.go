@@ -14,8 +14,8 @@ import (
 // at hand, as S3 would: every URL gives a line, and a failure the exit
 // status.
 func TestAiohttpClient(t *testing.T) {
-	py := findPython(t.Context(), "")
-	if py == "" {
+	py, err := findPython(t.Context(), "")
+	if err != nil || py == "" {
 		t.Skip("no Python with aiohttp here")
 	}
 	script, err := writeAiohttpClient(t.TempDir())
@@ -49,6 +49,23 @@ func TestAiohttpClient(t *testing.T) {
 			}
 			if n := bytes.Count(out.Bytes(), []byte("\n")); n != 20 {
 				t.Errorf("%d lines for 20 URLs", n)
+			}
+		})
+	}
+}
+
+func TestFindPython(t *testing.T) {
+	for _, tt := range []struct {
+		asked   string
+		wantErr bool
+	}{
+		{"none", false},
+		{"/bin/false", true}, // asked for, and cannot import aiohttp
+	} {
+		t.Run(tt.asked, func(t *testing.T) {
+			py, err := findPython(t.Context(), tt.asked)
+			if (err != nil) != tt.wantErr || py != "" {
+				t.Errorf("findPython(%q) = %q, %v", tt.asked, py, err)
 			}
 		})
 	}

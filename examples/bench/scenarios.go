@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -97,9 +98,14 @@ func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, erro
 	if b.bin, err = buildFetchpipe(ctx, root, tmp); err != nil {
 		return nil, err
 	}
-	if b.python = findPython(ctx, cfg.python); b.python != "" {
-		if b.aiohttpScript, err = writeAiohttpClient(tmp); err != nil {
+	if slices.Contains(cfg.scenarios, "S3") { // the only one with an aiohttp row
+		if b.python, err = findPython(ctx, cfg.python); err != nil {
 			return nil, err
+		}
+		if b.python != "" {
+			if b.aiohttpScript, err = writeAiohttpClient(tmp); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, id := range cfg.scenarios {
