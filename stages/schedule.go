@@ -143,16 +143,11 @@ func (s *schedule) run(ctx context.Context, in <-chan Request, emit func(Record)
 		}
 		select {
 		case req, ok := <-input:
-			if !ok {
-				inOpen = false
-				continue
-			}
-			s.admit(req)
+			inOpen = s.received(req, ok)
 		case j := <-done:
-			if j.panic != nil {
-				return j.panic
+			if err := s.returned(j, time.Now()); err != nil {
+				return err
 			}
-			s.finish(j, time.Now())
 		case <-alarm:
 		case <-ctxDone:
 			ctxDone = nil
@@ -177,10 +172,9 @@ func (s *schedule) drain(in <-chan Request, inOpen *bool, done <-chan *job) erro
 	for {
 		select {
 		case j := <-done:
-			if j.panic != nil {
-				return j.panic
+			if err := s.returned(j, now); err != nil {
+				return err
 			}
-			s.finish(j, now)
 			continue
 		default:
 		}
@@ -189,15 +183,30 @@ func (s *schedule) drain(in <-chan Request, inOpen *bool, done <-chan *job) erro
 		}
 		select {
 		case req, ok := <-in:
-			if !ok {
-				*inOpen = false
-				return nil
-			}
-			s.admit(req)
+			*inOpen = s.received(req, ok)
 		default:
 			return nil
 		}
 	}
+}
+
+// received takes in what the input gave, and reports whether it is still
+// open.
+func (s *schedule) received(req Request, ok bool) bool {
+	if ok {
+		s.admit(req)
+	}
+	return ok
+}
+
+// returned takes back a job from its worker. A panic in its attempt ends
+// the run.
+func (s *schedule) returned(j *job, now time.Time) error {
+	if j.panic != nil {
+		return j.panic
+	}
+	s.finish(j, now)
+	return nil
 }
 
 // admit takes a new item in.
