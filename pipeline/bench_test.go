@@ -40,7 +40,7 @@ func BenchmarkMapHop(b *testing.B) {
 			}
 			b.ResetTimer()
 			seen := 0
-			if err := pipeline.ForEach(s, func(int) error { seen++; return nil }); err != nil {
+			if err := pipeline.ForEach(s, func(_ context.Context, _ int) error { seen++; return nil }); err != nil {
 				b.Fatal(err)
 			}
 			if seen != n {

@@ -53,7 +53,7 @@ func ExampleBatch() {
 	p := pipeline.New(context.Background())
 	rows := pipeline.FromSlice(p, []int{1, 2, 3, 4, 5, 6, 7})
 	batches := pipeline.Batch(rows, 3, pipeline.WithWindow(time.Second))
-	pipeline.ForEach(batches, func(b []int) error {
+	pipeline.ForEach(batches, func(_ context.Context, b []int) error {
 		fmt.Println("insert", b)
 		return nil
 	})
@@ -76,7 +76,7 @@ func ExampleTee() {
 		}
 		sum <- total
 	}()
-	pipeline.ForEach(copies[0], func(v int) error {
+	pipeline.ForEach(copies[0], func(_ context.Context, v int) error {
 		fmt.Println("write", v)
 		return nil
 	})
@@ -93,7 +93,7 @@ func ExampleMerge() {
 	cats := pipeline.FromSlice(p, []string{"cat"})
 	dogs := pipeline.FromSlice(p, []string{"dog"})
 	n := 0
-	pipeline.ForEach(pipeline.Merge(cats, dogs), func(string) error {
+	pipeline.ForEach(pipeline.Merge(cats, dogs), func(_ context.Context, _ string) error {
 		n++
 		return nil
 	})
@@ -130,7 +130,7 @@ func ExamplePipeline_Cleanup() {
 	upper := pipeline.Map(pipeline.FromSlice(p, []string{"abc"}), func(_ context.Context, s string) (string, error) {
 		return conn.Replace(s), nil
 	})
-	pipeline.ForEach(upper, func(s string) error {
+	pipeline.ForEach(upper, func(_ context.Context, s string) error {
 		fmt.Println(s)
 		return nil
 	})
@@ -156,7 +156,7 @@ func ExampleProcess() {
 		}
 		return nil
 	})
-	pipeline.ForEach(changes, func(v int) error {
+	pipeline.ForEach(changes, func(_ context.Context, v int) error {
 		fmt.Println(v)
 		return nil
 	})

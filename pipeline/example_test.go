@@ -21,7 +21,7 @@ func ExampleNew() {
 	lengths := pipeline.Map(words, func(_ context.Context, w string) (int, error) {
 		return len(w), nil
 	})
-	err := pipeline.ForEach(lengths, func(n int) error {
+	err := pipeline.ForEach(lengths, func(_ context.Context, n int) error {
 		fmt.Println(n)
 		return nil
 	})
@@ -50,7 +50,7 @@ func ExampleMap() {
 		n, err := strconv.Atoi(s)
 		return parsed{in: s, n: n, err: err}, nil
 	}, pipeline.WithConcurrency(4), pipeline.WithInputOrder())
-	err := pipeline.ForEach(out, func(r parsed) error {
+	err := pipeline.ForEach(out, func(_ context.Context, r parsed) error {
 		if r.err != nil {
 			fmt.Printf("%s: failed\n", r.in)
 			return nil
@@ -82,7 +82,7 @@ func ExampleMap_fatalError() {
 		return v, nil
 	})
 	seen := 0
-	err := pipeline.ForEach(out, func(v int) error {
+	err := pipeline.ForEach(out, func(_ context.Context, v int) error {
 		seen++ // 1 and perhaps 2: a fatal error does not wait for the sink
 		return nil
 	})
@@ -100,7 +100,7 @@ func ExampleForEach() {
 	p := pipeline.New(context.Background())
 	nums := pipeline.FromSlice(p, []int{1, 2, 3})
 	w := bufio.NewWriter(os.Stdout)
-	err := pipeline.ForEach(nums, func(v int) error {
+	err := pipeline.ForEach(nums, func(_ context.Context, v int) error {
 		_, err := fmt.Fprintln(w, "value", v)
 		return err // a failed write ends the run
 	}, pipeline.WithIdle(w.Flush))
@@ -161,7 +161,7 @@ func ExampleGenerate() {
 		}
 		return sc.Err() // a read error is fatal for the run
 	})
-	err := pipeline.ForEach(lines, func(s string) error {
+	err := pipeline.ForEach(lines, func(_ context.Context, s string) error {
 		fmt.Println(s)
 		return nil
 	})
@@ -200,7 +200,7 @@ func ExampleThen() {
 
 	p := pipeline.New(context.Background())
 	out := doubleThenLabel(pipeline.FromSlice(p, []int{1, 2, 3}))
-	_ = pipeline.ForEach(out, func(s string) error {
+	_ = pipeline.ForEach(out, func(_ context.Context, s string) error {
 		fmt.Println(s)
 		return nil
 	})
@@ -221,7 +221,7 @@ func ExampleWithInputOrder() {
 		return v, nil
 	}, pipeline.WithConcurrency(3), pipeline.WithInputOrder())
 	var got []int
-	_ = pipeline.ForEach(out, func(v int) error {
+	_ = pipeline.ForEach(out, func(_ context.Context, v int) error {
 		got = append(got, v)
 		return nil
 	})

@@ -1,11 +1,6 @@
 package pipeline
 
-import (
-	"context"
-
-	"github.com/sourcegraph/conc/panics"
-	"github.com/sourcegraph/conc/stream"
-)
+import "context"
 
 // FlatMap starts a stage that calls f on each value of in; f hands any
 // number of results to emit, which blocks while the next stage is busy and
@@ -24,11 +19,25 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 	out := make(chan Out, c.buffer)
 	p := in.p
 	if c.ordered && c.workers > 1 {
-		p.Go(func(ctx context.Context) error {
-			defer close(out)
-			flatMapOrdered(ctx, in, out, f, c.workers)
-			return nil
-		})
+		// Each value's results are gathered, then handed on together in
+		// their value's turn.
+		gather := func(ctx context.Context, v In) ([]Out, error) {
+			var rs []Out
+			err := f(ctx, v, func(r Out) bool {
+				rs = append(rs, r)
+				return !p.aborted()
+			})
+			return rs, err
+		}
+		deliver := func(rs []Out) bool {
+			for _, r := range rs {
+				if !send(p, out, r) {
+					return false
+				}
+			}
+			return true
+		}
+		startOrdered(in, c, gather, deliver, func() { close(out) })
 		return Stream[Out]{p: p, ch: out}
 	}
 	emit := func(v Out) bool { return send(p, out, v) }
@@ -44,35 +53,6 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 		}
 	})
 	return Stream[Out]{p: p, ch: out}
-}
-
-// flatMapOrdered is mapOrdered for any number of results per value: each
-// task gathers its results, and the callbacks, which conc's stream runs in
-// submission order, send them on.
-func flatMapOrdered[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In, func(Out) bool) error, workers int) {
-	p := in.p
-	inOrder(in, workers, func(v In) stream.Callback {
-		var rs []Out
-		collect := func(r Out) bool {
-			rs = append(rs, r)
-			return !p.aborted()
-		}
-		var err error
-		if rec := panics.Try(func() { err = f(ctx, v, collect) }); rec != nil {
-			err = rec.AsError()
-		}
-		return func() {
-			if err != nil {
-				p.Fail(err)
-				return
-			}
-			for _, r := range rs {
-				if !send(p, out, r) {
-					return
-				}
-			}
-		}
-	})
 }
 
 // Filter starts a stage that passes on the values for which keep returns

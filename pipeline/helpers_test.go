@@ -23,7 +23,7 @@ func TestFlatMap(t *testing.T) {
 				return nil
 			}, o.opts()...)
 			var got []int
-			if err := pipeline.ForEach(out, func(v int) error { got = append(got, v); return nil }); err != nil {
+			if err := pipeline.ForEach(out, func(_ context.Context, v int) error { got = append(got, v); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			var want []int
@@ -72,7 +72,7 @@ func TestFlatMapFailures(t *testing.T) {
 					emit(v)
 					return tt.f(v)
 				}, o.opts()...)
-				err := pipeline.ForEach(out, func(int) error { return nil })
+				err := pipeline.ForEach(out, func(_ context.Context, _ int) error { return nil })
 				if !errors.Is(err, boom) {
 					t.Errorf("ForEach = %v, want boom", err)
 				}
@@ -113,7 +113,7 @@ func TestBatch(t *testing.T) {
 			p := pipeline.New(t.Context())
 			var sizes []int
 			var all []int
-			err := pipeline.ForEach(pipeline.Batch(pipeline.FromSlice(p, count(tt.n)), tt.size), func(b []int) error {
+			err := pipeline.ForEach(pipeline.Batch(pipeline.FromSlice(p, count(tt.n)), tt.size), func(_ context.Context, b []int) error {
 				sizes = append(sizes, len(b))
 				all = append(all, b...)
 				return nil
@@ -146,7 +146,7 @@ func TestBatchWindowFlushesATrickle(t *testing.T) {
 		return nil
 	})
 	var got [][]int
-	err := pipeline.ForEach(pipeline.Batch(src, 100, pipeline.WithWindow(1e6)), func(b []int) error {
+	err := pipeline.ForEach(pipeline.Batch(src, 100, pipeline.WithWindow(1e6)), func(_ context.Context, b []int) error {
 		got = append(got, b)
 		seen <- len(b)
 		return nil
@@ -171,7 +171,7 @@ func TestTee(t *testing.T) {
 		side <- got
 	}()
 	var main []int
-	if err := pipeline.ForEach(outs[0], func(v int) error { main = append(main, v); return nil }); err != nil {
+	if err := pipeline.ForEach(outs[0], func(_ context.Context, v int) error { main = append(main, v); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got := <-side; !slices.Equal(main, count(100)) || !slices.Equal(got, count(100)) {
@@ -184,7 +184,7 @@ func TestMerge(t *testing.T) {
 	a := pipeline.FromSlice(p, count(50))
 	b := pipeline.Map(pipeline.FromSlice(p, count(50)), func(_ context.Context, v int) (int, error) { return v + 50, nil })
 	var got []int
-	if err := pipeline.ForEach(pipeline.Merge(a, b), func(v int) error { got = append(got, v); return nil }); err != nil {
+	if err := pipeline.ForEach(pipeline.Merge(a, b), func(_ context.Context, v int) error { got = append(got, v); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(got)
@@ -287,7 +287,7 @@ func TestProcess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := pipeline.New(t.Context())
 			got := 0
-			err := pipeline.ForEach(pipeline.Process(pipeline.FromSlice(p, count(100)), tt.f), func(int) error { got++; return nil })
+			err := pipeline.ForEach(pipeline.Process(pipeline.FromSlice(p, count(100)), tt.f), func(_ context.Context, _ int) error { got++; return nil })
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("ForEach = %v, want %v", err, tt.wantErr)
 			}

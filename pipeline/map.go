@@ -3,9 +3,6 @@ package pipeline
 import (
 	"context"
 	"sync/atomic"
-
-	"github.com/sourcegraph/conc/panics"
-	"github.com/sourcegraph/conc/stream"
 )
 
 // Map starts a stage that calls f on each value of in and emits its result.
@@ -16,16 +13,13 @@ import (
 //
 // Options: WithConcurrency (default 1) runs f on that many goroutines;
 // results then come out as they complete, or in input order with
-// WithInputOrder. WithBuffer sizes the output channel.
+// WithInputOrder (on Schedule's engine, so WithSpill applies too).
+// WithBuffer sizes the output channel.
 func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), opts ...Option) Stream[Out] {
 	c := newConfig(opts)
 	out := make(chan Out, c.buffer)
 	if c.ordered && c.workers > 1 {
-		in.p.Go(func(ctx context.Context) error {
-			defer close(out)
-			mapOrdered(ctx, in, out, f, c.workers)
-			return nil
-		})
+		startOrdered(in, c, f, func(v Out) bool { return send(in.p, out, v) }, func() { close(out) })
 	} else {
 		startWorkers(in.p, c.workers, out, func(ctx context.Context, _ int) error {
 			return mapEach(ctx, in, out, f)
@@ -68,40 +62,16 @@ func mapEach[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f 
 	}
 }
 
-// mapOrdered keeps input order with conc's stream, whose callbacks run in
-// submission order and whose queue holds at most workers+1 tasks: that queue
-// is the bounded reorder window. A callback blocked on a full output channel
-// holds up the queue, so backpressure still reaches the source.
-func mapOrdered[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In) (Out, error), workers int) {
+// startOrdered runs f on the values of in, on up to c.workers goroutines,
+// and hands the results to deliver in input order, on Schedule's engine:
+// one implementation of input order for every stage. closeOut is called
+// when the last result has been handed on.
+func startOrdered[In, Out any](in Stream[In], c config, f func(context.Context, In) (Out, error), deliver func(Out) bool, closeOut func()) {
 	p := in.p
-	inOrder(in, workers, func(v In) stream.Callback {
-		var r Out
-		var err error
-		// conc's stream re-panics in Wait; catching here turns the panic
-		// into the run's error instead.
-		if rec := panics.Try(func() { r, err = f(ctx, v) }); rec != nil {
-			err = rec.AsError()
-		}
-		return func() {
-			if err != nil {
-				p.Fail(err)
-				return
-			}
-			send(p, out, r)
-		}
+	s := newSched(p, in.ch, config{workers: c.workers, ordered: true, spill: c.spill},
+		func(ctx context.Context, t *Task[In]) (Out, error) { return f(ctx, t.Value) }, deliver)
+	p.Go(func(ctx context.Context) error {
+		defer closeOut()
+		return s.run(ctx)
 	})
-}
-
-// inOrder runs task on each value of in, on up to workers goroutines, and
-// the callbacks the tasks return in input order.
-func inOrder[In any](in Stream[In], workers int, task func(In) stream.Callback) {
-	s := stream.New().WithMaxGoroutines(workers)
-	for {
-		v, ok := recv(in.p, in.ch)
-		if !ok {
-			break
-		}
-		s.Go(func() stream.Callback { return task(v) })
-	}
-	s.Wait()
 }

@@ -1,17 +1,30 @@
 package pipeline
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // An Option configures a stage or a sink. Options that do not apply to the
 // function they are given to are ignored.
 type Option func(*config)
 
 type config struct {
-	workers int
-	buffer  int
-	ordered bool
-	idle    func() error
-	window  time.Duration
+	workers    int
+	workersSet bool
+	buffer     int
+	ordered    bool
+	idle       func() error
+	window     time.Duration
+
+	// Of Schedule. The functions are held as any and checked against the
+	// stage's types when it starts (see as).
+	budget     *Budget
+	key        any // func(In) string
+	notStarted any // func(In) Out
+	settled    any // func(In) (Out, bool)
+	observe    func(Event)
+	spill      any // *Spill[Out]
 }
 
 // defaultBuffer is small on purpose: a buffer is only there to absorb jitter
@@ -30,7 +43,7 @@ func newConfig(opts []Option) config {
 // WithConcurrency runs a stage's function on n goroutines at once.
 // Defaults to 1. Values below 1 mean 1.
 func WithConcurrency(n int) Option {
-	return func(c *config) { c.workers = max(n, 1) }
+	return func(c *config) { c.workers, c.workersSet = max(n, 1), true }
 }
 
 // WithBuffer sets the capacity of a stage's output channel. Defaults to 16.
@@ -62,4 +75,69 @@ func WithIdle(idle func() error) Option {
 // full batch or the end of the input.
 func WithWindow(d time.Duration) Option {
 	return func(c *config) { c.window = max(d, 0) }
+}
+
+// WithBudget makes Schedule draw on b, which may be shared with other
+// stages, for its limits: then WithConcurrency must not be given too. The
+// stage holds up to twice b's overall InFlight items (see Schedule).
+func WithBudget(b *Budget) Option {
+	if b == nil {
+		panic("pipeline.WithBudget: nil Budget")
+	}
+	return func(c *config) { c.budget = b }
+}
+
+// WithKey gives Schedule the key of each item, such as the host of a URL
+// or the tenant of a call: the budget's per-key limits apply to items of
+// the same key together, and items of one key never hold up those of
+// another. Without it, every item has the key "". key is called once per
+// item, in the stage's own goroutine, so it should be cheap. Schedule
+// panics if key does not take the stage's item type.
+func WithKey[In any](key func(In) string) Option {
+	return func(c *config) { c.key = key }
+}
+
+// WithNotStarted tells Schedule what result an item gets when a graceful
+// cancel catches it before its first try: f makes it, and the item is
+// never started. Without it, the items read still go through the work
+// function after a cancel, as in Map. Items waiting for a retry keep the
+// result of their last try either way. Schedule panics if f does not map
+// the stage's item type to its result type.
+func WithNotStarted[In, Out any](f func(In) Out) Option {
+	return func(c *config) { c.notStarted = f }
+}
+
+// WithSettled tells Schedule which items are settled before they start,
+// such as items that failed upstream or cannot be worked on at all, and
+// with what result: f returns it and true for such an item, which then
+// comes out in its turn without taking a slot or a token of the rate, and
+// without a call of the work function. f is called once per item, in the
+// stage's own goroutine, so it should be cheap. Schedule panics if f does
+// not fit the stage's types.
+func WithSettled[In, Out any](f func(In) (Out, bool)) Option {
+	return func(c *config) { c.settled = f }
+}
+
+// WithObserver makes Schedule report its events to observe: items waiting
+// on a limit, started, retried and done, and keys whose limits changed
+// (see Event). Events come one at a time and in the order they happened,
+// so observe need not be safe for concurrent use, but it must be quick:
+// the stage waits for it. A panic in it is fatal for the run.
+func WithObserver(observe func(Event)) Option {
+	return func(c *config) { c.observe = observe }
+}
+
+// as returns v, held as any in a config, as a T, or panics with a message
+// that says which option did not fit the stage's types.
+func as[T any](v any, option string) T {
+	if v == nil {
+		var zero T
+		return zero
+	}
+	t, ok := v.(T)
+	if !ok {
+		var want T
+		panic(fmt.Sprintf("pipeline.%s: given a %T where this stage takes a %T", option, v, want))
+	}
+	return t
 }

@@ -33,6 +33,12 @@ type Pipeline struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// stageCtx is what stage functions and sinks get: it outlives a
+	// graceful cancel, so that the drain can still write to a database or
+	// a file, and ends only when the run is aborted or over.
+	stageCtx    context.Context
+	stageCancel context.CancelCauseFunc
+
 	// abort is closed on a fatal error or Stop. Every channel operation in
 	// the package selects on it, so a stage blocked on a full or empty
 	// channel returns at once; cancelling ctx alone must not do that,
@@ -55,29 +61,43 @@ type Pipeline struct {
 // Cancelling ctx stops the sources gracefully (see Pipeline).
 func New(ctx context.Context) *Pipeline {
 	inner, cancel := context.WithCancelCause(ctx)
+	stage, stageCancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	return &Pipeline{
-		parent: ctx,
-		ctx:    inner,
-		cancel: cancel,
-		abort:  make(chan struct{}),
+		parent:      ctx,
+		ctx:         inner,
+		cancel:      cancel,
+		stageCtx:    stage,
+		stageCancel: stageCancel,
+		abort:       make(chan struct{}),
 	}
 }
 
-// Context returns the context that stage functions receive. It is done when
-// the parent context is done, on a fatal error, after Stop, and after Wait.
+// Context returns the context of the run: it is done when the parent
+// context is done (a graceful cancel), on a fatal error, after Stop, and
+// after Wait. Sources stop reading when it is done. Stage functions and
+// sinks get another context, which stays usable while what was read drains
+// and ends only when the run is aborted or over; a stage that should cut
+// long work short on a graceful cancel watches this one too.
 func (p *Pipeline) Context() context.Context { return p.ctx }
 
 // Go runs f in a goroutine owned by the pipeline, for stages written by hand
-// on top of channels. A non-nil error from f is fatal for the run, and so is a
-// panic, which becomes an error carrying the panic value and stack.
+// on top of channels. ctx is the stage context: it ends when the run is
+// aborted or over, not on a graceful cancel (see Context). A non-nil error
+// from f is fatal for the run, and so is a panic, which becomes an error
+// carrying the panic value and stack.
 //
 // A goroutine that reads a Stream must read it until it is closed, even
-// after ctx is done, selecting on Done beside each send, so that a graceful
-// cancel drains; Process does all of this and is usually the better choice.
+// after the run's context is done, selecting on Done beside each send, so
+// that a graceful cancel drains; Process does all of this and is usually
+// the better choice.
 func (p *Pipeline) Go(f func(ctx context.Context) error) {
+	p.goWith(p.stageCtx, f)
+}
+
+func (p *Pipeline) goWith(ctx context.Context, f func(ctx context.Context) error) {
 	p.wg.Go(func() {
 		var err error
-		if r := panics.Try(func() { err = f(p.ctx) }); r != nil {
+		if r := panics.Try(func() { err = f(ctx) }); r != nil {
 			err = r.AsError()
 		}
 		if err != nil {
@@ -117,6 +137,7 @@ func (p *Pipeline) halt(cause error) {
 	p.abortOnce.Do(func() {
 		close(p.abort)
 		p.cancel(cause)
+		p.stageCancel(cause)
 	})
 }
 
@@ -126,7 +147,8 @@ func (p *Pipeline) halt(cause error) {
 // nil. Wait may be called more than once.
 func (p *Pipeline) Wait() error {
 	p.wg.Wait()
-	p.cancel(context.Canceled)      // release the context's resources
+	p.cancel(context.Canceled) // release the contexts' resources
+	p.stageCancel(context.Canceled)
 	p.cleanupOnce.Do(p.runCleanups) // a concurrent Wait blocks until they are done
 	p.mu.Lock()
 	defer p.mu.Unlock()

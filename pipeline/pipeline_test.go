@@ -109,7 +109,7 @@ func TestBackpressureReachesSource(t *testing.T) {
 				append(o.opts(), pipeline.WithBuffer(4))...)
 			done := make(chan error)
 			go func() {
-				done <- pipeline.ForEach(mapped, func(int) error {
+				done <- pipeline.ForEach(mapped, func(_ context.Context, _ int) error {
 					<-release // a sink that is stuck
 					return errors.New("sink gave up")
 				})
@@ -208,7 +208,7 @@ func checkCancelDrains(t *testing.T, stage func(pipeline.Stream[int]) pipeline.S
 		}
 	})
 	got := 0
-	err := pipeline.ForEach(stage(src), func(int) error { got++; return nil })
+	err := pipeline.ForEach(stage(src), func(_ context.Context, _ int) error { got++; return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("ForEach = %v, want context.Canceled", err)
 	}
@@ -247,7 +247,7 @@ func TestStageFailures(t *testing.T) {
 					return nil
 				})
 				out := pipeline.Map(src, tc.f, o.opts()...)
-				err := pipeline.ForEach(out, func(int) error { return nil })
+				err := pipeline.ForEach(out, func(_ context.Context, _ int) error { return nil })
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("ForEach = %v, want an error containing %q", err, tc.want)
 				}
@@ -283,7 +283,7 @@ func TestSinkFailures(t *testing.T) {
 				}
 				return nil
 			})
-			err := pipeline.ForEach(src, tc.f)
+			err := pipeline.ForEach(src, func(_ context.Context, v int) error { return tc.f(v) })
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("ForEach = %v, want an error containing %q", err, tc.want)
 			}
@@ -320,7 +320,7 @@ func TestIdleIsCalledWhenNothingIsReady(t *testing.T) {
 			return nil
 		})
 		var log []string
-		err := pipeline.ForEach(src, func(v int) error {
+		err := pipeline.ForEach(src, func(_ context.Context, v int) error {
 			log = append(log, "item")
 			return nil
 		}, pipeline.WithIdle(func() error {
@@ -380,7 +380,7 @@ func TestThen(t *testing.T) {
 	both := pipeline.Then(inc, show)
 	p := pipeline.New(t.Context())
 	var got []string
-	if err := pipeline.ForEach(both(pipeline.FromSlice(p, []int{0, 1})), func(s string) error {
+	if err := pipeline.ForEach(both(pipeline.FromSlice(p, []int{0, 1})), func(_ context.Context, s string) error {
 		got = append(got, s)
 		return nil
 	}); err != nil {
@@ -421,7 +421,7 @@ func TestCleanupRunsAfterTheLastGoroutine(t *testing.T) {
 				}
 				return v, nil
 			})
-			err := pipeline.ForEach(out, func(int) error { return nil })
+			err := pipeline.ForEach(out, func(_ context.Context, _ int) error { return nil })
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err = %v, want an error: %v", err, tt.wantErr)
 			}
@@ -451,7 +451,7 @@ func TestSourceFailureDrainsWhatWasRead(t *testing.T) {
 				return v, nil
 			}, o.opts()...)
 			got := 0
-			err := pipeline.ForEach(slow, func(int) error { got++; return nil })
+			err := pipeline.ForEach(slow, func(_ context.Context, _ int) error { got++; return nil })
 			if !errors.Is(err, broken) {
 				t.Errorf("ForEach = %v, want the source's error", err)
 			}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"iter"
 
 	"github.com/sourcegraph/conc/panics"
@@ -10,11 +11,17 @@ import (
 // and in stream order, then waits for the run and returns Wait's result.
 // An error from f, or a panic, is fatal: the run stops and ForEach returns it.
 //
+// f gets the stage context (see Pipeline.Context): it stays usable while
+// what was read drains after a graceful cancel, so a sink that writes to a
+// database with it still writes every value, and ends when the run is
+// aborted.
+//
 // Options: WithIdle.
-func ForEach[T any](s Stream[T], f func(T) error, opts ...Option) error {
+func ForEach[T any](s Stream[T], f func(ctx context.Context, v T) error, opts ...Option) error {
 	c := newConfig(opts)
+	ctx := s.p.stageCtx
 	if r := panics.Try(func() {
-		if err := drain(s, f, c.idle); err != nil {
+		if err := drain(s, func(v T) error { return f(ctx, v) }, c.idle); err != nil {
 			s.p.Fail(err)
 		}
 	}); r != nil {

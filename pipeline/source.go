@@ -20,7 +20,7 @@ import (
 func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) bool) error, opts ...Option) Stream[T] {
 	c := newConfig(opts)
 	out := make(chan T, c.buffer)
-	p.Go(func(ctx context.Context) error {
+	p.goWith(p.ctx, func(ctx context.Context) error {
 		defer close(out)
 		emit := func(v T) bool {
 			return send(p, out, v) && ctx.Err() == nil

@@ -1,6 +1,7 @@
 package stages_test
 
 import (
+	"context"
 	stdjson "encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -35,7 +36,7 @@ func TestDecode(t *testing.T) {
 			p := pipeline.New(t.Context())
 			in := pipeline.FromSlice(p, []stages.Record{{Status: 200, Body: []byte(tt.body), Err: tt.err}})
 			var got []stages.Record
-			err := pipeline.ForEach(stages.Decode(in, tt.format), func(r stages.Record) error {
+			err := pipeline.ForEach(stages.Decode(in, tt.format), func(_ context.Context, r stages.Record) error {
 				got = append(got, r)
 				return nil
 			})

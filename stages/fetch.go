@@ -31,47 +31,62 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithDecode has Fetch do it.
 //
 // A request that fails in a way worth retrying (a 503, a refused
-// connection, a timeout: see WithRetryOn) is retried after a backoff, or
-// after the wait the server's Retry-After asks for. Limits on requests in
-// flight (WithConcurrency, WithPerHost) and on start rates (WithRate,
-// WithHostRate) apply to every attempt; a request that waits, for a rate
-// limit, a busy host or a backoff, holds no slot meanwhile, so a slow or
-// throttled host never holds up the others. The time limit of an attempt
-// (WithTimeout) starts when the attempt does, never while it waits.
+// connection, a timeout: see WithRetryOn, or WithRetryPolicy for rules of
+// one's own) is retried after a backoff, or after the wait the server's
+// Retry-After asks for. Limits on requests in flight (WithConcurrency,
+// WithPerHost) and on start rates (WithRate, WithHostRate), or a Budget
+// shared with other stages (WithBudget), apply to every attempt; a request
+// that waits, for a rate limit, a busy host or a backoff, holds no slot
+// meanwhile, so a slow or throttled host never holds up the others. The
+// time limit of an attempt (WithTimeout) starts when the attempt does,
+// never while it waits. Fetch is a pipeline.Schedule stage, keyed by host,
+// whose doc says more.
 //
-// Fetch holds about twice WithConcurrency items at most (waiting, in
-// flight, and done but not yet taken downstream); when that is full it
-// stops reading its input, so memory stays bounded.
+// Fetch holds at most twice WithConcurrency items (waiting, in flight, and
+// done but not yet taken downstream); when that is full it stops reading
+// its input, so memory stays bounded.
 //
 // When the run's context ends, requests in flight are cancelled and items
 // not yet sent are not sent: both yield canceled records. An item between
 // two attempts keeps the outcome of its last one.
 //
 // Options: WithConcurrency (requests in flight, default
-// DefaultConcurrency), WithPerHost, WithRate, WithHostRate, WithBurst,
-// WithRetries, WithRetryOn, WithRetryUnsafe, WithMaxRetryWait,
-// WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
+// DefaultConcurrency), WithPerHost, WithRate, WithHostRate, WithBurst, or
+// WithBudget in place of those five; WithRetries, WithRetryOn,
+// WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
+// four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithDecode, WithInputOrder,
-// WithBuffer.
+// WithObserver, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings(opts)
-	f := newFetcher(s)
-	in.Pipeline().Cleanup(f.release)
+	p := in.Pipeline()
+	f := newFetcher(s, p.Context())
+	p.Cleanup(f.release)
 	if s.client == nil {
 		// The client is the run's own: its idle connections, and the
 		// goroutines that watch them, must not outlive the run.
-		in.Pipeline().Cleanup(f.client.CloseIdleConnections)
+		p.Cleanup(f.client.CloseIdleConnections)
 	}
-	if s.retries == 0 && s.perHost == 0 && s.rate == 0 && s.hostRate == 0 {
-		// Nothing to wait for but a free slot: a fixed set of workers
-		// taking the next request is all the scheduling needed.
-		return pipeline.Map(in, f.fetch, s.stage(DefaultConcurrency)...)
+	budget := s.newBudget()
+	sopts := []pipeline.Option{
+		pipeline.WithBudget(budget),
+		pipeline.WithSettled(f.settled),
+		pipeline.WithNotStarted(f.notStarted),
 	}
-	return pipeline.Process(in, newSchedule(f).run, s.buffer...)
+	if s.budget != nil || s.perHost > 0 || s.hostRate > 0 {
+		sopts = append(sopts, pipeline.WithKey(func(r Request) string { return hostKey(r.URL) }))
+	}
+	if s.ordered {
+		sopts = append(sopts, pipeline.WithInputOrder())
+	}
+	if s.observe != nil {
+		sopts = append(sopts, pipeline.WithObserver(s.observe))
+	}
+	return pipeline.Schedule(in, f.work, append(sopts, s.buffer...)...)
 }
 
-func newFetcher(s *settings) *fetcher {
-	f := &fetcher{settings: s, client: s.client, method: s.method, header: s.header.Clone()}
+func newFetcher(s *settings, run context.Context) *fetcher {
+	f := &fetcher{settings: s, run: run, client: s.client, method: s.method, header: s.header.Clone(), retry: s.retryPolicy}
 	if f.client == nil {
 		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects)
 	}
@@ -83,6 +98,12 @@ func newFetcher(s *settings) *fetcher {
 	if f.header.Get("User-Agent") == "" {
 		f.header.Set("User-Agent", UserAgent)
 	}
+	if f.retry == nil {
+		f.retry = newRetryRules(s).policy
+	}
+	// A rate counts requests started: what can never start must not spend
+	// a token, so it is found out before it waits for one.
+	f.precheck = s.budget != nil || s.rate > 0 || s.hostRate > 0
 	return f
 }
 
@@ -95,12 +116,17 @@ func (s *settings) concurrencyOr(def int) int {
 
 type fetcher struct {
 	*settings
+	// run is the run's context: a graceful cancel cuts the requests in
+	// flight short, where the stage's own context would let them finish.
+	run    context.Context
 	client *http.Client
 	method string
 	// header holds the default headers, shared read-only by every request
 	// that does not bring its own.
-	header http.Header
-	host   string // a Host header given as an option, which net/http ignores in header
+	header   http.Header
+	host     string // a Host header given as an option, which net/http ignores in header
+	retry    RetryPolicy
+	precheck bool // check URLs before they wait for a rate limit
 
 	mu     sync.Mutex
 	clocks []*attemptClock // free clocks for the time limit of attempts
@@ -139,17 +165,55 @@ func (f *fetcher) release() {
 	f.all, f.clocks = nil, nil
 }
 
-// fetch is the plain path's stage function: one attempt per item.
-func (f *fetcher) fetch(ctx context.Context, req Request) (Record, error) {
-	rec := newRecord(req)
-	switch {
-	case req.Err != nil:
-	case ctx.Err() != nil:
-		rec.Err = errNotSent
-	default:
-		f.next(ctx, &rec, &req, time.Now())
+// work is Fetch's work function: one attempt of the item's request, and
+// whether to try again.
+func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, error) {
+	req := &t.Value
+	if t.Try == 1 {
+		// The method the request is made with, as the retry policy sees it.
+		if req.Method == "" {
+			req.Method = f.method
+		} else {
+			req.Method = normalMethod(req.Method)
+		}
+	}
+	rec := Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta, Attempts: t.Try}
+	retryAfter := f.attempt(f.run, &rec, req)
+	if rec.Attempts > 0 {
+		rec.Elapsed = time.Since(t.Started)
+	}
+	if f.decode != nil {
+		decodeBody(&rec, *f.decode)
+	}
+	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
+		if wait, again := f.retry(req, &rec, retryAfter); again {
+			t.Retry(wait)
+		}
 	}
 	return rec, nil
+}
+
+// settled gives the record of an item that is not a request that can be
+// made, so that it takes neither a slot nor a token.
+func (f *fetcher) settled(req Request) (Record, bool) {
+	if req.Err != nil {
+		return newRecord(req), true
+	}
+	if f.precheck {
+		rec := newRecord(req)
+		if rec.Err = checkURL(req.URL, rec.URL); rec.Err != nil {
+			return rec, true
+		}
+	}
+	return Record{}, false
+}
+
+// notStarted gives the record of an item that the run's end caught before
+// its request was made.
+func (f *fetcher) notStarted(req Request) Record {
+	rec := newRecord(req)
+	rec.Err = errNotSent
+	return rec
 }
 
 // newRecord starts an item's record with what its request says, and the
@@ -161,35 +225,6 @@ func newRecord(req Request) Record {
 // errNotSent is the error of an item that the run's end caught before its
 // request was made.
 var errNotSent = newError(KindCanceled, "not sent: the run was interrupted")
-
-// try makes the next attempt of a scheduled job, in a worker.
-func (f *fetcher) try(ctx context.Context, j *job) {
-	if ctx.Err() != nil {
-		if j.rec.Attempts == 0 {
-			j.rec.Err = errNotSent
-		} // else a retry the run's end caught: it keeps its last outcome
-		return
-	}
-	if j.first.IsZero() {
-		j.first = time.Now()
-	}
-	j.retryAfter = f.next(ctx, &j.rec, &j.req, j.first)
-}
-
-// next makes an item's next attempt and makes rec its outcome, keeping the
-// item's identity and its count of attempts; first is when the item's first
-// attempt started. It returns the wait the server asked for, if any.
-func (f *fetcher) next(ctx context.Context, rec *Record, req *Request, first time.Time) (retryAfter time.Duration) {
-	*rec = Record{Seq: rec.Seq, URL: rec.URL, Meta: rec.Meta, Attempts: rec.Attempts + 1}
-	retryAfter = f.attempt(ctx, rec, req)
-	if rec.Attempts > 0 {
-		rec.Elapsed = time.Since(first)
-	}
-	if f.decode != nil {
-		decodeBody(rec, *f.decode)
-	}
-	return retryAfter
-}
 
 // attempt makes one request and fills rec with its outcome. It returns the
 // wait the server asked for in Retry-After, if any.
@@ -266,10 +301,7 @@ func decompressor(resp *http.Response) (io.ReadCloser, error) {
 // newRequest builds the HTTP request, or says why the item is not one that
 // can be made. shown is the URL as records and messages may show it.
 func (f *fetcher) newRequest(ctx context.Context, req *Request, shown string) (*http.Request, *Error) {
-	method := f.method
-	if req.Method != "" {
-		method = normalMethod(req.Method)
-	}
+	method := req.Method // set by work
 	var body io.Reader
 	if len(req.Body) > 0 {
 		body = bytes.NewReader(req.Body)

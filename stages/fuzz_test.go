@@ -2,6 +2,7 @@ package stages_test
 
 import (
 	"bytes"
+	"context"
 	stdjson "encoding/json"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func FuzzLines(f *testing.F) {
 		p := pipeline.New(t.Context())
 		var got []stages.Request
 		err := pipeline.ForEach(stages.Lines(p, strings.NewReader(input), stages.WithTemplate(template)),
-			func(r stages.Request) error { got = append(got, r); return nil })
+			func(_ context.Context, r stages.Request) error { got = append(got, r); return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +60,7 @@ func FuzzSpecs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		p := pipeline.New(t.Context())
 		n := 0
-		err := pipeline.ForEach(stages.Specs(p, strings.NewReader(input)), func(r stages.Request) error {
+		err := pipeline.ForEach(stages.Specs(p, strings.NewReader(input)), func(_ context.Context, r stages.Request) error {
 			if r.Seq != int64(n) {
 				t.Fatalf("request %d has seq %d", n, r.Seq)
 			}
@@ -86,7 +87,7 @@ func FuzzDecode(f *testing.F) {
 		for _, format := range []stages.Format{stages.JSON, stages.Text, stages.None} {
 			p := pipeline.New(t.Context())
 			in := pipeline.FromSlice(p, []stages.Record{{Status: 200, Body: bytes.Clone(body)}})
-			err := pipeline.ForEach(stages.Decode(in, format), func(r stages.Record) error {
+			err := pipeline.ForEach(stages.Decode(in, format), func(_ context.Context, r stages.Record) error {
 				line := r.AppendJSON(nil)
 				if bytes.ContainsAny(line, "\r\n") || !utf8.Valid(line) || !stdjson.Valid(line) {
 					t.Fatalf("%v: not one valid JSON line: %q", format, line)

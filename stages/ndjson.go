@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 
@@ -21,7 +22,7 @@ import (
 // use an NDJSONWriter in pipeline.ForEach instead.
 func WriteNDJSON(in pipeline.Stream[Record], w io.Writer) error {
 	nw := NewNDJSONWriter(w)
-	return pipeline.ForEach(in, nw.Write, pipeline.WithIdle(nw.Flush))
+	return pipeline.ForEach(in, func(_ context.Context, r Record) error { return nw.Write(r) }, pipeline.WithIdle(nw.Flush))
 }
 
 // An NDJSONWriter writes records as lines of JSON through a buffer: the
@@ -29,7 +30,7 @@ func WriteNDJSON(in pipeline.Stream[Record], w io.Writer) error {
 // with each record, without a stage (and a goroutine hand-off) for it:
 //
 //	nw := stages.NewNDJSONWriter(os.Stdout)
-//	err := pipeline.ForEach(recs, func(r stages.Record) error {
+//	err := pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 //		count(r)
 //		return nw.Write(r)
 //	}, pipeline.WithIdle(nw.Flush))

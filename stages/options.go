@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
@@ -26,11 +24,14 @@ type settings struct {
 	template string
 	decode   *Format // WithDecode: decode in Fetch's workers
 
+	budget         *pipeline.Budget
+	observe        func(pipeline.Event)
 	perHost        int
-	rate           rate.Limit
-	hostRate       rate.Limit
+	rate           float64 // starts per second
+	hostRate       float64
 	burst          int
 	retries        int
+	retryPolicy    RetryPolicy
 	retryStatuses  []int
 	retryKinds     []Kind
 	maxRetryWait   time.Duration
@@ -58,8 +59,8 @@ func newSettings(opts []Option) *settings {
 		maxBody:        DefaultMaxBody,
 		burst:          1,
 		retries:        DefaultRetries,
-		retryStatuses:  DefaultRetryStatuses,
-		retryKinds:     DefaultRetryKinds,
+		retryStatuses:  DefaultRetryStatuses(),
+		retryKinds:     DefaultRetryKinds(),
 		maxRetryWait:   DefaultMaxRetryWait,
 		connectTimeout: DefaultConnectTimeout,
 		maxRedirects:   DefaultMaxRedirects,

@@ -574,8 +574,6 @@ func TestBackpressureBoundsReading(t *testing.T) {
 		{"unordered/4 buffer 1", 4, false, 1},
 		{"ordered/32 buffer 2", 32, true, 2},
 	}
-	// These cases measure the plain path, whose bound is exact; see
-	// TestScheduleBoundsReading for the scheduler's.
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -588,14 +586,15 @@ func TestBackpressureBoundsReading(t *testing.T) {
 				bufOpts = append(bufOpts, stages.WithBuffer(b))
 			}
 			opts := append([]stages.Option{stages.WithConcurrency(tc.concurrency), stages.WithRetries(0)}, bufOpts...)
-			held := tc.concurrency
+			// Fetch holds twice its concurrency. Unordered, at most one
+			// item per worker was fetched and waits to go downstream, the
+			// rest wait to start; in input order, every item it holds may
+			// be fetched, waiting for its turn.
+			held := 2 * tc.concurrency
+			fetched := 1 + (b + 1) + (b + tc.concurrency) // every item past Fetch's input was requested
 			if tc.ordered {
 				opts = append(opts, stages.WithInputOrder())
-				held = tc.concurrency + 3
-			}
-			fetched := 1 + (b + 1) + (b + held) // every item past Fetch's input was requested…
-			if tc.ordered {
-				fetched-- // …except the one waiting to enter the reorder window
+				fetched = 1 + (b + 1) + (b + held)
 			}
 			maxItems := 1 + (b + 1) + (b + held) + (b + 1)
 			maxBytes := int64(maxItems*in.lineLen() + bufioSlack)
@@ -606,7 +605,7 @@ func TestBackpressureBoundsReading(t *testing.T) {
 			errEnough := errors.New("seen enough")
 			done := make(chan error, 1)
 			go func() {
-				done <- pipeline.ForEach(recs, func(stages.Record) error {
+				done <- pipeline.ForEach(recs, func(_ context.Context, _ stages.Record) error {
 					<-release
 					return errEnough
 				})

@@ -24,55 +24,87 @@ const (
 	maxBackoff = 24 * time.Hour
 )
 
-// DefaultRetryStatuses are the statuses retried by default: too many
+// DefaultRetryStatuses returns the statuses retried by default: too many
 // requests, and a gateway or server that is briefly down.
-var DefaultRetryStatuses = []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+func DefaultRetryStatuses() []int {
+	return []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+}
 
-// DefaultRetryKinds are the failures retried by default: those where the
-// server may well answer the next time.
-var DefaultRetryKinds = []Kind{KindConnect, KindTimeout, KindNetwork}
+// DefaultRetryKinds returns the failures retried by default: those where
+// the server may well answer the next time.
+func DefaultRetryKinds() []Kind { return []Kind{KindConnect, KindTimeout, KindNetwork} }
 
-// retryPolicy says which outcomes are worth another attempt.
-type retryPolicy struct {
+// RetryableKinds returns the kinds of failure that WithRetryOn takes: those
+// where another attempt may go otherwise. The others (invalid input, a
+// body too large or not decodable, a redirect loop, a cancel) would only
+// fail again.
+func RetryableKinds() []Kind {
+	return []Kind{KindDNS, KindConnect, KindTLS, KindTimeout, KindNetwork}
+}
+
+// A RetryPolicy decides, after an attempt of Fetch that failed, whether to
+// try the request again and after how long. rec is the attempt's record:
+// rec.Attempts counts the attempts so far, rec.Err says what went wrong and
+// rec.Status what the server answered, if it did. req is the item, with
+// its Method set to the one the request was made with. retryAfter is the
+// wait the server asked for in a Retry-After header, 0 when it asked none.
+//
+// A request waiting for its retry holds no slot of Fetch's limits, and
+// Fetch never retries once the run is cancelled. A policy is called from
+// several goroutines at once.
+type RetryPolicy func(req *Request, rec *Record, retryAfter time.Duration) (wait time.Duration, retry bool)
+
+// retryRules are the rules of Fetch's default policy, which the retry
+// options set.
+type retryRules struct {
+	retries  int
 	statuses map[int]bool
 	kinds    map[Kind]bool
+	unsafe   bool
+	maxWait  time.Duration
 }
 
-func newRetryPolicy(statuses []int, kinds []Kind) retryPolicy {
-	p := retryPolicy{statuses: make(map[int]bool, len(statuses)), kinds: make(map[Kind]bool, len(kinds))}
-	for _, s := range statuses {
-		p.statuses[s] = true
+func newRetryRules(s *settings) *retryRules {
+	r := &retryRules{
+		retries:  s.retries,
+		statuses: make(map[int]bool, len(s.retryStatuses)),
+		kinds:    make(map[Kind]bool, len(s.retryKinds)),
+		unsafe:   s.retryUnsafe,
+		maxWait:  s.maxRetryWait,
 	}
-	for _, k := range kinds {
-		p.kinds[k] = true
+	for _, st := range s.retryStatuses {
+		r.statuses[st] = true
 	}
-	return p
+	for _, k := range s.retryKinds {
+		r.kinds[k] = true
+	}
+	return r
 }
 
-// wants reports whether rec, the outcome of an attempt, should be tried
-// again. A request that may have reached the server is retried only when
-// its method is idempotent, or when unsafe retries were asked for; a failed
-// connection never reached it.
-func (p retryPolicy) wants(rec *Record, method string, unsafe bool) bool {
-	if rec.Err == nil {
-		return false
+// policy is Fetch's default RetryPolicy: up to the retries asked for, of
+// the statuses and kinds asked for, after an exponential backoff with full
+// jitter or the server's Retry-After, capped. A request that may have
+// reached the server is retried only when its method is idempotent, or
+// when unsafe retries were asked for; a failed connection never reached
+// it.
+func (r *retryRules) policy(req *Request, rec *Record, retryAfter time.Duration) (time.Duration, bool) {
+	if rec.Err == nil || rec.Attempts > r.retries {
+		return 0, false
 	}
 	switch rec.Err.Kind {
 	case KindHTTPStatus:
-		if !p.statuses[rec.Status] {
-			return false
+		if !r.statuses[rec.Status] {
+			return 0, false
 		}
-	case KindCanceled, KindInvalidInput:
-		return false
 	default:
-		if !p.kinds[rec.Err.Kind] {
-			return false
-		}
-		if rec.Err.Kind == KindConnect {
-			return true
+		if !r.kinds[rec.Err.Kind] {
+			return 0, false
 		}
 	}
-	return unsafe || idempotent(method)
+	if rec.Err.Kind != KindConnect && !r.unsafe && !idempotent(req.Method) {
+		return 0, false
+	}
+	return backoff(rec.Attempts, retryAfter, r.maxWait), true
 }
 
 func idempotent(method string) bool {

@@ -1,9 +1,11 @@
 package stages
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
 // WithPerHost limits Fetch to n requests in flight per host (host and port),
@@ -29,11 +31,53 @@ func WithHostRate(n int, per time.Duration) Option {
 // WithHostRate, after a quiet spell, instead of evenly spaced (default 1).
 func WithBurst(n int) Option { return func(s *settings) { s.burst = max(n, 1) } }
 
-func limit(n int, per time.Duration) rate.Limit {
+func limit(n int, per time.Duration) float64 {
 	if n <= 0 || per <= 0 {
 		return 0
 	}
-	return rate.Limit(float64(n) / per.Seconds())
+	return float64(n) / per.Seconds()
+}
+
+// WithBudget makes Fetch draw on b for its limits, in place of its own:
+// b's overall limits bound the requests in flight and their start rate,
+// and its per-key limits apply to each host (host and port, as
+// "example.com:443"). Give the same Budget to several Fetch stages, or to
+// other scheduled stages, and they share it: with 4 per host, at most 4
+// requests to a host are in flight across all of them. It does not go
+// with WithConcurrency, WithPerHost, WithRate, WithHostRate and WithBurst,
+// which set up Fetch's own budget; Fetch panics when given both.
+func WithBudget(b *pipeline.Budget) Option {
+	if b == nil {
+		panic("stages.WithBudget: nil Budget")
+	}
+	return func(s *settings) { s.budget = b }
+}
+
+// WithObserver makes Fetch report each request's progress to observe:
+// waiting on a limit, started, retried after a wait, done (see
+// pipeline.Event, whose Seq is the Request's place in Fetch's input, and
+// whose Key is the host when Fetch keys its limits by host). observe is
+// called one event at a time, in order, and must be quick.
+func WithObserver(observe func(pipeline.Event)) Option {
+	return func(s *settings) { s.observe = observe }
+}
+
+// newBudget returns the budget Fetch draws on: the one given, or its own
+// from the limit options.
+func (s *settings) newBudget() *pipeline.Budget {
+	if s.budget != nil {
+		if s.concurrency != 0 || s.perHost != 0 || s.rate != 0 || s.hostRate != 0 || s.burst != 1 {
+			panic("stages.Fetch: WithBudget and the options of Fetch's own limits (WithConcurrency, WithPerHost, WithRate, WithHostRate, WithBurst) both given")
+		}
+		return s.budget
+	}
+	overall := pipeline.Limits{InFlight: s.concurrencyOr(DefaultConcurrency), Rate: s.rate, Burst: s.burst}
+	var perHost func(string) pipeline.Limits
+	if s.perHost > 0 || s.hostRate > 0 {
+		host := pipeline.Limits{InFlight: s.perHost, Rate: s.hostRate, Burst: s.burst}
+		perHost = func(string) pipeline.Limits { return host }
+	}
+	return pipeline.NewBudget(overall, perHost)
 }
 
 // WithRetries sets how many times Fetch retries a request that failed in a
@@ -42,12 +86,37 @@ func limit(n int, per time.Duration) rate.Limit {
 func WithRetries(n int) Option { return func(s *settings) { s.retries = max(n, 0) } }
 
 // WithRetryOn sets what is worth retrying: the statuses of a response, and
-// the kinds of a failure without one (default DefaultRetryStatuses and
-// DefaultRetryKinds). A request that may have reached the server is retried
-// only if its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE)
-// or WithRetryUnsafe is given; one that failed to connect never reached it.
+// the kinds of a failure without one, among RetryableKinds (default
+// DefaultRetryStatuses and DefaultRetryKinds). A request that may have
+// reached the server is retried only if its method is idempotent (GET,
+// HEAD, OPTIONS, TRACE, PUT, DELETE) or WithRetryUnsafe is given; one that
+// failed to connect never reached it. WithRetryOn panics on a kind that
+// another attempt cannot mend, and on a status outside 100-599.
 func WithRetryOn(statuses []int, kinds ...Kind) Option {
+	for _, st := range statuses {
+		if st < 100 || st > 599 {
+			panic(fmt.Sprintf("stages.WithRetryOn: %d is not an HTTP status", st))
+		}
+	}
+	for _, k := range kinds {
+		if !slices.Contains(RetryableKinds(), k) {
+			panic(fmt.Sprintf("stages.WithRetryOn: %q is not a kind worth retrying; RetryableKinds lists those that are", k))
+		}
+	}
+	statuses, kinds = slices.Clone(statuses), slices.Clone(kinds)
 	return func(s *settings) { s.retryStatuses, s.retryKinds = statuses, kinds }
+}
+
+// WithRetryPolicy replaces Fetch's decision to retry, for rules the retry
+// options cannot express: policy is called after every attempt that failed
+// and says whether to try again and after how long (see RetryPolicy). The
+// options WithRetries, WithRetryOn, WithRetryUnsafe and WithMaxRetryWait
+// then do not apply.
+func WithRetryPolicy(policy RetryPolicy) Option {
+	if policy == nil {
+		panic("stages.WithRetryPolicy: nil policy")
+	}
+	return func(s *settings) { s.retryPolicy = policy }
 }
 
 // WithRetryUnsafe lets Fetch retry POST, PATCH and other methods that may

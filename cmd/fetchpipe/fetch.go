@@ -181,7 +181,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
 	res := runResult{failed: make(map[stages.Kind]int)}
 	nw := stages.NewNDJSONWriter(t.out)
-	res.err = pipeline.ForEach(recs, func(r stages.Record) error {
+	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 		if res.records == 0 && t.first != nil {
 			t.first()
 		}

@@ -45,10 +45,10 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 
 func defaultRetryOn() string {
 	var parts []string
-	for _, s := range stages.DefaultRetryStatuses {
+	for _, s := range stages.DefaultRetryStatuses() {
 		parts = append(parts, strconv.Itoa(s))
 	}
-	for _, k := range stages.DefaultRetryKinds {
+	for _, k := range stages.DefaultRetryKinds() {
 		parts = append(parts, string(k))
 	}
 	return strings.Join(parts, ",")
@@ -126,10 +126,6 @@ func parseRate(s string) (n int, per time.Duration, err error) {
 	return n, per, nil
 }
 
-// retryKinds are the error kinds --retry-on accepts: those where another
-// attempt may go otherwise.
-var retryKinds = []stages.Kind{stages.KindDNS, stages.KindConnect, stages.KindTLS, stages.KindTimeout, stages.KindNetwork}
-
 // parseRetryOn reads a list such as "429,500-599,timeout,connect".
 func parseRetryOn(s string) (statuses []int, kinds []stages.Kind, err error) {
 	for part := range strings.SplitSeq(s, ",") {
@@ -154,8 +150,8 @@ func parseRetryOn(s string) (statuses []int, kinds []stages.Kind, err error) {
 			continue
 		}
 		k := stages.Kind(part)
-		if !slices.Contains(retryKinds, k) {
-			return nil, nil, fmt.Errorf("%q is neither a status nor one of the kinds %s", part, kindList(retryKinds))
+		if retryable := stages.RetryableKinds(); !slices.Contains(retryable, k) {
+			return nil, nil, fmt.Errorf("%q is neither a status nor one of the kinds %s", part, kindList(retryable))
 		}
 		kinds = append(kinds, k)
 	}

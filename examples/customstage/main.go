@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	words := Words(listings, pipeline.WithConcurrency(4))
 
 	counts := make(map[string]int)
-	err := pipeline.ForEach(words, func(word string) error {
+	err := pipeline.ForEach(words, func(_ context.Context, word string) error {
 		counts[word]++
 		return nil
 	})

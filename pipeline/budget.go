@@ -1,0 +1,329 @@
+package pipeline
+
+import (
+	"container/heap"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+	"golang.org/x/time/rate"
+)
+
+// Limits bound how the items of a scheduled stage start: how many run at
+// once, and how fast they start. The zero value sets no limit.
+type Limits struct {
+	// InFlight is how many items may run at once; 0 means no limit, but
+	// the overall limits of a Budget need at least 1.
+	InFlight int
+	// Rate is how many items may start per second, evenly spaced: 20 is
+	// one every 50ms, 1.0/60 one a minute. 0 means no limit. Retries count.
+	Rate float64
+	// Burst is how many items may start at once under Rate after a quiet
+	// spell; 0 means 1.
+	Burst int
+}
+
+func (l Limits) limiter() *rate.Limiter {
+	if l.Rate <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(l.Rate), max(l.Burst, 1))
+}
+
+// A Budget is a set of limits on how scheduled work starts, overall and
+// per key, that one or several Schedule stages draw on. Two stages given
+// the same Budget share it: with 4 in flight per key, the two stages
+// together run at most 4 items of a key at once.
+//
+// A stage takes a slot of the budget when it calls its work function for
+// an item and gives it back as soon as that call returns, before the
+// result goes downstream, so stages that share a budget never wait on
+// each other's slots while blocked on one another's output.
+//
+// The state of a key (its items in flight, its rate limiter) lasts while
+// the key has work, and after that only until its rate limiter has
+// forgotten its recent starts, so that a budget over millions of keys
+// stays small and a key's rate is kept across a quiet spell.
+//
+// A Budget is safe for concurrent use.
+type Budget struct {
+	mu      sync.Mutex
+	overall Limits
+	lim     *rate.Limiter // overall start rate; nil for none
+	running int
+	perKey  func(key string) Limits
+	keys    map[string]*budgetKey
+	idle    idleKeys // keys with nothing running whose limiters still remember starts
+
+	stages []scheduler // the stages drawing on the budget, to wake and to inform
+	// waiting are the stages that found every overall slot taken, to wake
+	// when one is given back.
+	waiting []scheduler
+}
+
+// NewBudget returns a Budget with the given overall limits, whose
+// InFlight must be at least 1, and the limits of each key that perKey
+// returns, called once when a key is first seen (nil for no per-key
+// limits). NewBudget panics on an overall InFlight below 1 and on
+// negative limits, which are programming errors.
+func NewBudget(overall Limits, perKey func(key string) Limits) *Budget {
+	if overall.InFlight < 1 {
+		panic(fmt.Sprintf("pipeline.NewBudget: overall InFlight must be at least 1, not %d", overall.InFlight))
+	}
+	mustValid("overall", overall)
+	return &Budget{
+		overall: overall,
+		lim:     overall.limiter(),
+		perKey:  perKey,
+		keys:    make(map[string]*budgetKey),
+	}
+}
+
+func mustValid(what string, l Limits) {
+	if l.InFlight < 0 || l.Rate < 0 || l.Burst < 0 {
+		panic(fmt.Sprintf("pipeline: negative %s limits %+v", what, l))
+	}
+}
+
+// InFlight returns the overall number of items that may run at once.
+func (b *Budget) InFlight() int { return b.overall.InFlight }
+
+// SetLimits gives key its own limits from now on, in place of what perKey
+// gave it, for as long as the key is remembered (see Budget). A key at a
+// higher in-flight limit than before can start more at once; one at a
+// lower limit starts no more until it is below it. Stages drawing on the
+// budget report the change to their observers (see LimitsChanged).
+func (b *Budget) SetLimits(key string, l Limits) {
+	mustValid("key", l)
+	b.mu.Lock()
+	now := time.Now()
+	k := b.keys[key]
+	if k == nil {
+		b.sweep(now)
+		k = &budgetKey{key: key}
+		b.keys[key] = k
+	}
+	k.limits = l
+	switch {
+	case l.Rate <= 0:
+		k.lim = nil
+	case k.lim == nil:
+		k.lim = l.limiter()
+	default:
+		k.lim.SetLimitAt(now, rate.Limit(l.Rate))
+		k.lim.SetBurstAt(now, max(l.Burst, 1))
+	}
+	k.wakeAll()
+	stages := b.stages
+	for _, s := range stages {
+		s.limitsChanged(key, l)
+	}
+	b.forget(k, now)
+	b.mu.Unlock()
+}
+
+// Limits returns the limits of key now: those SetLimits gave it, or else
+// those of perKey.
+func (b *Budget) Limits(key string) Limits {
+	b.mu.Lock()
+	if k := b.keys[key]; k != nil {
+		defer b.mu.Unlock()
+		return k.limits
+	}
+	b.mu.Unlock()
+	if b.perKey == nil {
+		return Limits{}
+	}
+	return b.perKey(key)
+}
+
+// limitsOf returns what perKey says of key. It is called with b.mu held,
+// so a panic in perKey becomes an error rather than a lock never released.
+func (b *Budget) limitsOf(key string) (l Limits, err error) {
+	if b.perKey == nil {
+		return Limits{}, nil
+	}
+	if r := panics.Try(func() { l = b.perKey(key) }); r != nil {
+		return Limits{}, r.AsError()
+	}
+	if l.InFlight < 0 || l.Rate < 0 || l.Burst < 0 {
+		return Limits{}, fmt.Errorf("pipeline: negative limits %+v for key %q", l, key)
+	}
+	return l, nil
+}
+
+// budgetKey is what a budget knows of one key.
+type budgetKey struct {
+	key     string
+	limits  Limits
+	lim     *rate.Limiter
+	running int
+	users   int  // stages that have work of the key
+	queued  bool // in the budget's idle heap
+	// waiters are the stages' keys that found this key at its limit.
+	waiters []keyWaiter
+}
+
+// keyWaiter is a stage's key, waiting for a slot of its budget key.
+type keyWaiter interface{ slotFree() }
+
+// scheduler is what a budget asks of a stage drawing on it.
+type scheduler interface {
+	// slotFree says an overall slot was given back, with the budget
+	// locked.
+	slotFree()
+	// limitsChanged reports new limits of a key, with the budget locked.
+	limitsChanged(key string, l Limits)
+}
+
+// key returns the state of key, creating it if need be. Called with b.mu
+// held.
+func (b *Budget) key(key string, now time.Time) (*budgetKey, error) {
+	k := b.keys[key]
+	if k == nil {
+		b.sweep(now) // a new key is the moment to let go of old ones
+		l, err := b.limitsOf(key)
+		if err != nil {
+			return nil, err
+		}
+		k = &budgetKey{key: key, limits: l, lim: l.limiter()}
+		b.keys[key] = k
+	}
+	return k, nil
+}
+
+// full reports whether k can start no more items now, for its in-flight
+// limit.
+func (k *budgetKey) full() bool { return k.limits.InFlight > 0 && k.running >= k.limits.InFlight }
+
+// wait registers w to be told when k has a free slot.
+func (k *budgetKey) wait(w keyWaiter) { k.waiters = append(k.waiters, w) }
+
+// wakeAll tells the waiting stages' keys that k may have a free slot.
+// Those that find it taken again wait again.
+func (k *budgetKey) wakeAll() {
+	ws := k.waiters
+	k.waiters = ws[:0] // a waiter that waits again takes the place of one already told
+	for i := range ws {
+		w := ws[i]
+		w.slotFree()
+	}
+	clear(ws[len(k.waiters):])
+}
+
+// release gives back a slot of key k that stage s held. Called with b.mu
+// held. The stages waiting for a slot are woken, but not s itself: its
+// caller goes on to start its next item anyway.
+func (b *Budget) release(k *budgetKey, s scheduler, now time.Time) {
+	k.running--
+	b.running--
+	if len(k.waiters) > 0 && !k.full() {
+		k.wakeAll()
+	}
+	if len(b.waiting) > 0 {
+		kept := b.waiting[:0]
+		for _, w := range b.waiting {
+			if w == s {
+				kept = append(kept, w)
+			} else {
+				w.slotFree()
+			}
+		}
+		clear(b.waiting[len(kept):])
+		b.waiting = kept
+	}
+	b.forget(k, now)
+}
+
+// waitSlot registers s to be told when an overall slot is given back.
+func (b *Budget) waitSlot(s scheduler) {
+	for _, w := range b.waiting {
+		if w == s {
+			return
+		}
+	}
+	b.waiting = append(b.waiting, s)
+}
+
+// forget drops k if nothing uses it and its limiter has refilled, or
+// queues it to be dropped once it has. Called with b.mu held.
+func (b *Budget) forget(k *budgetKey, now time.Time) {
+	if k.users > 0 || k.running > 0 || b.keys[k.key] != k {
+		return
+	}
+	if k.lim != nil {
+		if at := refilled(k.lim, now); at.After(now) {
+			if !k.queued {
+				k.queued = true
+				heap.Push(&b.idle, idleKey{at: at, k: k})
+			}
+			return
+		}
+	}
+	delete(b.keys, k.key)
+}
+
+// sweep drops the idle keys whose limiters have refilled by now.
+func (b *Budget) sweep(now time.Time) {
+	for len(b.idle) > 0 && !b.idle[0].at.After(now) {
+		k := heap.Pop(&b.idle).(idleKey).k
+		k.queued = false
+		b.forget(k, now)
+	}
+}
+
+// remembered returns how many keys the budget holds, for tests.
+func (b *Budget) remembered() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.keys)
+}
+
+type idleKey struct {
+	at time.Time
+	k  *budgetKey
+}
+
+// idleKeys is a min-heap of keys by the time their limiters refill.
+type idleKeys []idleKey
+
+func (h idleKeys) Len() int           { return len(h) }
+func (h idleKeys) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h idleKeys) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idleKeys) Push(x any)        { *h = append(*h, x.(idleKey)) }
+func (h *idleKeys) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = idleKey{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+// takeToken takes a token from lim if one is free and returns 0; else it
+// returns how long until one will be, taking nothing.
+func takeToken(lim *rate.Limiter, now time.Time) time.Duration {
+	if lim.AllowN(now, 1) {
+		return 0
+	}
+	return untilToken(lim, now)
+}
+
+// untilToken returns how long until lim has a token, taking nothing.
+func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return max(time.Duration(missing/float64(lim.Limit())*float64(time.Second)), time.Microsecond)
+}
+
+// refilled returns when lim will have its whole burst again, after which
+// forgetting it changes nothing.
+func refilled(lim *rate.Limiter, now time.Time) time.Time {
+	missing := float64(lim.Burst()) - lim.TokensAt(now)
+	if missing <= 0 || lim.Limit() <= 0 {
+		return now
+	}
+	return now.Add(time.Duration(missing / float64(lim.Limit()) * float64(time.Second)))
+}

@@ -1,0 +1,108 @@
+package pipeline
+
+import "time"
+
+// stageKey is what a scheduled stage knows of one key: its items waiting
+// to start, running and waiting for a retry. It lasts while the stage has
+// items of the key; what the key may do is in its budgetKey, shared with
+// the other stages that draw on the budget.
+type stageKey[In, Out any] struct {
+	s        *sched[In, Out]
+	key      string
+	bk       *budgetKey
+	queue    []*item[In, Out] // ready to start, oldest first
+	running  int
+	backoff  int  // items waiting for a retry
+	sleeping bool // its rate limiter said to wait; a timer will wake it
+	runnable bool // in the stage's list of keys that may start an item
+	waiting  bool // in bk's list of waiters for a slot
+}
+
+// stageKey returns the state of key, making it if need be. Called with
+// b.mu held.
+func (s *sched[In, Out]) stageKey(key string, now time.Time) (*stageKey[In, Out], error) {
+	k := s.one
+	if k == nil {
+		if k = s.keys[key]; k != nil {
+			return k, nil
+		}
+		k = &stageKey[In, Out]{s: s, key: key}
+		s.keys[key] = k
+	} else if k.bk != nil {
+		return k, nil
+	}
+	bk, err := s.b.key(key, now)
+	if err != nil {
+		delete(s.keys, key)
+		return nil, err
+	}
+	k.bk = bk
+	bk.users++
+	return k, nil
+}
+
+// markRunnable puts k in the list of keys that may start an item, if it
+// may; a key at its in-flight limit waits to be told of a free slot.
+// Called with b.mu held.
+func (s *sched[In, Out]) markRunnable(k *stageKey[In, Out]) {
+	if k.runnable || len(k.queue) == 0 || k.sleeping {
+		return
+	}
+	if k.bk.full() {
+		if !k.waiting {
+			k.waiting = true
+			k.bk.wait(k)
+		}
+		return
+	}
+	k.runnable = true
+	s.runnable = append(s.runnable, k)
+}
+
+// slotFree is called by the budget, with b.mu held, when k's budget key
+// may have a free slot.
+func (k *stageKey[In, Out]) slotFree() {
+	k.waiting = false
+	k.s.markRunnable(k)
+	if k.runnable {
+		k.s.kickLead()
+	}
+}
+
+// pop takes the oldest item of k's queue.
+func (k *stageKey[In, Out]) pop() *item[In, Out] {
+	it := k.queue[0]
+	k.queue[0] = nil
+	k.queue = k.queue[1:]
+	if len(k.queue) == 0 {
+		k.queue = nil // let the backing array go
+	}
+	return it
+}
+
+// forget drops k when the stage has nothing of it left, so that a stage
+// over millions of keys holds only those with work. Called with b.mu held.
+func (s *sched[In, Out]) forget(k *stageKey[In, Out], now time.Time) {
+	if k == s.one || k.running > 0 || len(k.queue) > 0 || k.backoff > 0 || k.sleeping || s.keys[k.key] != k {
+		return
+	}
+	delete(s.keys, k.key)
+	k.bk.users--
+	s.b.forget(k.bk, now)
+}
+
+// leave gives back the stage's hold on its keys when it ends, so that a
+// budget that outlives the run forgets them in time. Called with b.mu
+// held.
+func (s *sched[In, Out]) leave(now time.Time) {
+	if k := s.one; k != nil && k.bk != nil {
+		k.bk.users--
+		s.b.forget(k.bk, now)
+		k.bk = nil
+	}
+	for key, k := range s.keys {
+		delete(s.keys, key)
+		k.bk.users--
+		s.b.forget(k.bk, now)
+	}
+}

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+)
+
+// An Event is something that happened in a scheduled stage: an item
+// waited, started, was to be tried again or was done, or a key's limits
+// changed. A stage reports its events to the function given WithObserver,
+// for progress displays, summaries and logs.
+type Event struct {
+	Kind EventKind
+	// Seq is the item's position in the stage's input, from 0; -1 for
+	// EventLimits.
+	Seq int64
+	// Key is the item's key (see WithKey), or the key whose limits
+	// changed.
+	Key string
+	// Try is, for EventStarted and EventRetrying, which call of the work
+	// function it is about, from 1; for EventDone, how many calls the item
+	// had, 0 for an item that never started.
+	Try int
+	// Reason is, for EventWaiting, what holds the item back; for
+	// EventStarted, what had held it, if anything, so that a count of
+	// waiting items can be kept from the events alone.
+	Reason WaitReason
+	// Wait is, for EventRetrying, how long until the next try.
+	Wait time.Duration
+	// Limits is, for EventLimits, the key's new limits.
+	Limits Limits
+}
+
+// An EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// EventWaiting: the item is ready to start, but its key's limits hold
+	// it back (see WaitReason). Items waiting only for a free overall slot
+	// are not reported: in a busy run, that is most of them.
+	EventWaiting EventKind = iota + 1
+	// EventStarted: the work function is being called for the item.
+	EventStarted
+	// EventRetrying: the work function asked to try the item again after
+	// Wait; meanwhile it holds no slot.
+	EventRetrying
+	// EventDone: the item's result is final.
+	EventDone
+	// EventLimits: a key's limits changed (Budget.SetLimits).
+	EventLimits
+)
+
+var eventNames = [...]string{EventWaiting: "waiting", EventStarted: "started", EventRetrying: "retrying", EventDone: "done", EventLimits: "limits"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// A WaitReason says what holds an item back.
+type WaitReason uint8
+
+const (
+	// WaitKeyBusy: the item's key has as many items in flight as its
+	// limits allow.
+	WaitKeyBusy WaitReason = iota + 1
+	// WaitRate: a start rate, overall or the key's, makes it wait its
+	// turn.
+	WaitRate
+)
+
+func (r WaitReason) String() string {
+	switch r {
+	case 0:
+		return "none"
+	case WaitKeyBusy:
+		return "key busy"
+	case WaitRate:
+		return "rate"
+	}
+	return fmt.Sprintf("WaitReason(%d)", uint8(r))
+}

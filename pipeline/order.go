@@ -1,0 +1,159 @@
+package pipeline
+
+// reorder holds the finished items of a stage in input order until their
+// turn: a ring of one place per item of the window, and, for items beyond
+// it (only when a Spill lets the stage read past its window), a map.
+type reorder[In, Out any] struct {
+	ring []*item[In, Out]
+	next int64 // the Seq of the item whose turn it is
+	far  map[int64]*item[In, Out]
+}
+
+func (r *reorder[In, Out]) init(n int) { r.ring = make([]*item[In, Out], n) }
+
+func (r *reorder[In, Out]) put(it *item[In, Out]) {
+	seq := it.task.Seq
+	if seq-r.next < int64(len(r.ring)) {
+		r.ring[seq%int64(len(r.ring))] = it
+		return
+	}
+	if r.far == nil {
+		r.far = make(map[int64]*item[In, Out])
+	}
+	r.far[seq] = it
+}
+
+// head returns the item whose turn it is, if it is done.
+func (r *reorder[In, Out]) head() *item[In, Out] { return r.ring[r.next%int64(len(r.ring))] }
+
+// take removes the head and moves the turn on.
+func (r *reorder[In, Out]) take() *item[In, Out] {
+	n := int64(len(r.ring))
+	it := r.ring[r.next%n]
+	r.ring[r.next%n] = nil
+	r.next++
+	if len(r.far) > 0 {
+		last := r.next + n - 1 // the place just freed now stands for it
+		if f, ok := r.far[last]; ok {
+			delete(r.far, last)
+			r.ring[last%n] = f
+		}
+	}
+	return it
+}
+
+// readyToEmit reports whether a result may be handed on now. Called with
+// b.mu held.
+func (s *sched[In, Out]) readyToEmit() bool {
+	if s.ordered {
+		return s.order.head() != nil
+	}
+	return len(s.ready) > 0
+}
+
+// takeReady takes the next result to hand on, or nil. Called with b.mu
+// held.
+func (s *sched[In, Out]) takeReady() *item[In, Out] {
+	if s.ordered {
+		if s.order.head() == nil {
+			return nil
+		}
+		it := s.order.take()
+		if !it.spilled {
+			s.memDone--
+		}
+		return it
+	}
+	if len(s.ready) == 0 {
+		return nil
+	}
+	it := s.ready[0]
+	s.ready[0] = nil
+	s.ready = s.ready[1:]
+	if len(s.ready) == 0 {
+		s.ready = s.ready[:0:0]
+	}
+	return it
+}
+
+// emitReady hands on the results that are ready, in turn, by the one
+// goroutine that set s.emitting; it clears it when nothing is left. It
+// returns false when the run was aborted. Called without b.mu held.
+func (s *sched[In, Out]) emitReady() bool {
+	b := s.b
+	b.mu.Lock()
+	for {
+		it := s.takeReady()
+		if it == nil {
+			s.emitting = false
+			b.mu.Unlock()
+			return true
+		}
+		b.mu.Unlock()
+		out := it.out
+		switch {
+		case it.notStarted:
+			out = s.notStarted(it.task.Value)
+		case it.spilled:
+			var err error
+			if out, err = s.spill.read(it.ref); err != nil {
+				s.p.Fail(err)
+				return false
+			}
+		}
+		if !s.deliver(out) {
+			return false
+		}
+		b.mu.Lock()
+		if !it.spilled {
+			s.handedOn()
+		}
+	}
+}
+
+// deposit keeps the result of it until its turn, in memory or, past the
+// window, in the spill file; and hands on what is ready if nobody else is
+// doing so. Called with b.mu held, which it holds again when it returns
+// true; false means the run was aborted.
+func (s *sched[In, Out]) deposit(it *item[In, Out]) bool {
+	b := s.b
+	if s.spill != nil && it.task.Seq != s.order.next &&
+		(s.memDone >= s.window/2 || it.task.Seq-s.order.next >= int64(len(s.order.ring))) {
+		// Encoding and writing take time, and Encode is the user's code:
+		// neither under the lock. The item is in no list meanwhile, so
+		// the turn cannot pass it.
+		b.mu.Unlock()
+		ref, ok, err := s.spill.write(it.out)
+		if err != nil {
+			s.p.Fail(err)
+			return false
+		}
+		b.mu.Lock()
+		if ok {
+			var zero Out
+			it.out, it.spilled, it.ref = zero, true, ref
+			s.order.put(it)
+			s.handedOn() // its memory is given back
+			return s.emitIfIdle()
+		}
+	}
+	s.order.put(it)
+	s.memDone++
+	return s.emitIfIdle()
+}
+
+// emitIfIdle hands on what is ready if no other goroutine is doing so.
+// Called with b.mu held, which it holds again when it returns true.
+func (s *sched[In, Out]) emitIfIdle() bool {
+	if s.emitting || !s.readyToEmit() {
+		return true
+	}
+	s.emitting = true
+	s.b.mu.Unlock()
+	s.report()
+	if !s.emitReady() {
+		return false
+	}
+	s.b.mu.Lock()
+	return true
+}

@@ -1,0 +1,32 @@
+package pipeline
+
+import "time"
+
+// A Task is an item of a scheduled stage as its work function sees it: the
+// value, the item's identity, and how many tries it has had. The stage
+// keeps one Task per item for all its tries.
+type Task[T any] struct {
+	Value T
+	// Seq is the item's position in the stage's input, from 0.
+	Seq int64
+	// Key is what the key function of WithKey said of Value; "" without
+	// one.
+	Key string
+	// Try counts the calls of the work function for the item, this one
+	// included: 1 on the first.
+	Try int
+	// Started is when the work function was first called for the item.
+	Started time.Time
+
+	retry bool
+	after time.Duration
+}
+
+// Retry asks the stage to call the work function for the item again after
+// d. Until then the item holds no slot, so other items go on. The result
+// the work function returns with this call stands as the item's result if
+// the run is cancelled before the next try. A negative d means 0.
+func (t *Task[T]) Retry(d time.Duration) {
+	t.retry = true
+	t.after = max(d, 0)
+}
