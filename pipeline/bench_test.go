@@ -49,3 +49,54 @@ func BenchmarkMapHop(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScheduleHop measures what a Schedule stage adds per item when
+// nothing binds: work that does nothing (and could ask for a retry, but
+// does not), a budget whose limits are never reached. Compare it with
+// BenchmarkMapHop at the same concurrency: the difference is the price of
+// the limits, the retries and the window.
+func BenchmarkScheduleHop(b *testing.B) {
+	cases := []struct {
+		name string
+		opts func() []pipeline.Option
+	}{
+		{"unordered/4", func() []pipeline.Option { return []pipeline.Option{pipeline.WithConcurrency(4)} }},
+		{"ordered/4", func() []pipeline.Option {
+			return []pipeline.Option{pipeline.WithConcurrency(4), pipeline.WithInputOrder()}
+		}},
+		{"keyed limits, none binding/4", func() []pipeline.Option {
+			budget := pipeline.NewBudget(pipeline.Limits{InFlight: 4, Rate: 1e9, Burst: 1 << 20},
+				func(string) pipeline.Limits { return pipeline.Limits{InFlight: 4, Rate: 1e9, Burst: 1 << 20} })
+			return []pipeline.Option{pipeline.WithBudget(budget), pipeline.WithKey(func(v int) string { return "k" })}
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := b.N
+			p := pipeline.New(context.Background())
+			s := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
+				for i := range n {
+					if !emit(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+			out := pipeline.Schedule(s, func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+				if t.Value < 0 {
+					t.Retry(0)
+				}
+				return t.Value + 1, nil
+			}, tc.opts()...)
+			b.ResetTimer()
+			seen := 0
+			if err := pipeline.ForEach(out, func(_ context.Context, _ int) error { seen++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if seen != n {
+				b.Fatalf("%d items out of %d", seen, n)
+			}
+		})
+	}
+}

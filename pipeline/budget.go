@@ -100,7 +100,7 @@ func (b *Budget) SetLimits(key string, l Limits) {
 	now := time.Now()
 	k := b.keys[key]
 	if k == nil {
-		b.sweep(now)
+		b.sweep()
 		k = &budgetKey{key: key}
 		b.keys[key] = k
 	}
@@ -119,7 +119,7 @@ func (b *Budget) SetLimits(key string, l Limits) {
 	for _, s := range stages {
 		s.limitsChanged(key, l)
 	}
-	b.forget(k, now)
+	b.forget(k)
 	b.mu.Unlock()
 }
 
@@ -179,10 +179,10 @@ type scheduler interface {
 
 // key returns the state of key, creating it if need be. Called with b.mu
 // held.
-func (b *Budget) key(key string, now time.Time) (*budgetKey, error) {
+func (b *Budget) key(key string) (*budgetKey, error) {
 	k := b.keys[key]
 	if k == nil {
-		b.sweep(now) // a new key is the moment to let go of old ones
+		b.sweep() // a new key is the moment to let go of old ones
 		l, err := b.limitsOf(key)
 		if err != nil {
 			return nil, err
@@ -215,7 +215,7 @@ func (k *budgetKey) wakeAll() {
 // release gives back a slot of key k that stage s held. Called with b.mu
 // held. The stages waiting for a slot are woken, but not s itself: its
 // caller goes on to start its next item anyway.
-func (b *Budget) release(k *budgetKey, s scheduler, now time.Time) {
+func (b *Budget) release(k *budgetKey, s scheduler) {
 	k.running--
 	b.running--
 	if len(k.waiters) > 0 && !k.full() {
@@ -233,7 +233,7 @@ func (b *Budget) release(k *budgetKey, s scheduler, now time.Time) {
 		clear(b.waiting[len(kept):])
 		b.waiting = kept
 	}
-	b.forget(k, now)
+	b.forget(k)
 }
 
 // waitSlot registers s to be told when an overall slot is given back.
@@ -248,13 +248,15 @@ func (b *Budget) waitSlot(s scheduler) {
 
 // forget drops k if nothing uses it and its limiter has refilled, or
 // queues it to be dropped once it has. Called with b.mu held.
-func (b *Budget) forget(k *budgetKey, now time.Time) {
+func (b *Budget) forget(k *budgetKey) {
 	if k.users > 0 || k.running > 0 || b.keys[k.key] != k {
 		return
 	}
 	if k.lim != nil {
-		if at := refilled(k.lim, now); at.After(now) {
-			if !k.queued {
+		// Forgetting the limiter before it has refilled would forget
+		// recent starts, and let the key start again too soon.
+		if now := time.Now(); refilled(k.lim, now).After(now) {
+			if at := refilled(k.lim, now); !k.queued {
 				k.queued = true
 				heap.Push(&b.idle, idleKey{at: at, k: k})
 			}
@@ -265,11 +267,15 @@ func (b *Budget) forget(k *budgetKey, now time.Time) {
 }
 
 // sweep drops the idle keys whose limiters have refilled by now.
-func (b *Budget) sweep(now time.Time) {
+func (b *Budget) sweep() {
+	if len(b.idle) == 0 {
+		return
+	}
+	now := time.Now()
 	for len(b.idle) > 0 && !b.idle[0].at.After(now) {
 		k := heap.Pop(&b.idle).(idleKey).k
 		k.queued = false
-		b.forget(k, now)
+		b.forget(k)
 	}
 }
 

@@ -1,7 +1,5 @@
 package pipeline
 
-import "time"
-
 // stageKey is what a scheduled stage knows of one key: its items waiting
 // to start, running and waiting for a retry. It lasts while the stage has
 // items of the key; what the key may do is in its budgetKey, shared with
@@ -20,7 +18,7 @@ type stageKey[In, Out any] struct {
 
 // stageKey returns the state of key, making it if need be. Called with
 // b.mu held.
-func (s *sched[In, Out]) stageKey(key string, now time.Time) (*stageKey[In, Out], error) {
+func (s *sched[In, Out]) stageKey(key string) (*stageKey[In, Out], error) {
 	k := s.one
 	if k == nil {
 		if k = s.keys[key]; k != nil {
@@ -31,7 +29,7 @@ func (s *sched[In, Out]) stageKey(key string, now time.Time) (*stageKey[In, Out]
 	} else if k.bk != nil {
 		return k, nil
 	}
-	bk, err := s.b.key(key, now)
+	bk, err := s.b.key(key)
 	if err != nil {
 		delete(s.keys, key)
 		return nil, err
@@ -82,27 +80,27 @@ func (k *stageKey[In, Out]) pop() *item[In, Out] {
 
 // forget drops k when the stage has nothing of it left, so that a stage
 // over millions of keys holds only those with work. Called with b.mu held.
-func (s *sched[In, Out]) forget(k *stageKey[In, Out], now time.Time) {
+func (s *sched[In, Out]) forget(k *stageKey[In, Out]) {
 	if k == s.one || k.running > 0 || len(k.queue) > 0 || k.backoff > 0 || k.sleeping || s.keys[k.key] != k {
 		return
 	}
 	delete(s.keys, k.key)
 	k.bk.users--
-	s.b.forget(k.bk, now)
+	s.b.forget(k.bk)
 }
 
 // leave gives back the stage's hold on its keys when it ends, so that a
 // budget that outlives the run forgets them in time. Called with b.mu
 // held.
-func (s *sched[In, Out]) leave(now time.Time) {
+func (s *sched[In, Out]) leave() {
 	if k := s.one; k != nil && k.bk != nil {
 		k.bk.users--
-		s.b.forget(k.bk, now)
+		s.b.forget(k.bk)
 		k.bk = nil
 	}
 	for key, k := range s.keys {
 		delete(s.keys, key)
 		k.bk.users--
-		s.b.forget(k.bk, now)
+		s.b.forget(k.bk)
 	}
 }

@@ -70,8 +70,8 @@ func startOrdered[In, Out any](in Stream[In], c config, f func(context.Context, 
 	p := in.p
 	s := newSched(p, in.ch, config{workers: c.workers, ordered: true, spill: c.spill},
 		func(ctx context.Context, t *Task[In]) (Out, error) { return f(ctx, t.Value) }, deliver)
-	p.Go(func(ctx context.Context) error {
+	p.Go(func(context.Context) error {
 		defer closeOut()
-		return s.run(ctx)
+		return s.run()
 	})
 }

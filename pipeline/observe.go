@@ -82,3 +82,36 @@ func (r WaitReason) String() string {
 	}
 	return fmt.Sprintf("WaitReason(%d)", uint8(r))
 }
+
+// event queues e for the observer, with b.mu held.
+func (s *sched[In, Out]) event(e Event) { s.pending = append(s.pending, e) }
+
+// report hands the queued events to the observer, without b.mu held.
+// Taking them and handing them on under obsMu keeps them in order.
+func (s *sched[In, Out]) report() {
+	if s.observe == nil {
+		return
+	}
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	s.b.mu.Lock()
+	evs := s.pending
+	s.pending = s.spare[:0]
+	s.b.mu.Unlock()
+	for i := range evs {
+		s.observe(evs[i])
+	}
+	s.spare = evs
+}
+
+// slotFree is called by the budget, with b.mu held, when an overall slot
+// this stage was waiting for is free.
+func (s *sched[In, Out]) slotFree() { s.kickLead() }
+
+// limitsChanged is called by the budget, with b.mu held.
+func (s *sched[In, Out]) limitsChanged(key string, l Limits) {
+	if s.observe != nil {
+		s.event(Event{Kind: EventLimits, Seq: -1, Key: key, Limits: l})
+		s.kickLead() // to report it
+	}
+}

@@ -1,0 +1,238 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+)
+
+// worker runs items until there is none it may start, then waits to be
+// woken.
+func (s *sched[In, Out]) worker(ctx context.Context) {
+	b := s.b
+	b.mu.Lock()
+	for { // b.mu is held at the top of the loop
+		it := s.pick()
+		if it == nil {
+			if s.ended {
+				b.mu.Unlock()
+				return
+			}
+			s.idle++
+			b.mu.Unlock()
+			s.report()
+			select {
+			case _, ok := <-s.wake:
+				if !ok {
+					return
+				}
+			case <-s.p.abort:
+				return
+			}
+			b.mu.Lock()
+			continue
+		}
+		s.dispatch() // more may start: let another worker take the next
+		b.mu.Unlock()
+		s.report()
+
+		t := &it.task
+		t.retry = false
+		out, err := s.call(ctx, t)
+		b.mu.Lock()
+		s.release(it)
+		if err != nil {
+			b.mu.Unlock()
+			s.p.Fail(err)
+			return
+		}
+		it.out = out
+		if t.retry && !s.canceled {
+			s.retry(it)
+			continue
+		}
+		s.done(it)
+		if s.ordered {
+			if !s.deposit(it) {
+				return
+			}
+			continue
+		}
+		b.mu.Unlock()
+		s.report()
+		if !s.deliver(out) {
+			return
+		}
+		b.mu.Lock()
+		s.handedOn()
+	}
+}
+
+// call calls work, turning a panic into an error of the run.
+func (s *sched[In, Out]) call(ctx context.Context, t *Task[In]) (out Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rec := panics.NewRecovered(1, r)
+			err = rec.AsError()
+		}
+	}()
+	return s.work(ctx, t)
+}
+
+// dispatch wakes an idle worker, or starts one, when an item may start and
+// none is looking for one. A worker that takes an item calls it again, so
+// as many workers as the free slots need come in a chain. Called with
+// b.mu held.
+func (s *sched[In, Out]) dispatch() {
+	if s.ended || len(s.runnable) == 0 || s.b.running >= s.b.overall.InFlight {
+		return
+	}
+	switch {
+	case s.idle > 0:
+		s.idle--
+		s.wake <- struct{}{} // never blocks: it holds a place per worker
+	case s.workers < s.maxWorkers:
+		s.workers++
+		s.workerWG.Add(1)
+		s.p.Go(func(ctx context.Context) error {
+			defer s.workerWG.Done()
+			s.worker(ctx)
+			return nil
+		})
+	}
+}
+
+// kickLead wakes the lead to look at the state again.
+func (s *sched[In, Out]) kickLead() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// handedOn counts an item as handed downstream, with b.mu held.
+func (s *sched[In, Out]) handedOn() {
+	s.held--
+	if s.held == s.window-1 || (s.held == 0 && !s.inOpen) {
+		s.kickLead() // it may be waiting for room to read, or to finish
+	}
+}
+
+// pick takes the next item that may start now, taking its slots and
+// tokens, or returns nil. Keys take turns, so that none starves the
+// others. Called with b.mu held.
+func (s *sched[In, Out]) pick() *item[In, Out] {
+	b := s.b
+	var now time.Time // read only when a rate needs it: reading the clock costs
+	for len(s.runnable) > 0 {
+		if b.running >= b.overall.InFlight {
+			b.waitSlot(s)
+			return nil
+		}
+		if b.lim != nil {
+			now = time.Now()
+			if d := untilToken(b.lim, now); d > 0 {
+				if s.rateWake.IsZero() {
+					s.rateWake = now.Add(d)
+					s.addTimer(timer[In, Out]{at: s.rateWake})
+				}
+				return nil
+			}
+		}
+		k := s.runnable[0]
+		s.runnable[0] = nil
+		s.runnable = s.runnable[1:]
+		k.runnable = false
+		if len(k.queue) == 0 || k.sleeping {
+			continue
+		}
+		if k.bk.full() {
+			s.markRunnable(k) // which makes it wait for a slot
+			continue
+		}
+		if k.bk.lim != nil {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if d := takeToken(k.bk.lim, now); d > 0 {
+				k.sleeping = true
+				s.addTimer(timer[In, Out]{at: now.Add(d), key: k})
+				continue
+			}
+		}
+		if b.lim != nil {
+			b.lim.AllowN(now, 1) // untilToken said there is one
+		}
+		it := k.pop()
+		k.running++
+		k.bk.running++
+		b.running++
+		s.markRunnable(k)
+		t := &it.task
+		t.Try++
+		if t.Try == 1 {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			t.Started = now
+		}
+		if s.observe != nil {
+			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
+			it.waited = 0
+		}
+		return it
+	}
+	s.runnable = s.runnable[:0]
+	return nil
+}
+
+// release gives back the slot of an item whose try returned, with b.mu
+// held.
+func (s *sched[In, Out]) release(it *item[In, Out]) {
+	k := it.key
+	k.running--
+	s.b.release(k.bk, s)
+	s.markRunnable(k)
+}
+
+// retry sets it to be tried again after the wait its work asked for.
+func (s *sched[In, Out]) retry(it *item[In, Out]) {
+	it.key.backoff++
+	s.addTimer(timer[In, Out]{at: time.Now().Add(it.task.after), item: it})
+	if s.observe != nil {
+		s.event(Event{Kind: EventRetrying, Seq: it.task.Seq, Key: it.task.Key, Try: it.task.Try, Wait: it.task.after})
+	}
+}
+
+// addTimer sets t, and wakes the lead if it is due before the lead would
+// look at the timers. Called with b.mu held.
+func (s *sched[In, Out]) addTimer(t timer[In, Out]) {
+	s.timers.add(t)
+	if s.alarmAt.IsZero() || t.at.Before(s.alarmAt) {
+		s.alarmAt = t.at
+		s.kickLead()
+	}
+}
+
+// done makes it's result final, with b.mu held.
+func (s *sched[In, Out]) done(it *item[In, Out]) {
+	if s.observe != nil {
+		s.event(Event{Kind: EventDone, Seq: it.task.Seq, Key: it.task.Key, Try: it.task.Try})
+	}
+	if k := it.key; k != nil {
+		s.forget(k)
+	}
+}
+
+// finish queues the result of an item that no worker will hand on, with
+// b.mu held; the lead hands it on.
+func (s *sched[In, Out]) finish(it *item[In, Out]) {
+	if s.ordered {
+		s.order.put(it)
+		s.memDone++
+	} else {
+		s.ready = append(s.ready, it)
+	}
+	s.kickLead()
+}
