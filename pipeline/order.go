@@ -1,18 +1,28 @@
 package pipeline
 
 // reorder holds the finished items of a stage in input order until their
-// turn: a ring of one place per item of the window, and, for items beyond
-// it (only when a Spill lets the stage read past its window), a map.
+// turn: a ring of a place per item of the window, grown as the window
+// fills, and, for items beyond it (only when a Spill lets the stage read
+// past its window), a map.
 type reorder[In, Out any] struct {
-	ring []*item[In, Out]
-	next int64 // the Seq of the item whose turn it is
-	far  map[int64]*item[In, Out]
+	ring   []*item[In, Out]
+	next   int64 // the Seq of the item whose turn it is
+	far    map[int64]*item[In, Out]
+	window int
 }
 
-func (r *reorder[In, Out]) init(n int) { r.ring = make([]*item[In, Out], n) }
+// init sets the window. The ring starts small, so that a stage with a
+// huge concurrency costs only what it uses.
+func (r *reorder[In, Out]) init(window int) {
+	r.window = window
+	r.ring = make([]*item[In, Out], min(window, 64))
+}
 
 func (r *reorder[In, Out]) put(it *item[In, Out]) {
 	seq := it.task.Seq
+	for seq-r.next >= int64(len(r.ring)) && len(r.ring) < r.window {
+		r.grow()
+	}
 	if seq-r.next < int64(len(r.ring)) {
 		r.ring[seq%int64(len(r.ring))] = it
 		return
@@ -21,6 +31,17 @@ func (r *reorder[In, Out]) put(it *item[In, Out]) {
 		r.far = make(map[int64]*item[In, Out])
 	}
 	r.far[seq] = it
+}
+
+// grow doubles the ring, up to the window.
+func (r *reorder[In, Out]) grow() {
+	old := r.ring
+	r.ring = make([]*item[In, Out], min(2*len(old), r.window))
+	for _, it := range old {
+		if it != nil {
+			r.ring[it.task.Seq%int64(len(r.ring))] = it
+		}
+	}
 }
 
 // head returns the item whose turn it is, if it is done.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -150,7 +151,7 @@ func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(contex
 		settled:    as[func(In) (Out, bool)](c.settled, "WithSettled"),
 		observe:    c.observe,
 		ordered:    c.ordered,
-		window:     2 * b.overall.InFlight,
+		window:     window(b.overall.InFlight),
 		maxWorkers: b.overall.InFlight,
 		kick:       make(chan struct{}, 1),
 		wake:       make(chan struct{}, b.overall.InFlight),
@@ -169,4 +170,14 @@ func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(contex
 		s.order.init(s.window)
 	}
 	return s
+}
+
+// window returns how many items a stage with the given concurrency holds:
+// twice as many, so that as many again as run can wait for their turn or
+// their key, without overflowing.
+func window(concurrency int) int {
+	if concurrency > math.MaxInt/2 {
+		return math.MaxInt
+	}
+	return 2 * concurrency
 }

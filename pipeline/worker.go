@@ -85,7 +85,11 @@ func (s *sched[In, Out]) call(ctx context.Context, t *Task[In]) (out Out, err er
 // as many workers as the free slots need come in a chain. Called with
 // b.mu held.
 func (s *sched[In, Out]) dispatch() {
-	if s.ended || len(s.runnable) == 0 || s.b.running >= s.b.overall.InFlight {
+	if s.ended || len(s.runnable) == 0 {
+		return
+	}
+	if s.b.running >= s.b.overall.InFlight {
+		s.b.waitSlot(s) // another stage drawing on the budget has them all
 		return
 	}
 	switch {

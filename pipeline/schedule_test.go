@@ -1,0 +1,688 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// The scheduling engine runs in fake time here (testing/synctest): work
+// "takes" its time with time.Sleep, so peaks, rates and waits are exact,
+// with no sockets and no wall clock.
+
+// job is an item of the tests: its key, how long its work takes, and how
+// many tries fail (asking for a retry after backoff) before one succeeds.
+type job struct {
+	n       int
+	key     string
+	takes   time.Duration
+	fails   int
+	backoff time.Duration
+}
+
+// done is what work returns for a job.
+type done struct {
+	n     int
+	key   string
+	tries int
+	at    time.Duration // since the test began, when it was done
+}
+
+// meter counts what work did: items in flight, overall and per key, and
+// when each started.
+type meter struct {
+	t0      time.Time
+	mu      sync.Mutex
+	now     int
+	peak    int
+	perKey  map[string]int
+	peakKey map[string]int
+	starts  map[string][]time.Duration
+}
+
+func newMeter() *meter {
+	return &meter{t0: time.Now(), perKey: map[string]int{}, peakKey: map[string]int{}, starts: map[string][]time.Duration{}}
+}
+
+// work is the work function of the tests.
+func (m *meter) work(_ context.Context, t *pipeline.Task[job]) (done, error) {
+	j := t.Value
+	m.mu.Lock()
+	m.now++
+	m.perKey[j.key]++
+	m.peak = max(m.peak, m.now)
+	m.peakKey[j.key] = max(m.peakKey[j.key], m.perKey[j.key])
+	m.starts[j.key] = append(m.starts[j.key], time.Since(m.t0))
+	m.mu.Unlock()
+	time.Sleep(j.takes)
+	m.mu.Lock()
+	m.now--
+	m.perKey[j.key]--
+	m.mu.Unlock()
+	if t.Try <= j.fails {
+		t.Retry(j.backoff)
+	}
+	return done{n: j.n, key: j.key, tries: t.Try, at: time.Since(m.t0)}, nil
+}
+
+func byKey(j job) string { return j.key }
+
+// run schedules jobs and returns the results in the order they came out.
+func run(t *testing.T, m *meter, jobs []job, opts ...pipeline.Option) []done {
+	t.Helper()
+	p := pipeline.New(t.Context())
+	out := pipeline.Schedule(pipeline.FromSlice(p, jobs), m.work, opts...)
+	var got []done
+	if err := pipeline.ForEach(out, func(_ context.Context, d done) error {
+		got = append(got, d)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(jobs) {
+		t.Fatalf("%d results for %d items", len(got), len(jobs))
+	}
+	return got
+}
+
+// jobsOf returns n jobs taking turns among keys.
+func jobsOf(n int, takes time.Duration, keys ...string) []job {
+	js := make([]job, n)
+	for i := range js {
+		js[i] = job{n: i, key: keys[i%len(keys)], takes: takes}
+	}
+	return js
+}
+
+func perKey(l pipeline.Limits) func(string) pipeline.Limits {
+	return func(string) pipeline.Limits { return l }
+}
+
+// checkOnce fails unless every job came out exactly once, in input order
+// when ordered.
+func checkOnce(t *testing.T, got []done, n int, ordered bool) {
+	t.Helper()
+	seen := make([]bool, n)
+	for i, d := range got {
+		if seen[d.n] {
+			t.Fatalf("item %d came out twice", d.n)
+		}
+		seen[d.n] = true
+		if ordered && d.n != i {
+			t.Fatalf("result %d is item %d, want input order", i, d.n)
+		}
+	}
+}
+
+func TestScheduleKeepsToInFlightLimits(t *testing.T) {
+	for _, c := range []int{1, 3, 16} {
+		for _, ordered := range []bool{false, true} {
+			t.Run(fmt.Sprintf("concurrency %d ordered %v", c, ordered), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					m := newMeter()
+					b := pipeline.NewBudget(pipeline.Limits{InFlight: c}, perKey(pipeline.Limits{InFlight: 2}))
+					opts := []pipeline.Option{pipeline.WithBudget(b), pipeline.WithKey(byKey)}
+					if ordered {
+						opts = append(opts, pipeline.WithInputOrder())
+					}
+					got := run(t, m, jobsOf(300, time.Millisecond, "a", "b", "c", "d", "e"), opts...)
+					checkOnce(t, got, 300, ordered)
+					if m.peak > c {
+						t.Errorf("peak %d in flight, limit %d", m.peak, c)
+					}
+					for k, p := range m.peakKey {
+						if p > 2 {
+							t.Errorf("key %s: peak %d in flight, limit 2", k, p)
+						}
+					}
+					if c >= 10 && m.peak < 10 {
+						t.Errorf("peak %d in flight: five keys of 2 each should run 10 at once", m.peak)
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestScheduleBackoffHoldsNoSlot: with one slot, an item waiting for its
+// retry lets the others run meanwhile.
+func TestScheduleBackoffHoldsNoSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMeter()
+		jobs := []job{{n: 0, key: "a", takes: time.Millisecond, fails: 1, backoff: time.Second}}
+		for i := 1; i <= 10; i++ {
+			jobs = append(jobs, job{n: i, key: "b", takes: 10 * time.Millisecond})
+		}
+		got := run(t, m, jobs, pipeline.WithConcurrency(1))
+		if last := got[len(got)-1]; last.n != 0 || last.tries != 2 {
+			t.Fatalf("last result %+v, want item 0 after its retry", last)
+		}
+		// The b items ran during a's backoff: all done 101ms in.
+		for _, d := range got[:10] {
+			if d.at > 101*time.Millisecond {
+				t.Errorf("item %d done at %v, held up by a's backoff", d.n, d.at)
+			}
+		}
+		if at := got[10].at; at != time.Second+2*time.Millisecond {
+			t.Errorf("the retry was done at %v, want 1.002s: 1ms, 1s of backoff, 1ms", at)
+		}
+	})
+}
+
+// TestScheduleKeepsToRates: starts come exactly as fast as the rates say,
+// overall and per key, bursts included, retries counted.
+func TestScheduleKeepsToRates(t *testing.T) {
+	tests := []struct {
+		name    string
+		overall pipeline.Limits
+		key     pipeline.Limits
+		jobs    []job
+		// want is, per key, the gaps between starts.
+		want map[string][]time.Duration
+	}{
+		{"overall", pipeline.Limits{InFlight: 8, Rate: 20}, pipeline.Limits{},
+			jobsOf(5, 0, "a", "b"),
+			map[string][]time.Duration{"a": {100 * time.Millisecond, 100 * time.Millisecond}, "b": {100 * time.Millisecond}}},
+		{"per key, a minute", pipeline.Limits{InFlight: 8}, pipeline.Limits{Rate: 1.0 / 60},
+			jobsOf(6, 0, "a", "b"),
+			map[string][]time.Duration{"a": {time.Minute, time.Minute}, "b": {time.Minute, time.Minute}}},
+		{"burst", pipeline.Limits{InFlight: 8}, pipeline.Limits{Rate: 10, Burst: 3},
+			jobsOf(5, 0, "a"),
+			map[string][]time.Duration{"a": {0, 0, 100 * time.Millisecond, 100 * time.Millisecond}}},
+		{"retries count", pipeline.Limits{InFlight: 8}, pipeline.Limits{Rate: 10},
+			[]job{{n: 0, key: "a", fails: 2}, {n: 1, key: "a"}},
+			map[string][]time.Duration{"a": {100 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := newMeter()
+				b := pipeline.NewBudget(tt.overall, perKey(tt.key))
+				run(t, m, tt.jobs, pipeline.WithBudget(b), pipeline.WithKey(byKey))
+				for key, want := range tt.want {
+					starts := m.starts[key]
+					var gaps []time.Duration
+					for i := 1; i < len(starts); i++ {
+						gaps = append(gaps, starts[i]-starts[i-1])
+					}
+					if !slices.Equal(gaps, want) {
+						t.Errorf("key %s: gaps between starts %v, want %v", key, gaps, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestScheduleWindow: the stage holds twice its concurrency. A key's
+// waiting items never hold up another key's within it; a window full of
+// one key's waiting items stops reading for all, by design.
+func TestScheduleWindow(t *testing.T) {
+	const c = 4 // so the window is 8
+	limits := perKey(pipeline.Limits{InFlight: 1})
+	t.Run("mixed keys: b is not held up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m := newMeter()
+			var jobs []job
+			for i := range 40 {
+				if i%2 == 0 {
+					jobs = append(jobs, job{n: i, key: "a", takes: time.Second})
+				} else {
+					jobs = append(jobs, job{n: i, key: "b", takes: time.Millisecond})
+				}
+			}
+			b := pipeline.NewBudget(pipeline.Limits{InFlight: c}, limits)
+			got := run(t, m, jobs, pipeline.WithBudget(b), pipeline.WithKey(byKey))
+			// a's items come one a second; b's keep pace with them, as
+			// each a read lets a b in behind it.
+			for _, d := range got {
+				if d.key == "b" && d.at > time.Duration(d.n/2+1)*time.Second {
+					t.Errorf("b item %d done at %v: held up by a", d.n, d.at)
+				}
+			}
+		})
+	})
+	t.Run("a window of one key: b waits", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m := newMeter()
+			var jobs []job
+			for i := range 2 * c {
+				jobs = append(jobs, job{n: i, key: "a", takes: time.Second})
+			}
+			jobs = append(jobs, job{n: 2 * c, key: "b", takes: time.Millisecond})
+			b := pipeline.NewBudget(pipeline.Limits{InFlight: c}, limits)
+			got := run(t, m, jobs, pipeline.WithBudget(b), pipeline.WithKey(byKey))
+			last := got[len(got)-1]
+			for _, d := range got {
+				if d.key == "b" {
+					last = d
+				}
+			}
+			// b is read only when the first a is done and leaves the
+			// window: at 1s.
+			if last.at != time.Second+time.Millisecond {
+				t.Errorf("b done at %v, want 1.001s: after the first a left the window", last.at)
+			}
+		})
+	})
+}
+
+// TestScheduleReadsAhead counts what the stage reads with its output
+// blocked: its window, and no more, whatever the concurrency.
+func TestScheduleReadsAhead(t *testing.T) {
+	for _, c := range []int{1, 4, 50} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				read := 0
+				src := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
+					for i := 0; ; i++ {
+						read++
+						if !emit(i) {
+							return nil
+						}
+					}
+				}, pipeline.WithBuffer(0))
+				out := pipeline.Schedule(src, func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+					return t.Value, nil
+				}, pipeline.WithConcurrency(c), pipeline.WithBuffer(0))
+				synctest.Wait()
+				// One item in the source's hands, the window in the stage.
+				if want := 1 + 2*c; read != want {
+					t.Errorf("read %d items with the output blocked, want %d", read, want)
+				}
+				p.Stop()
+				for range out.Chan() {
+				}
+				p.Wait()
+			})
+		})
+	}
+}
+
+// TestScheduleStartsWorkersAsNeeded: a stage with a huge concurrency and
+// one item starts one worker, not a million.
+func TestScheduleStartsWorkersAsNeeded(t *testing.T) {
+	p := pipeline.New(t.Context())
+	before := runtime.NumGoroutine()
+	var during int
+	out := pipeline.Schedule(pipeline.FromSlice(p, []int{1}), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+		during = runtime.NumGoroutine()
+		return t.Value, nil
+	}, pipeline.WithConcurrency(1_000_000))
+	if err := pipeline.ForEach(out, func(context.Context, int) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The source, the lead and a worker or two.
+	if during-before > 4 {
+		t.Errorf("%d goroutines more while the item ran", during-before)
+	}
+}
+
+// TestScheduleForgetsIdleKeys runs many keys through a budget: it keeps
+// only those with work, and a key whose rate limiter still remembers
+// recent starts until it has refilled.
+func TestScheduleForgetsIdleKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMeter()
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 8}, perKey(pipeline.Limits{InFlight: 1}))
+		var jobs []job
+		for i := range 10_000 {
+			jobs = append(jobs, job{n: i, key: fmt.Sprint("k", i), takes: time.Millisecond})
+		}
+		run(t, m, jobs, pipeline.WithBudget(b), pipeline.WithKey(byKey))
+		if n := pipeline.RememberedKeys(b); n != 0 {
+			t.Errorf("%d keys remembered after the run, want 0", n)
+		}
+
+		rated := pipeline.NewBudget(pipeline.Limits{InFlight: 8}, perKey(pipeline.Limits{Rate: 1.0 / 60}))
+		run(t, newMeter(), []job{{key: "a"}}, pipeline.WithBudget(rated), pipeline.WithKey(byKey))
+		if n := pipeline.RememberedKeys(rated); n != 1 {
+			t.Fatalf("%d keys remembered just after a start at 1/min, want 1", n)
+		}
+		// Another item of a within the minute must wait for its turn: the
+		// limiter was not forgotten.
+		start := time.Now()
+		run(t, newMeter(), []job{{key: "a"}}, pipeline.WithBudget(rated), pipeline.WithKey(byKey))
+		if waited := time.Since(start); waited != time.Minute {
+			t.Errorf("a second item of a key at 1/min waited %v, want 1m", waited)
+		}
+		time.Sleep(time.Minute)
+		run(t, newMeter(), []job{{key: "b"}}, pipeline.WithBudget(rated), pipeline.WithKey(byKey))
+		if n := pipeline.RememberedKeys(rated); n != 1 {
+			t.Errorf("%d keys remembered after a refilled and b came, want 1 (b)", n)
+		}
+	})
+}
+
+// TestScheduleSharedBudget: two stages, the second fed by the first,
+// share one budget of 2 per key. Together they never exceed it, and they
+// do not deadlock, although each holds items the other needs a slot for.
+func TestScheduleSharedBudget(t *testing.T) {
+	for _, c := range []int{1, 2, 5} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := newMeter()
+				b := pipeline.NewBudget(pipeline.Limits{InFlight: c}, perKey(pipeline.Limits{InFlight: 2}))
+				opts := []pipeline.Option{pipeline.WithBudget(b), pipeline.WithKey(byKey), pipeline.WithBuffer(0)}
+				p := pipeline.New(t.Context())
+				first := pipeline.Schedule(pipeline.FromSlice(p, jobsOf(200, time.Millisecond, "a", "b")), m.work, opts...)
+				again := pipeline.Map(first, func(_ context.Context, d done) (job, error) {
+					return job{n: d.n, key: d.key, takes: time.Millisecond}, nil
+				}, pipeline.WithBuffer(0))
+				second := pipeline.Schedule(again, m.work, opts...)
+				n := 0
+				if err := pipeline.ForEach(second, func(context.Context, done) error { n++; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if n != 200 {
+					t.Errorf("%d results, want 200", n)
+				}
+				for k, peak := range m.peakKey {
+					if peak > min(2, c) {
+						t.Errorf("key %s: %d in flight across both stages, limit %d", k, peak, min(2, c))
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestScheduleCancel: a graceful cancel mid-run gives every item read
+// exactly one result: in flight ones finish, those waiting for a retry
+// keep their last result, those not started get WithNotStarted's.
+func TestScheduleCancel(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprint("ordered ", ordered), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				p := pipeline.New(ctx)
+				m := newMeter()
+				jobs := jobsOf(100, 10*time.Millisecond, "a", "b", "c")
+				for i := range jobs {
+					if i%5 == 0 {
+						jobs[i].fails, jobs[i].backoff = 1, time.Hour
+					}
+				}
+				var read int
+				src := pipeline.Generate(p, func(ctx context.Context, emit func(job) bool) error {
+					for _, j := range jobs {
+						read++
+						if !emit(j) {
+							return nil
+						}
+					}
+					return nil
+				})
+				b := pipeline.NewBudget(pipeline.Limits{InFlight: 4}, perKey(pipeline.Limits{InFlight: 1}))
+				opts := []pipeline.Option{pipeline.WithBudget(b), pipeline.WithKey(byKey),
+					pipeline.WithNotStarted(func(j job) done { return done{n: j.n, key: j.key} })}
+				if ordered {
+					opts = append(opts, pipeline.WithInputOrder())
+				}
+				out := pipeline.Schedule(src, m.work, opts...)
+				time.AfterFunc(25*time.Millisecond, cancel)
+				var got []done
+				err := pipeline.ForEach(out, func(_ context.Context, d done) error {
+					got = append(got, d)
+					return nil
+				})
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("ForEach = %v, want the cancel", err)
+				}
+				if len(got) != read {
+					t.Fatalf("%d results for %d items read", len(got), read)
+				}
+				checkOnce(t, got, read, ordered)
+				var notStarted int
+				for _, d := range got {
+					if d.tries == 0 {
+						notStarted++
+					}
+				}
+				if notStarted == 0 || notStarted == read {
+					t.Errorf("%d of %d items not started: the cancel should catch some, not all", notStarted, read)
+				}
+			})
+		})
+	}
+}
+
+// TestScheduleDrainContext: a sink's context outlives a graceful cancel,
+// so the drain can still write with it; it ends at Stop.
+func TestScheduleDrainContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		out := pipeline.Schedule(pipeline.FromSlice(p, jobsOf(50, time.Millisecond, "a")), newMeter().work, pipeline.WithConcurrency(4))
+		var written, failed int
+		err := pipeline.ForEach(out, func(ctx context.Context, _ done) error {
+			if written == 5 {
+				cancel()
+			}
+			time.Sleep(time.Millisecond) // a database write
+			if ctx.Err() != nil {
+				failed++
+			}
+			written++
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("ForEach = %v, want the cancel", err)
+		}
+		if failed > 0 {
+			t.Errorf("%d of %d writes of the drain found their context done", failed, written)
+		}
+	})
+}
+
+// TestScheduleSettled: settled items come out in their turn at once,
+// without work, a slot or a token of the rate.
+func TestScheduleSettled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMeter()
+		jobs := jobsOf(6, 0, "a", "bad")
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 2, Rate: 1.0 / 60}, nil)
+		start := time.Now()
+		got := run(t, m, jobs, pipeline.WithBudget(b), pipeline.WithInputOrder(),
+			pipeline.WithSettled(func(j job) (done, bool) { return done{n: j.n, key: j.key}, j.key == "bad" }))
+		checkOnce(t, got, 6, true)
+		if len(m.starts["bad"]) != 0 {
+			t.Errorf("work ran for %d settled items", len(m.starts["bad"]))
+		}
+		// 3 starts at 1/min: 0, 1m, 2m; the settled ones took no token.
+		if took := time.Since(start); took != 2*time.Minute {
+			t.Errorf("took %v, want 2m", took)
+		}
+	})
+}
+
+// TestScheduleSpill: in input order, with a slow first item, results past
+// the window go to the spill file and the stage keeps reading; they come
+// back in order, and the file is gone when the run ends.
+func TestScheduleSpill(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		m := newMeter()
+		jobs := jobsOf(100, time.Millisecond, "a")
+		jobs[0].takes = time.Second
+		spill := pipeline.Spill[done]{
+			Encode: func(b []byte, d done) []byte { return fmt.Appendf(b, "%d %s %d %d", d.n, d.key, d.tries, d.at) },
+			Decode: func(b []byte) (d done, err error) {
+				_, err = fmt.Sscanf(string(b), "%d %s %d %d", &d.n, &d.key, &d.tries, &d.at)
+				return d, err
+			},
+			Dir: dir,
+		}
+		got := run(t, m, jobs, pipeline.WithConcurrency(4), pipeline.WithInputOrder(), pipeline.WithSpill(spill))
+		checkOnce(t, got, 100, true)
+		// Without the spill, the window of 8 would stop reading until the
+		// slow item was done: 99 items after it would take 25ms more.
+		for _, d := range got[1:] {
+			if d.at > 100*time.Millisecond {
+				t.Fatalf("item %d done at %v: reading stopped behind the slow item", d.n, d.at)
+			}
+		}
+	})
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+		t.Errorf("spill files left behind: %v", left)
+	}
+}
+
+// TestScheduleObserver checks the events of a run: each item starts and
+// is done once per try, retries are announced with their wait, items held
+// by a key say so, and a change of limits is reported.
+func TestScheduleObserver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events []pipeline.Event
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 4}, perKey(pipeline.Limits{InFlight: 1}))
+		jobs := jobsOf(10, time.Millisecond, "a", "b")
+		jobs[3].fails, jobs[3].backoff = 1, time.Second
+		p := pipeline.New(t.Context())
+		m := newMeter()
+		out := pipeline.Schedule(pipeline.FromSlice(p, jobs), func(ctx context.Context, t *pipeline.Task[job]) (done, error) {
+			if t.Value.n == 5 && t.Try == 1 {
+				b.SetLimits("a", pipeline.Limits{InFlight: 3})
+			}
+			return m.work(ctx, t)
+		}, pipeline.WithBudget(b), pipeline.WithKey(byKey), pipeline.WithObserver(func(e pipeline.Event) { events = append(events, e) }))
+		if err := pipeline.ForEach(out, func(context.Context, done) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		count := map[pipeline.EventKind]int{}
+		waiting := 0
+		for _, e := range events {
+			count[e.Kind]++
+			switch e.Kind {
+			case pipeline.EventWaiting:
+				waiting++
+				if e.Reason != pipeline.WaitKeyBusy {
+					t.Errorf("item %d waits for %v, want the key", e.Seq, e.Reason)
+				}
+			case pipeline.EventStarted:
+				if e.Reason != 0 {
+					waiting--
+				}
+			case pipeline.EventRetrying:
+				if e.Seq != 3 || e.Wait != time.Second || e.Try != 1 {
+					t.Errorf("retry event %+v, want item 3 after 1s", e)
+				}
+			case pipeline.EventLimits:
+				if e.Key != "a" || e.Limits.InFlight != 3 {
+					t.Errorf("limits event %+v", e)
+				}
+			}
+		}
+		want := map[pipeline.EventKind]int{pipeline.EventStarted: 11, pipeline.EventRetrying: 1, pipeline.EventDone: 10, pipeline.EventLimits: 1}
+		for k, n := range want {
+			if count[k] != n {
+				t.Errorf("%d %v events, want %d", count[k], k, n)
+			}
+		}
+		if count[pipeline.EventWaiting] == 0 || waiting != 0 {
+			t.Errorf("%d waiting events, %d never started", count[pipeline.EventWaiting], waiting)
+		}
+	})
+}
+
+// TestScheduleFailures: an error or a panic in work, in the key function
+// or in the limits of a key ends the run with that error.
+func TestScheduleFailures(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name string
+		work func(context.Context, *pipeline.Task[job]) (done, error)
+		key  func(job) string
+		lim  func(string) pipeline.Limits
+		want string
+	}{
+		{name: "work error", work: func(_ context.Context, t *pipeline.Task[job]) (done, error) {
+			if t.Value.n == 7 {
+				return done{}, boom
+			}
+			return done{}, nil
+		}, want: "boom"},
+		{name: "work panic", work: func(_ context.Context, t *pipeline.Task[job]) (done, error) {
+			if t.Value.n == 7 {
+				panic("work exploded")
+			}
+			return done{}, nil
+		}, want: "work exploded"},
+		{name: "key panic", key: func(j job) string {
+			if j.n == 7 {
+				panic("key exploded")
+			}
+			return j.key
+		}, want: "key exploded"},
+		{name: "limits panic", lim: func(k string) pipeline.Limits {
+			if k == "c" {
+				panic("limits exploded")
+			}
+			return pipeline.Limits{}
+		}, want: "limits exploded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				work, key := tt.work, tt.key
+				if work == nil {
+					work = newMeter().work
+				}
+				if key == nil {
+					key = byKey
+				}
+				p := pipeline.New(t.Context())
+				b := pipeline.NewBudget(pipeline.Limits{InFlight: 3}, tt.lim)
+				out := pipeline.Schedule(pipeline.FromSlice(p, jobsOf(100, time.Millisecond, "a", "b", "c")), work,
+					pipeline.WithBudget(b), pipeline.WithKey(key))
+				err := pipeline.ForEach(out, func(context.Context, done) error { return nil })
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("ForEach = %v, want %q", err, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// TestScheduleMisuse: options that do not fit the stage panic when it is
+// built, with a message that says which.
+func TestScheduleMisuse(t *testing.T) {
+	work := func(_ context.Context, t *pipeline.Task[int]) (int, error) { return t.Value, nil }
+	tests := []struct {
+		name string
+		f    func(p *pipeline.Pipeline)
+		want string
+	}{
+		{"key of another type", func(p *pipeline.Pipeline) {
+			pipeline.Schedule(pipeline.FromSlice(p, []int{1}), work, pipeline.WithKey(func(string) string { return "" }))
+		}, "WithKey"},
+		{"budget and concurrency", func(p *pipeline.Pipeline) {
+			pipeline.Schedule(pipeline.FromSlice(p, []int{1}), work, pipeline.WithConcurrency(2),
+				pipeline.WithBudget(pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)))
+		}, "WithBudget"},
+		{"no overall in flight", func(*pipeline.Pipeline) { pipeline.NewBudget(pipeline.Limits{}, nil) }, "InFlight"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			defer func() {
+				p.Stop()
+				p.Wait()
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tt.want) {
+					t.Errorf("panic %v, want one naming %s", r, tt.want)
+				}
+			}()
+			tt.f(p)
+		})
+	}
+}
