@@ -326,6 +326,10 @@ func TestRetries(t *testing.T) {
 		{"PUT is idempotent", fmt.Sprintf(`{"url":"%s/h","method":"PUT"}`, once), nil, 2, ""},
 		{"a refused connection is retried, even for POST", fmt.Sprintf(`{"url":"http://%s/","method":"POST"}`, closedPort(t)), nil, 3, stages.KindConnect},
 		{"no retries", get("/r/h.json?fail=1&id=h"), []stages.Option{stages.WithRetries(0)}, 1, stages.KindHTTPStatus},
+		{"a policy of one's own: 404 until the third", get("/r/i.json?status=404"), []stages.Option{stages.WithRetryPolicy(
+			func(req *stages.Request, rec *stages.Record, retryAfter time.Duration) (time.Duration, bool) {
+				return 0, rec.Status == 404 && rec.Attempts < 3 && req.Method == "GET"
+			})}, 3, stages.KindHTTPStatus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -613,5 +617,62 @@ func TestInvalidItemsTakeNoRateTokens(t *testing.T) {
 				t.Errorf("record %d: ok %v, error %v", r.Seq, r.OK(), r.Err)
 			}
 		}
+	}
+}
+
+// TestFetchStagesShareABudget: two Fetch stages, the second fetching a
+// follow-up for each record of the first, share one budget of 4 per host.
+// The server sees at most 4 at once from both together, and the run does
+// not deadlock, though each stage holds items the other needs a slot for.
+func TestFetchStagesShareABudget(t *testing.T) {
+	h := serveHosts(t, sleepy)
+	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 16}, func(string) pipeline.Limits {
+		return pipeline.Limits{InFlight: 4}
+	})
+	p := pipeline.New(t.Context())
+	first := stages.Fetch(stages.URLs(p, h.alternate(60, "latency=5ms")), stages.WithBudget(budget))
+	follow := pipeline.Map(first, func(_ context.Context, r stages.Record) (stages.Request, error) {
+		return stages.Request{Seq: r.Seq, URL: r.URL + "&again=1"}, nil
+	})
+	recs := collect(t, stages.Fetch(follow, stages.WithBudget(budget)))
+	if len(recs) != 60 {
+		t.Fatalf("%d records, want 60", len(recs))
+	}
+	for i := range h.each {
+		if peak := h.each[i].peak.Load(); peak > 4 {
+			t.Errorf("host %d saw %d requests at once from both stages, limit 4", i, peak)
+		} else {
+			t.Logf("host %d: peak %d in flight", i, peak)
+		}
+	}
+}
+
+// TestFetchMisuse: options that contradict each other panic when the
+// stage is built, rather than one of them being ignored.
+func TestFetchMisuse(t *testing.T) {
+	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)
+	tests := []struct {
+		name string
+		f    func(p *pipeline.Pipeline)
+		want string
+	}{
+		{"budget and per-host", func(p *pipeline.Pipeline) {
+			stages.Fetch(stages.URLs(p, nil), stages.WithBudget(budget), stages.WithPerHost(2))
+		}, "WithBudget"},
+		{"a kind not worth retrying", func(*pipeline.Pipeline) { stages.WithRetryOn(nil, stages.KindInvalidInput) }, "RetryableKinds"},
+		{"a status that is not one", func(*pipeline.Pipeline) { stages.WithRetryOn([]int{1000}) }, "1000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			defer func() {
+				p.Stop()
+				p.Wait()
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tt.want) {
+					t.Errorf("panic %v, want one naming %s", r, tt.want)
+				}
+			}()
+			tt.f(p)
+		})
 	}
 }
