@@ -13,7 +13,7 @@
 //	p := pipeline.New(ctx)
 //	ids := pipeline.FromSlice(p, []int{1, 2, 3})
 //	users := pipeline.Map(ids, lookUp, pipeline.WithConcurrency(8))
-//	err := pipeline.ForEach(users, print)
+//	err := pipeline.ForEach(users, save)
 //
 // Streams are typed, so the compiler checks that each stage accepts what the
 // one before it emits. A Stage is such a function as a value, and Then joins
@@ -25,8 +25,8 @@
 // and a stage whose output is full waits. So a slow sink slows the stage
 // before it, and so on back to the source, which stops reading its input:
 // backpressure. The items held by a run are at most the sum of its buffers,
-// plus one per goroutine of each stage, plus the reorder window of each
-// ordered stage, however long the input. Nothing in the package queues
+// plus one per goroutine of each stage, plus the window of each ordered or
+// scheduled stage, however long the input. Nothing in the package queues
 // without bound.
 //
 // # Order
@@ -35,11 +35,35 @@
 // on several (WithConcurrency) emits results as they complete: arrival
 // order, which lets fast items overtake a slow one. WithInputOrder makes it
 // emit in the order its inputs came instead. Results that finish ahead of a
-// slower one wait in a reorder window of about one slot per goroutine; when
-// the window is full the stage waits for the slow item. Input order costs
-// that head-of-line wait, and some bookkeeping per item: under a
-// microsecond, a few times an unordered hop (see BenchmarkMapHop), which
-// matters only when the function itself is cheap.
+// slower one wait in a window of twice the stage's goroutines; when the
+// window is full the stage waits for the slow item, unless WithSpill lets
+// it put what finished beyond the window in a file. Input order costs that
+// head-of-line wait, and some bookkeeping per item: under a microsecond, a
+// few times an unordered hop (see BenchmarkMapHop), which matters only when
+// the function itself is cheap. Every stage keeps input order with one
+// implementation, Schedule's.
+//
+// # Scheduling: limits, keys, retries
+//
+// Schedule is the general concurrent stage, for work that must be
+// throttled or retried: calls to an API with a quota, requests to hosts
+// that must not be flooded. Its limits come from a Budget: items in flight
+// and starts per second, overall and per key, where WithKey says what an
+// item's key is (a host, a tenant). A limit is a question the stage asks
+// ("may this key start now, and if not, how long until it may?"), never a
+// wait that holds a goroutine, so an item held back by its key never holds
+// up an item of another key, and an item waiting for a retry (Task.Retry)
+// holds no slot. Several stages given one Budget share its limits.
+//
+//	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 64}, func(tenant string) pipeline.Limits {
+//		return quotas[tenant] // e.g. {Rate: 20}: 20 calls a second
+//	})
+//	results := pipeline.Schedule(calls, call, pipeline.WithBudget(budget), pipeline.WithKey(tenantOf))
+//
+// A scheduled stage holds a window of twice its budget's overall InFlight
+// items, whatever they are doing; when it is full, the stage stops reading
+// (see Schedule). WithObserver reports what happens to each item (waiting
+// on a limit, started, retried, done), for progress displays and logs.
 //
 // # Two kinds of failure
 //
@@ -61,9 +85,12 @@
 // Cancelling the context given to New is graceful: sources stop reading at
 // their next item, but every item already read still flows through every
 // stage to the sink, so each item read yields its result. Stage functions
-// see their context done and should cut long work short (stages.Fetch turns
-// requests in flight into canceled records). Wait then returns the
-// context's cause if a source was cut short of its input.
+// and sinks get a context of their own, which stays usable during that
+// drain, so that a sink writing to a database still writes what drains,
+// and ends only when the run is aborted. A stage that should cut long
+// work short on a graceful cancel watches the Pipeline's Context as well
+// (stages.Fetch turns requests in flight into canceled records so). Wait
+// then returns the context's cause if a source was cut short of its input.
 //
 // A fatal error, or Stop (which a consumer calls when it has seen enough, and
 // which breaking out of a range over All does for you), aborts instead: every
@@ -93,6 +120,10 @@
 // written the same way with Generate: read an item, pass it to emit, and stop
 // when emit returns false.
 //
+// When the work must keep to limits, be retried, or be keyed (a host, a
+// tenant), use Schedule instead of Map; its work function gets a Task,
+// with the item's identity and its count of tries.
+//
 // When one value makes zero or several results, use FlatMap, whose function
 // hands each result to emit: it is the general stage, with the same
 // concurrency, order and shutdown as Map. The other shapes come ready-made:
@@ -121,4 +152,6 @@
 //     of more items held; 0 makes each hand-off synchronous.
 //   - WithIdle on a sink that buffers its output, to flush whenever no value
 //     is ready.
+//   - WithBudget, WithKey, WithSettled, WithNotStarted, WithObserver and
+//     WithSpill for Schedule (WithSpill for Map in input order too).
 package pipeline

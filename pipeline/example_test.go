@@ -228,3 +228,77 @@ func ExampleWithInputOrder() {
 	fmt.Println(got)
 	// Output: [1 2 3 4 5 6]
 }
+
+// Schedule runs work under limits and retries it when it asks: here a
+// flaky call that fails on its first try for odd items, retried after a
+// backoff during which it holds no slot.
+func ExampleSchedule() {
+	p := pipeline.New(context.Background())
+	ids := pipeline.FromSlice(p, []int{1, 2, 3, 4})
+	results := pipeline.Schedule(ids, func(ctx context.Context, t *pipeline.Task[int]) (string, error) {
+		if t.Value%2 == 1 && t.Try == 1 {
+			t.Retry(10 * time.Millisecond) // the far side said "later"
+			return fmt.Sprintf("item %d: failed", t.Value), nil
+		}
+		return fmt.Sprintf("item %d: ok after %d tries", t.Value, t.Try), nil
+	}, pipeline.WithConcurrency(2), pipeline.WithInputOrder())
+	for r, err := range pipeline.All(results) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(r)
+	}
+	// Output:
+	// item 1: ok after 2 tries
+	// item 2: ok after 1 tries
+	// item 3: ok after 2 tries
+	// item 4: ok after 1 tries
+}
+
+// A Budget gives each key limits of its own: here tenant "a" may run one
+// call at a time, while "b" has no limit of its own. Keys come from
+// WithKey.
+func ExampleNewBudget() {
+	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 8}, func(tenant string) pipeline.Limits {
+		if tenant == "a" {
+			return pipeline.Limits{InFlight: 1, Rate: 100} // 1 at once, 100 starts a second
+		}
+		return pipeline.Limits{}
+	})
+	type call struct{ tenant, what string }
+	p := pipeline.New(context.Background())
+	calls := pipeline.FromSlice(p, []call{{"a", "x"}, {"b", "y"}, {"a", "z"}})
+	done := pipeline.Schedule(calls, func(ctx context.Context, t *pipeline.Task[call]) (string, error) {
+		return t.Key + "/" + t.Value.what, nil
+	}, pipeline.WithBudget(budget), pipeline.WithKey(func(c call) string { return c.tenant }), pipeline.WithInputOrder())
+	err := pipeline.ForEach(done, func(_ context.Context, s string) error {
+		fmt.Println(s)
+		return nil
+	})
+	fmt.Println(err, budget.Limits("a").InFlight)
+	// Output:
+	// a/x
+	// b/y
+	// a/z
+	// <nil> 1
+}
+
+// WithObserver reports what happens to each item: the basis of a
+// progress display or a log. Events come one at a time, in order.
+func ExampleWithObserver() {
+	p := pipeline.New(context.Background())
+	counts := map[pipeline.EventKind]int{}
+	out := pipeline.Schedule(pipeline.FromSlice(p, []int{1, 2, 3}), func(ctx context.Context, t *pipeline.Task[int]) (int, error) {
+		if t.Value == 2 && t.Try == 1 {
+			t.Retry(0)
+		}
+		return t.Value, nil
+	}, pipeline.WithObserver(func(e pipeline.Event) { counts[e.Kind]++ }))
+	if err := pipeline.ForEach(out, func(context.Context, int) error { return nil }); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("started", counts[pipeline.EventStarted], "retried", counts[pipeline.EventRetrying], "done", counts[pipeline.EventDone])
+	// Output:
+	// started 4 retried 1 done 3
+}

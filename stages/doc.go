@@ -87,21 +87,28 @@
 // an exponential backoff with full jitter, or after the wait the server's
 // Retry-After asks for, capped (WithMaxRetryWait). Only idempotent methods
 // are retried once a request may have reached the server, unless
-// WithRetryUnsafe says otherwise.
+// WithRetryUnsafe says otherwise; WithRetryPolicy replaces these rules with
+// a function of one's own.
 //
 // Waiting never holds a slot: Fetch asks each limit when a request may
 // start, instead of letting a worker block on it, so a busy or throttled
 // host does not hold up requests to others, and a request in backoff lets
 // others go meanwhile. The time limit of an attempt (WithTimeout) starts
-// when the attempt does. Per-host state lasts only while a host has work,
-// so a run over a hundred thousand hosts stays small.
+// when the attempt does. Per-host state lasts only while a host has work
+// (or its rate limiter still remembers recent starts), so a run over a
+// hundred thousand hosts stays small.
+//
+// Fetch is a pipeline.Schedule stage keyed by host, and its limits are a
+// pipeline.Budget. Give one Budget to several stages with WithBudget and
+// they share it: a first Fetch and a second one for follow-up requests,
+// with 4 per host, send a host at most 4 at once together.
 //
 // # Order, memory and cancellation
 //
 // Fetch emits records as requests complete, so one slow server does not hold
 // up the rest. WithInputOrder on Fetch (and on Decode, if it is given more
 // than one goroutine) gives input order instead, holding early records in a
-// window of about two per request in flight.
+// window of twice WithConcurrency.
 //
 // Lines and Specs read their input only as fast as records are written out.
 // A run holds at most about twice WithConcurrency items in Fetch plus 16 per

@@ -310,3 +310,57 @@ func Example_customStage() {
 	// seq=1 status=200 ok=true body={"posts":5}
 	// seq=2 status=500 ok=false error=http_status body=
 }
+
+// WithRetryPolicy puts the decision to retry in a function of one's own:
+// here an API that answers 404 for a moment after a write is asked again,
+// up to three times, after a short wait.
+func ExampleWithRetryPolicy() {
+	srv := fakeAPI()
+	defer srv.Close()
+	p := pipeline.New(context.Background())
+	reqs := stages.URLs(p, []string{srv.URL() + "/r/new.json?status=404"})
+	recs := stages.Fetch(reqs, stages.WithRetryPolicy(
+		func(req *stages.Request, rec *stages.Record, retryAfter time.Duration) (time.Duration, bool) {
+			return 5 * time.Millisecond, rec.Status == 404 && rec.Attempts < 3
+		}))
+	for r, err := range pipeline.All(recs) {
+		if err != nil {
+			fmt.Println("run error:", err)
+			return
+		}
+		fmt.Println(describe(r), "attempts:", r.Attempts)
+	}
+	// Output:
+	// seq=0 status=404 ok=false error=http_status attempts: 3
+}
+
+// WithBudget lets Fetch stages share their limits: a first fetch and a
+// second one for follow-up requests, with 2 per host, send each host at
+// most 2 at once between them.
+func ExampleWithBudget() {
+	srv := fakeAPI()
+	defer srv.Close()
+	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 8}, func(host string) pipeline.Limits {
+		return pipeline.Limits{InFlight: 2}
+	})
+	p := pipeline.New(context.Background())
+	first := stages.Fetch(stages.URLs(p, []string{"a", "b", "c"}, stages.WithTemplate(srv.URL()+"/r/{}.json")),
+		stages.WithBudget(budget), stages.WithInputOrder())
+	more := pipeline.Map(first, func(_ context.Context, r stages.Record) (stages.Request, error) {
+		return stages.Request{Seq: r.Seq, URL: r.URL + "?page=2"}, nil
+	})
+	recs := stages.Fetch(more, stages.WithBudget(budget), stages.WithInputOrder())
+	for r, err := range pipeline.All(recs) {
+		if err != nil {
+			fmt.Println("run error:", err)
+			return
+		}
+		fmt.Println(describe(r))
+	}
+	fmt.Println("at most 2 at once at the server:", srv.Handler().Stats().PeakInFlight <= 2)
+	// Output:
+	// seq=0 status=200 ok=true
+	// seq=1 status=200 ok=true
+	// seq=2 status=200 ok=true
+	// at most 2 at once at the server: true
+}
