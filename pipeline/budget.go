@@ -90,10 +90,12 @@ func mustValid(what string, l Limits) {
 func (b *Budget) InFlight() int { return b.overall.InFlight }
 
 // SetLimits gives key its own limits from now on, in place of what perKey
-// gave it, for as long as the key is remembered (see Budget). A key at a
-// higher in-flight limit than before can start more at once; one at a
-// lower limit starts no more until it is below it. Stages drawing on the
-// budget report the change to their observers (see LimitsChanged).
+// gave it, for as long as the key is remembered (see Budget): a key with no
+// work and no recent starts to remember is forgotten at once, and comes
+// back with perKey's limits. A key at a higher in-flight limit than before
+// can start more at once; one at a lower limit starts no more until it is
+// below it. Stages drawing on the budget report the change to their
+// observers (see EventLimits).
 func (b *Budget) SetLimits(key string, l Limits) {
 	mustValid("key", l)
 	b.mu.Lock()

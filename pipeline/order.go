@@ -139,7 +139,7 @@ func (s *sched[In, Out]) emitReady() bool {
 func (s *sched[In, Out]) deposit(it *item[In, Out]) bool {
 	b := s.b
 	if s.spill != nil && it.task.Seq != s.order.next &&
-		(s.memDone >= s.window/2 || it.task.Seq-s.order.next >= int64(len(s.order.ring))) {
+		(s.memDone >= s.window/2 || it.task.Seq-s.order.next >= int64(s.window)) {
 		// Encoding and writing take time, and Encode is the user's code:
 		// neither under the lock. The item is in no list meanwhile, so
 		// the turn cannot pass it.
