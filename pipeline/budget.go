@@ -64,9 +64,12 @@ type Budget struct {
 
 // NewBudget returns a Budget with the given overall limits, whose
 // InFlight must be at least 1, and the limits of each key that perKey
-// returns, called once when a key is first seen (nil for no per-key
-// limits). NewBudget panics on an overall InFlight below 1 and on
-// negative limits, which are programming errors.
+// returns (nil for no per-key limits). perKey is called when a key is
+// first seen, and again when it comes back after it was forgotten, with
+// the budget locked: never for two keys at once, and it must not call the
+// Budget. Negative limits from it are an error of the run. NewBudget
+// panics on an overall InFlight below 1 and on negative overall limits,
+// which are programming errors.
 func NewBudget(overall Limits, perKey func(key string) Limits) *Budget {
 	if overall.InFlight < 1 {
 		panic(fmt.Sprintf("pipeline.NewBudget: overall InFlight must be at least 1, not %d", overall.InFlight))

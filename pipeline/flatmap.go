@@ -41,12 +41,13 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 		return Stream[Out]{p: p, ch: out}
 	}
 	emit := func(v Out) bool { return send(p, out, v) }
-	startWorkers(p, c.workers, out, func(ctx context.Context, _ int) error {
+	startCrew(p, c.workers, out, func(ctx context.Context, more func()) error {
 		for {
 			v, ok := recv(p, in.ch)
 			if !ok {
 				return nil
 			}
+			more()
 			if err := f(ctx, v, emit); err != nil {
 				return err
 			}

@@ -14,6 +14,10 @@ type stageKey[In, Out any] struct {
 	sleeping bool // its rate limiter said to wait; a timer will wake it
 	runnable bool // in the stage's list of keys that may start an item
 	waiting  bool // in bk's list of waiters for a slot
+	// fresh counts the items at the back of the queue not yet reported
+	// to the observer as waiting: they are reported when the key is found
+	// held back, not each time a worker looks.
+	fresh int
 }
 
 // stageKey returns the state of key, making it if need be. Called with
@@ -50,6 +54,7 @@ func (s *sched[In, Out]) markRunnable(k *stageKey[In, Out]) {
 		if !k.waiting {
 			k.waiting = true
 			k.bk.wait(k)
+			s.announce(k, WaitKeyBusy)
 		}
 		return
 	}
@@ -75,6 +80,7 @@ func (k *stageKey[In, Out]) pop() *item[In, Out] {
 	if len(k.queue) == 0 {
 		k.queue = nil // let the backing array go
 	}
+	k.fresh = min(k.fresh, len(k.queue))
 	return it
 }
 
@@ -102,5 +108,33 @@ func (s *sched[In, Out]) leave() {
 		delete(s.keys, key)
 		k.bk.users--
 		s.b.forget(k.bk)
+	}
+}
+
+// announce reports the items of k not yet reported as waiting, now that
+// k is found held back for reason: retries put back at the front of the
+// queue, and the items that joined at its back since the last report.
+// Called with b.mu held.
+func (s *sched[In, Out]) announce(k *stageKey[In, Out], reason WaitReason) {
+	if s.observe == nil {
+		return
+	}
+	for _, it := range k.queue {
+		if it.task.Try == 0 {
+			break
+		}
+		s.waiting(it, reason)
+	}
+	for _, it := range k.queue[len(k.queue)-k.fresh:] {
+		s.waiting(it, reason)
+	}
+	k.fresh = 0
+}
+
+// waiting reports it as waiting for reason, once.
+func (s *sched[In, Out]) waiting(it *item[In, Out], reason WaitReason) {
+	if it.waited == 0 {
+		it.waited = reason
+		s.event(Event{Kind: EventWaiting, Seq: it.task.Seq, Key: it.task.Key, Reason: reason})
 	}
 }

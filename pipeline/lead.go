@@ -150,8 +150,9 @@ func (s *sched[In, Out]) admit(a arrival[In, Out]) {
 		k.queue = append(k.queue, it)
 		if s.observe != nil {
 			if r := s.holdReason(k); r != 0 {
-				it.waited = r
-				s.event(Event{Kind: EventWaiting, Seq: it.task.Seq, Key: a.key, Reason: r})
+				s.waiting(it, r)
+			} else {
+				k.fresh++ // reported if the key is held back before it starts
 			}
 		}
 		s.markRunnable(k)
@@ -198,6 +199,11 @@ func (s *sched[In, Out]) fire() {
 			k.queue = append(k.queue, nil)
 			copy(k.queue[1:], k.queue)
 			k.queue[0] = t.item // a retry is older than what is queued
+			if s.observe != nil {
+				if r := s.holdReason(k); r != 0 {
+					s.waiting(t.item, r)
+				}
+			}
 			s.markRunnable(k)
 		case t.key != nil:
 			t.key.sleeping = false
@@ -230,6 +236,7 @@ func (s *sched[In, Out]) cancel() {
 		}
 		clear(k.queue[len(kept):])
 		k.queue = kept
+		k.fresh = min(k.fresh, len(kept))
 	}
 	if s.one != nil {
 		each(s.one)

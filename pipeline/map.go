@@ -21,8 +21,8 @@ func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), o
 	if c.ordered && c.workers > 1 {
 		startOrdered(in, c, f, func(v Out) bool { return send(in.p, out, v) }, func() { close(out) })
 	} else {
-		startWorkers(in.p, c.workers, out, func(ctx context.Context, _ int) error {
-			return mapEach(ctx, in, out, f)
+		startCrew(in.p, c.workers, out, func(ctx context.Context, more func()) error {
+			return mapEach(ctx, in, out, f, more)
 		})
 	}
 	return Stream[Out]{p: in.p, ch: out}
@@ -46,12 +46,46 @@ func startWorkers[T any](p *Pipeline, n int, out chan<- T, work func(ctx context
 	}
 }
 
-func mapEach[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In) (Out, error)) error {
+// startCrew runs up to n workers on p: one at first, and one more each
+// time a worker takes a value while fewer than n run, so that a stage
+// given a huge concurrency costs only the goroutines its input needs. A
+// worker calls more when it takes a value. out is closed when the last
+// worker returns.
+func startCrew[T any](p *Pipeline, n int, out chan<- T, work func(ctx context.Context, more func()) error) {
+	var started, live atomic.Int64
+	var more func()
+	more = func() {
+		for {
+			k := started.Load()
+			if k >= int64(n) {
+				return
+			}
+			if started.CompareAndSwap(k, k+1) {
+				break
+			}
+		}
+		live.Add(1)
+		p.Go(func(ctx context.Context) error {
+			// A worker starts the next only from within the crew, so live
+			// cannot reach 0 while one is on its way.
+			defer func() {
+				if live.Add(-1) == 0 {
+					close(out)
+				}
+			}()
+			return work(ctx, more)
+		})
+	}
+	more()
+}
+
+func mapEach[In, Out any](ctx context.Context, in Stream[In], out chan<- Out, f func(context.Context, In) (Out, error), more func()) error {
 	for {
 		v, ok := recv(in.p, in.ch)
 		if !ok {
 			return nil
 		}
+		more()
 		r, err := f(ctx, v)
 		if err != nil {
 			return err

@@ -22,8 +22,9 @@ type Event struct {
 	// had, 0 for an item that never started.
 	Try int
 	// Reason is, for EventWaiting, what holds the item back; for
-	// EventStarted, what had held it, if anything, so that a count of
-	// waiting items can be kept from the events alone.
+	// EventStarted, and EventDone of an item that never started, what had
+	// held it, if anything, so that a count of waiting items can be kept
+	// from the events alone.
 	Reason WaitReason
 	// Wait is, for EventRetrying, how long until the next try.
 	Wait time.Duration
@@ -35,9 +36,10 @@ type Event struct {
 type EventKind uint8
 
 const (
-	// EventWaiting: the item is ready to start, but its key's limits hold
-	// it back (see WaitReason). Items waiting only for a free overall slot
-	// are not reported: in a busy run, that is most of them.
+	// EventWaiting: the item is ready to start, but a limit of its key's,
+	// or the overall rate, holds it back (see WaitReason); it is reported
+	// once, when the stage finds it so. Items waiting only for a free
+	// overall slot are not reported: in a busy run, that is most of them.
 	EventWaiting EventKind = iota + 1
 	// EventStarted: the work function is being called for the item.
 	EventStarted

@@ -40,8 +40,8 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithConcurrency runs a stage's function on n goroutines at once.
-// Defaults to 1. Values below 1 mean 1.
+// WithConcurrency runs a stage's function on up to n goroutines at once,
+// started as the input needs them. Defaults to 1. Values below 1 mean 1.
 func WithConcurrency(n int) Option {
 	return func(c *config) { c.workers, c.workersSet = max(n, 1), true }
 }
@@ -55,8 +55,8 @@ func WithBuffer(n int) Option {
 
 // WithInputOrder makes a concurrent stage emit its results in the order its
 // inputs arrived, instead of as they complete. Results that finish early wait
-// in a reorder window of about one slot per goroutine, so memory stays bounded;
-// a slow item holds up those behind it once the window is full.
+// in a window of twice the stage's goroutines, so memory stays bounded; a
+// slow item holds up those behind it once the window is full (see WithSpill).
 func WithInputOrder() Option {
 	return func(c *config) { c.ordered = true }
 }
@@ -78,8 +78,9 @@ func WithWindow(d time.Duration) Option {
 }
 
 // WithBudget makes Schedule draw on b, which may be shared with other
-// stages, for its limits: then WithConcurrency must not be given too. The
-// stage holds up to twice b's overall InFlight items (see Schedule).
+// stages, for its limits. Schedule panics if WithConcurrency is given too:
+// b's overall InFlight is the stage's concurrency. The stage holds up to
+// twice b's overall InFlight items (see Schedule). Other stages ignore it.
 func WithBudget(b *Budget) Option {
 	if b == nil {
 		panic("pipeline.WithBudget: nil Budget")

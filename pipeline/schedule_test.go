@@ -310,22 +310,45 @@ func TestScheduleReadsAhead(t *testing.T) {
 	}
 }
 
-// TestScheduleStartsWorkersAsNeeded: a stage with a huge concurrency and
-// one item starts one worker, not a million.
-func TestScheduleStartsWorkersAsNeeded(t *testing.T) {
-	p := pipeline.New(t.Context())
-	before := runtime.NumGoroutine()
-	var during int
-	out := pipeline.Schedule(pipeline.FromSlice(p, []int{1}), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
-		during = runtime.NumGoroutine()
-		return t.Value, nil
-	}, pipeline.WithConcurrency(1_000_000))
-	if err := pipeline.ForEach(out, func(context.Context, int) error { return nil }); err != nil {
-		t.Fatal(err)
+// TestStagesStartWorkersAsNeeded: a stage with a huge concurrency and one
+// item starts a goroutine or two, not a trillion, in every mode.
+func TestStagesStartWorkersAsNeeded(t *testing.T) {
+	const huge = 1 << 40
+	type stage func(pipeline.Stream[int], func()) pipeline.Stream[int]
+	mapped := func(opts ...pipeline.Option) stage {
+		return func(in pipeline.Stream[int], probe func()) pipeline.Stream[int] {
+			return pipeline.Map(in, func(_ context.Context, v int) (int, error) { probe(); return v, nil }, opts...)
+		}
 	}
-	// The source, the lead and a worker or two.
-	if during-before > 4 {
-		t.Errorf("%d goroutines more while the item ran", during-before)
+	tests := []struct {
+		name  string
+		stage stage
+	}{
+		{"Schedule", func(in pipeline.Stream[int], probe func()) pipeline.Stream[int] {
+			return pipeline.Schedule(in, func(_ context.Context, t *pipeline.Task[int]) (int, error) { probe(); return t.Value, nil },
+				pipeline.WithConcurrency(huge))
+		}},
+		{"Map", mapped(pipeline.WithConcurrency(huge))},
+		{"Map in input order", mapped(pipeline.WithConcurrency(huge), pipeline.WithInputOrder())},
+		{"FlatMap", func(in pipeline.Stream[int], probe func()) pipeline.Stream[int] {
+			return pipeline.FlatMap(in, func(_ context.Context, v int, emit func(int) bool) error { probe(); emit(v); return nil },
+				pipeline.WithConcurrency(huge))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			before := runtime.NumGoroutine()
+			var during int
+			out := tt.stage(pipeline.FromSlice(p, []int{1}), func() { during = runtime.NumGoroutine() })
+			if err := pipeline.ForEach(out, func(context.Context, int) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			// The source, the stage's own goroutine and a worker or two.
+			if during-before > 4 {
+				t.Errorf("%d goroutines more while the item ran", during-before)
+			}
+		})
 	}
 }
 
@@ -683,6 +706,49 @@ func TestScheduleMisuse(t *testing.T) {
 				}
 			}()
 			tt.f(p)
+		})
+	}
+}
+
+// TestScheduleObserverCountsWaiting: items that arrive together and are
+// then held back by their key, or by a rate, are each reported waiting
+// once, and started (or done unstarted) with the reason, so that a count
+// of waiting items kept from the events alone ends at zero and peaks at
+// the number held back.
+func TestScheduleObserverCountsWaiting(t *testing.T) {
+	tests := []struct {
+		name    string
+		overall pipeline.Limits
+		key     pipeline.Limits
+		reason  pipeline.WaitReason
+	}{
+		{"key busy", pipeline.Limits{InFlight: 8}, pipeline.Limits{InFlight: 1}, pipeline.WaitKeyBusy},
+		{"key rate", pipeline.Limits{InFlight: 8}, pipeline.Limits{Rate: 10}, pipeline.WaitRate},
+		{"overall rate", pipeline.Limits{InFlight: 8, Rate: 10}, pipeline.Limits{}, pipeline.WaitRate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := pipeline.NewBudget(tt.overall, perKey(tt.key))
+				waiting, peak, events := 0, 0, 0
+				run(t, newMeter(), jobsOf(4, 30*time.Millisecond, "a"), pipeline.WithBudget(b), pipeline.WithKey(byKey),
+					pipeline.WithObserver(func(e pipeline.Event) {
+						switch {
+						case e.Kind == pipeline.EventWaiting:
+							events++
+							waiting++
+							if e.Reason != tt.reason {
+								t.Errorf("item %d waits for %v, want %v", e.Seq, e.Reason, tt.reason)
+							}
+						case (e.Kind == pipeline.EventStarted || e.Kind == pipeline.EventDone && e.Try == 0) && e.Reason != 0:
+							waiting--
+						}
+						peak = max(peak, waiting)
+					}))
+				if events != 3 || peak != 3 || waiting != 0 {
+					t.Errorf("%d waiting events, peak %d waiting, %d left; want 3, 3, 0", events, peak, waiting)
+				}
+			})
 		})
 	}
 }

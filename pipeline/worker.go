@@ -140,6 +140,9 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 				if s.rateWake.IsZero() {
 					s.rateWake = now.Add(d)
 					s.addTimer(timer[In, Out]{at: s.rateWake})
+					for _, k := range s.runnable {
+						s.announce(k, WaitRate)
+					}
 				}
 				return nil
 			}
@@ -162,6 +165,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			if d := takeToken(k.bk.lim, now); d > 0 {
 				k.sleeping = true
 				s.addTimer(timer[In, Out]{at: now.Add(d), key: k})
+				s.announce(k, WaitRate)
 				continue
 			}
 		}
@@ -222,7 +226,7 @@ func (s *sched[In, Out]) addTimer(t timer[In, Out]) {
 // done makes it's result final, with b.mu held.
 func (s *sched[In, Out]) done(it *item[In, Out]) {
 	if s.observe != nil {
-		s.event(Event{Kind: EventDone, Seq: it.task.Seq, Key: it.task.Key, Try: it.task.Try})
+		s.event(Event{Kind: EventDone, Seq: it.task.Seq, Key: it.task.Key, Try: it.task.Try, Reason: it.waited})
 	}
 	if k := it.key; k != nil {
 		s.forget(k)
