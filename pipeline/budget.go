@@ -3,6 +3,7 @@ package pipeline
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -52,9 +53,12 @@ type Budget struct {
 	overall Limits
 	lim     *rate.Limiter // overall start rate; nil for none
 	running int
-	perKey  func(key string) Limits
-	keys    map[string]*budgetKey
-	idle    idleKeys // keys with nothing running whose limiters still remember starts
+	// reserved counts the overall slots handed to a waiting stage and
+	// not yet taken by it (see release).
+	reserved int
+	perKey   func(key string) Limits
+	keys     map[string]*budgetKey
+	idle     idleKeys // keys with nothing running whose limiters still remember starts
 
 	stages []scheduler // the stages drawing on the budget, to wake and to inform
 	// waiting are the stages that found every overall slot taken, to wake
@@ -160,25 +164,34 @@ func (b *Budget) limitsOf(key string) (l Limits, err error) {
 
 // budgetKey is what a budget knows of one key.
 type budgetKey struct {
-	key     string
-	limits  Limits
-	lim     *rate.Limiter
-	running int
-	users   int  // stages that have work of the key
-	queued  bool // in the budget's idle heap
-	// waiters are the stages' keys that found this key at its limit.
+	key      string
+	limits   Limits
+	lim      *rate.Limiter
+	running  int
+	reserved int  // slots handed to a waiting stage's key, not yet taken
+	users    int  // stages that have work of the key
+	queued   bool // in the budget's idle heap
+	// waiters are the stages' keys that found this key at its limit,
+	// longest waiting first.
 	waiters []keyWaiter
 }
 
 // keyWaiter is a stage's key, waiting for a slot of its budget key.
-type keyWaiter interface{ slotFree() }
+type keyWaiter interface {
+	// stage is the stage the key belongs to.
+	stage() scheduler
+	// slotFree says the key may have a free slot: granted, it was handed
+	// one that no other stage can take. Called with the budget locked.
+	slotFree(granted bool)
+}
 
 // scheduler is what a budget asks of a stage drawing on it.
 type scheduler interface {
-	// slotFree says an overall slot was given back, with the budget
-	// locked.
+	// slotFree says an overall slot was handed to the stage. Called with
+	// the budget locked.
 	slotFree()
-	// limitsChanged reports new limits of a key, with the budget locked.
+	// limitsChanged reports new limits of a key. Called with the budget
+	// locked.
 	limitsChanged(key string, l Limits)
 }
 
@@ -199,46 +212,94 @@ func (b *Budget) key(key string) (*budgetKey, error) {
 }
 
 // full reports whether k can start no more items now, for its in-flight
-// limit.
-func (k *budgetKey) full() bool { return k.limits.InFlight > 0 && k.running >= k.limits.InFlight }
+// limit, but with a slot handed to it (see release).
+func (k *budgetKey) full() bool {
+	return k.limits.InFlight > 0 && k.running+k.reserved >= k.limits.InFlight
+}
+
+// full reports whether every overall slot is taken or handed out.
+func (b *Budget) full() bool { return b.running+b.reserved >= b.overall.InFlight }
 
 // wait registers w to be told when k has a free slot.
 func (k *budgetKey) wait(w keyWaiter) { k.waiters = append(k.waiters, w) }
 
-// wakeAll tells the waiting stages' keys that k may have a free slot.
-// Those that find it taken again wait again.
+// wakeAll tells the waiting stages' keys that k may have free slots, after
+// its limits rose. Those that find it taken again wait again.
 func (k *budgetKey) wakeAll() {
 	ws := k.waiters
 	k.waiters = ws[:0] // a waiter that waits again takes the place of one already told
 	for i := range ws {
 		w := ws[i]
-		w.slotFree()
+		w.slotFree(false)
 	}
 	clear(ws[len(k.waiters):])
 }
 
 // release gives back a slot of key k that stage s held. Called with b.mu
-// held. The stages waiting for a slot are woken, but not s itself: its
-// caller goes on to start its next item anyway.
+// held.
+//
+// A slot that another stage waits for is handed to the one that has
+// waited longest, for the key and then overall: s goes on to pick its next
+// item at once, and would otherwise take back every slot it frees, so
+// that stages sharing a budget would not take turns.
 func (b *Budget) release(k *budgetKey, s scheduler) {
 	k.running--
 	b.running--
-	if len(k.waiters) > 0 && !k.full() {
-		k.wakeAll()
-	}
-	if len(b.waiting) > 0 {
-		kept := b.waiting[:0]
-		for _, w := range b.waiting {
-			if w == s {
-				kept = append(kept, w)
-			} else {
-				w.slotFree()
-			}
-		}
-		clear(b.waiting[len(kept):])
-		b.waiting = kept
-	}
+	k.handOver(s)
+	b.handOver(s)
 	b.forget(k)
+}
+
+// handOver hands a free slot of k to the key waiting longest for one of
+// another stage than s. s's own keys are only woken: s picks next anyway,
+// and has just had its turn.
+func (k *budgetKey) handOver(s scheduler) {
+	for len(k.waiters) > 0 && !k.full() {
+		w := k.waiters[0]
+		k.waiters[0] = nil
+		k.waiters = k.waiters[1:]
+		if w.stage() == s {
+			w.slotFree(false)
+			continue
+		}
+		k.reserved++
+		w.slotFree(true)
+		return
+	}
+}
+
+// handOver hands a free overall slot to the stage waiting longest for
+// one, other than s, which picks next anyway and has just had its turn.
+func (b *Budget) handOver(s scheduler) {
+	for len(b.waiting) > 0 && !b.full() {
+		w := b.waiting[0]
+		b.waiting[0] = nil
+		b.waiting = b.waiting[1:]
+		if w == s {
+			continue
+		}
+		b.reserved++
+		w.slotFree()
+		return
+	}
+}
+
+// giveBack returns n overall slots handed to a stage that no longer needs
+// them, and hands them on.
+func (b *Budget) giveBack(n int) {
+	b.reserved -= n
+	for range n {
+		b.handOver(nil)
+	}
+}
+
+// giveBack returns n slots of k handed to a stage's key that no longer
+// needs them, and hands them on.
+func (k *budgetKey) giveBack(n int) {
+	k.reserved -= n
+	for range n {
+		k.handOver(nil)
+	}
 }
 
 // waitSlot registers s to be told when an overall slot is given back.
@@ -326,7 +387,7 @@ func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
 	if missing <= 0 {
 		return 0
 	}
-	return max(time.Duration(missing/float64(lim.Limit())*float64(time.Second)), time.Microsecond)
+	return max(seconds(missing/float64(lim.Limit())), time.Microsecond)
 }
 
 // refilled returns when lim will have its whole burst again, after which
@@ -336,5 +397,15 @@ func refilled(lim *rate.Limiter, now time.Time) time.Time {
 	if missing <= 0 || lim.Limit() <= 0 {
 		return now
 	}
-	return now.Add(time.Duration(missing / float64(lim.Limit()) * float64(time.Second)))
+	return now.Add(seconds(missing / float64(lim.Limit())))
+}
+
+// seconds converts a float of seconds to a Duration, saturating where a
+// tiny rate asks for more than a Duration holds (a start every 300 years).
+func seconds(f float64) time.Duration {
+	const most = math.MaxInt64 / 2 // leaves room to add it to a time
+	if f*float64(time.Second) >= most {
+		return most
+	}
+	return time.Duration(f * float64(time.Second))
 }

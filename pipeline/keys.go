@@ -1,5 +1,7 @@
 package pipeline
 
+import "slices"
+
 // stageKey is what a scheduled stage knows of one key: its items waiting
 // to start, running and waiting for a retry. It lasts while the stage has
 // items of the key; what the key may do is in its budgetKey, shared with
@@ -14,6 +16,7 @@ type stageKey[In, Out any] struct {
 	sleeping bool // its rate limiter said to wait; a timer will wake it
 	runnable bool // in the stage's list of keys that may start an item
 	waiting  bool // in bk's list of waiters for a slot
+	granted  int  // slots of bk handed to it by another stage's release
 	// fresh counts the items at the back of the queue not yet reported
 	// to the observer as waiting: they are reported when the key is found
 	// held back, not each time a worker looks.
@@ -50,7 +53,7 @@ func (s *sched[In, Out]) markRunnable(k *stageKey[In, Out]) {
 	if k.runnable || len(k.queue) == 0 || k.sleeping {
 		return
 	}
-	if k.bk.full() {
+	if k.bk.full() && k.granted == 0 {
 		if !k.waiting {
 			k.waiting = true
 			k.bk.wait(k)
@@ -62,13 +65,27 @@ func (s *sched[In, Out]) markRunnable(k *stageKey[In, Out]) {
 	s.runnable = append(s.runnable, k)
 }
 
+func (k *stageKey[In, Out]) stage() scheduler { return k.s }
+
 // slotFree is called by the budget, with b.mu held, when k's budget key
-// may have a free slot.
-func (k *stageKey[In, Out]) slotFree() {
+// may have a free slot, or handed k one.
+func (k *stageKey[In, Out]) slotFree(granted bool) {
 	k.waiting = false
+	if granted {
+		k.granted++
+	}
 	k.s.markRunnable(k)
 	if k.runnable {
 		k.s.kickLead()
+	}
+}
+
+// giveBack returns the slots handed to k once it has nothing left to
+// start.
+func (k *stageKey[In, Out]) giveBack() {
+	if k.granted > 0 && len(k.queue) == 0 {
+		k.bk.giveBack(k.granted)
+		k.granted = 0
 	}
 }
 
@@ -91,23 +108,37 @@ func (s *sched[In, Out]) forget(k *stageKey[In, Out]) {
 		return
 	}
 	delete(s.keys, k.key)
+	k.giveBack()
 	k.bk.users--
 	s.b.forget(k.bk)
 }
 
 // leave gives back the stage's hold on its keys when it ends, so that a
-// budget that outlives the run forgets them in time. Called with b.mu
-// held.
+// budget that outlives the run forgets them in time, and hands on the
+// slots handed to it. Called with b.mu held, once every worker is done.
 func (s *sched[In, Out]) leave() {
-	if k := s.one; k != nil && k.bk != nil {
+	drop := func(k *stageKey[In, Out]) {
+		if k.bk == nil {
+			return
+		}
+		if k.waiting {
+			k.bk.waiters = slices.DeleteFunc(k.bk.waiters, func(w keyWaiter) bool { return w == keyWaiter(k) })
+		}
+		k.queue = nil
+		k.giveBack()
 		k.bk.users--
 		s.b.forget(k.bk)
-		k.bk = nil
+	}
+	if s.one != nil {
+		drop(s.one)
 	}
 	for key, k := range s.keys {
 		delete(s.keys, key)
-		k.bk.users--
-		s.b.forget(k.bk)
+		drop(k)
+	}
+	if s.granted > 0 {
+		s.b.giveBack(s.granted)
+		s.granted = 0
 	}
 }
 

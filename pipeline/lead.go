@@ -3,6 +3,8 @@ package pipeline
 import (
 	"slices"
 	"time"
+
+	"github.com/sourcegraph/conc/panics"
 )
 
 // maxBatch bounds how many items the lead takes in at one wake-up.
@@ -18,12 +20,23 @@ type arrival[In, Out any] struct {
 }
 
 // run is the lead: it reads the input, keeps time, notices a cancel, and
-// wakes or starts workers when items may start.
-func (s *sched[In, Out]) run() error {
+// wakes or starts workers when items may start. Its error, or a panic in
+// the user's functions it calls, aborts the run before it waits for the
+// workers, whose work may end only with the run.
+func (s *sched[In, Out]) run() (err error) {
+	defer s.end()
+	defer func() {
+		if r := recover(); r != nil {
+			rec := panics.NewRecovered(1, r)
+			err = rec.AsError()
+		}
+		if err != nil {
+			s.p.Fail(err)
+		}
+	}()
 	b := s.b
 	b.mu.Lock()
 	b.stages = append(b.stages, s)
-	defer s.end()
 
 	cancel := s.p.ctx.Done()
 	timer := time.NewTimer(time.Hour)
@@ -237,6 +250,7 @@ func (s *sched[In, Out]) cancel() {
 		clear(k.queue[len(kept):])
 		k.queue = kept
 		k.fresh = min(k.fresh, len(kept))
+		k.giveBack()
 	}
 	if s.one != nil {
 		each(s.one)
@@ -273,7 +287,9 @@ func (s *sched[In, Out]) end() {
 	s.workerWG.Wait()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s.leave()
+	// Out of every list first, so that what leave hands on goes to
+	// others.
 	b.stages = slices.DeleteFunc(b.stages, func(o scheduler) bool { return o == scheduler(s) })
 	b.waiting = slices.DeleteFunc(b.waiting, func(o scheduler) bool { return o == scheduler(s) })
+	s.leave()
 }

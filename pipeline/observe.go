@@ -106,12 +106,25 @@ func (s *sched[In, Out]) report() {
 	s.spare = evs
 }
 
-// slotFree is called by the budget, with b.mu held, when an overall slot
-// this stage was waiting for is free.
-func (s *sched[In, Out]) slotFree() { s.kickLead() }
+// slotFree is called by the budget, with b.mu held, when it hands the
+// stage an overall slot.
+func (s *sched[In, Out]) slotFree() {
+	s.granted++
+	s.kickLead()
+}
 
-// limitsChanged is called by the budget, with b.mu held.
+// limitsChanged is called by the budget, with b.mu held. A key asleep
+// under its old rate wakes to look at the new one.
 func (s *sched[In, Out]) limitsChanged(key string, l Limits) {
+	k := s.keys[key]
+	if s.one != nil && key == "" {
+		k = s.one
+	}
+	if k != nil && k.sleeping {
+		k.sleeping = false
+		s.markRunnable(k)
+		s.kickLead()
+	}
 	if s.observe != nil {
 		s.event(Event{Kind: EventLimits, Seq: -1, Key: key, Limits: l})
 		s.kickLead() // to report it

@@ -5,10 +5,11 @@ package pipeline
 // fills, and, for items beyond it (only when a Spill lets the stage read
 // past its window), a map.
 type reorder[In, Out any] struct {
-	ring   []*item[In, Out]
-	next   int64 // the Seq of the item whose turn it is
-	far    map[int64]*item[In, Out]
-	window int
+	ring    []*item[In, Out]
+	next    int64 // the Seq of the item whose turn it is
+	far     map[int64]*item[In, Out]
+	spilled map[int64]spillRef // results in the spill, by Seq
+	window  int
 }
 
 // init sets the window. The ring starts small, so that a stage with a
@@ -44,14 +45,38 @@ func (r *reorder[In, Out]) grow() {
 	}
 }
 
-// head returns the item whose turn it is, if it is done.
-func (r *reorder[In, Out]) head() *item[In, Out] { return r.ring[r.next%int64(len(r.ring))] }
+// putSpilled keeps the place of a result in the spill; only the place, so
+// that a spilled result costs a few dozen bytes of memory.
+func (r *reorder[In, Out]) putSpilled(seq int64, ref spillRef) {
+	if r.spilled == nil {
+		r.spilled = make(map[int64]spillRef)
+	}
+	r.spilled[seq] = ref
+}
 
-// take removes the head and moves the turn on.
-func (r *reorder[In, Out]) take() *item[In, Out] {
+// ready reports whether the result whose turn it is is done.
+func (r *reorder[In, Out]) ready() bool {
+	if r.ring[r.next%int64(len(r.ring))] != nil {
+		return true
+	}
+	_, ok := r.spilled[r.next]
+	return ok
+}
+
+// take removes the head, done, and moves the turn on: an item, or the
+// place of a spilled result.
+func (r *reorder[In, Out]) take() (*item[In, Out], spillRef) {
 	n := int64(len(r.ring))
 	it := r.ring[r.next%n]
 	r.ring[r.next%n] = nil
+	var ref spillRef
+	if it == nil {
+		ref = r.spilled[r.next]
+		delete(r.spilled, r.next)
+		if len(r.spilled) == 0 {
+			r.spilled = nil // a map never shrinks: let it go
+		}
+	}
 	r.next++
 	if len(r.far) > 0 {
 		last := r.next + n - 1 // the place just freed now stands for it
@@ -59,42 +84,45 @@ func (r *reorder[In, Out]) take() *item[In, Out] {
 			delete(r.far, last)
 			r.ring[last%n] = f
 		}
+		if len(r.far) == 0 {
+			r.far = nil
+		}
 	}
-	return it
+	return it, ref
 }
 
 // readyToEmit reports whether a result may be handed on now. Called with
 // b.mu held.
 func (s *sched[In, Out]) readyToEmit() bool {
 	if s.ordered {
-		return s.order.head() != nil
+		return s.order.ready()
 	}
 	return len(s.ready) > 0
 }
 
-// takeReady takes the next result to hand on, or nil. Called with b.mu
-// held.
-func (s *sched[In, Out]) takeReady() *item[In, Out] {
+// takeReady takes the next result to hand on: an item, or the place of a
+// spilled result; ok is false when there is none. Called with b.mu held.
+func (s *sched[In, Out]) takeReady() (it *item[In, Out], ref spillRef, ok bool) {
 	if s.ordered {
-		if s.order.head() == nil {
-			return nil
+		if !s.order.ready() {
+			return nil, ref, false
 		}
-		it := s.order.take()
-		if !it.spilled {
+		it, ref = s.order.take()
+		if it != nil {
 			s.memDone--
 		}
-		return it
+		return it, ref, true
 	}
 	if len(s.ready) == 0 {
-		return nil
+		return nil, ref, false
 	}
-	it := s.ready[0]
+	it = s.ready[0]
 	s.ready[0] = nil
 	s.ready = s.ready[1:]
 	if len(s.ready) == 0 {
 		s.ready = s.ready[:0:0]
 	}
-	return it
+	return it, ref, true
 }
 
 // emitReady hands on the results that are ready, in turn, by the one
@@ -104,29 +132,31 @@ func (s *sched[In, Out]) emitReady() bool {
 	b := s.b
 	b.mu.Lock()
 	for {
-		it := s.takeReady()
-		if it == nil {
+		it, ref, ok := s.takeReady()
+		if !ok {
 			s.emitting = false
 			b.mu.Unlock()
 			return true
 		}
 		b.mu.Unlock()
-		out := it.out
+		var out Out
 		switch {
-		case it.notStarted:
-			out = s.notStarted(it.task.Value)
-		case it.spilled:
+		case it == nil:
 			var err error
-			if out, err = s.spill.read(it.ref); err != nil {
+			if out, err = s.spill.read(ref); err != nil {
 				s.p.Fail(err)
 				return false
 			}
+		case it.notStarted:
+			out = s.notStarted(it.task.Value)
+		default:
+			out = it.out
 		}
 		if !s.deliver(out) {
 			return false
 		}
 		b.mu.Lock()
-		if !it.spilled {
+		if it != nil { // a spilled result had stopped counting
 			s.handedOn()
 		}
 	}
@@ -151,10 +181,8 @@ func (s *sched[In, Out]) deposit(it *item[In, Out]) bool {
 		}
 		b.mu.Lock()
 		if ok {
-			var zero Out
-			it.out, it.spilled, it.ref = zero, true, ref
-			s.order.put(it)
-			s.handedOn() // its memory is given back
+			s.order.putSpilled(it.task.Seq, ref)
+			s.handedOn() // its memory is given back: only its place is kept
 			return s.emitIfIdle()
 		}
 	}

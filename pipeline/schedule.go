@@ -114,6 +114,7 @@ type sched[In, Out any] struct {
 	ended    bool
 	workers  int
 	idle     int
+	granted  int              // overall slots handed to the stage by another's release
 	emitting bool             // a goroutine is handing results on
 	ready    []*item[In, Out] // unordered: done without a worker of their own
 	order    reorder[In, Out] // ordered: done, waiting for their turn
@@ -130,9 +131,7 @@ type item[In, Out any] struct {
 	out        Out
 	key        *stageKey[In, Out]
 	waited     WaitReason
-	notStarted bool     // its result is notStarted's, made when it is handed on
-	spilled    bool     // its result is in the spill file at ref
-	ref        spillRef // where
+	notStarted bool // its result is notStarted's, made when it is handed on
 }
 
 func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(context.Context, *Task[In]) (Out, error), deliver func(Out) bool) *sched[In, Out] {

@@ -752,3 +752,145 @@ func TestScheduleObserverCountsWaiting(t *testing.T) {
 		})
 	}
 }
+
+// TestScheduleSharedBudgetTakesTurns: stages sharing a budget take turns
+// at its slots. A stage that frees a slot goes on to pick its next item at
+// once, and would take every slot back, were a freed slot not handed to
+// the stage that has waited longest.
+func TestScheduleSharedBudgetTakesTurns(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		overall pipeline.Limits
+		key     func(string) pipeline.Limits
+		opts    []pipeline.Option
+	}{
+		{"overall", pipeline.Limits{InFlight: 1}, nil, nil},
+		{"overall, in input order", pipeline.Limits{InFlight: 1}, nil, []pipeline.Option{pipeline.WithInputOrder()}},
+		{"per key", pipeline.Limits{InFlight: 8}, perKey(pipeline.Limits{InFlight: 1}), []pipeline.Option{pipeline.WithKey(byKey)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := pipeline.NewBudget(tt.overall, tt.key)
+				opts := append([]pipeline.Option{pipeline.WithBudget(b)}, tt.opts...)
+				p := pipeline.New(t.Context())
+				m := newMeter()
+				busy := pipeline.Schedule(pipeline.FromSlice(p, jobsOf(200, time.Millisecond, "a")), m.work, opts...)
+				late := pipeline.Generate(p, func(_ context.Context, emit func(job) bool) error {
+					time.Sleep(5 * time.Millisecond)
+					emit(job{n: 1000, key: "a", takes: time.Millisecond})
+					return nil
+				})
+				other := pipeline.Schedule(late, m.work, opts...)
+				var lateDone time.Duration
+				for d, err := range pipeline.All(pipeline.Merge(busy, other)) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d.n == 1000 {
+						lateDone = d.at
+					}
+				}
+				// It waits for the item in flight when it came, then runs.
+				if lateDone > 7*time.Millisecond {
+					t.Errorf("the other stage's item was done at %v, want by 7ms: it waited for the busy stage to finish", lateDone)
+				}
+			})
+		})
+	}
+}
+
+// TestScheduleEndsWhileWaitingForAKey: a stage that ends (here, the run is
+// stopped) while its key waits for a slot another stage holds leaves no
+// trace in the budget: the other stage's later release must not find it.
+func TestScheduleEndsWhileWaitingForAKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 4}, perKey(pipeline.Limits{InFlight: 1}))
+		p := pipeline.New(t.Context())
+		started := make(chan struct{})
+		holder := pipeline.Schedule(pipeline.FromSlice(p, []int{1}), func(ctx context.Context, t *pipeline.Task[int]) (int, error) {
+			close(started)
+			<-ctx.Done()
+			time.Sleep(100 * time.Millisecond) // gives its slot back after the other stage ended
+			return 0, nil
+		}, pipeline.WithBudget(b))
+		<-started
+		waiter := pipeline.Schedule(pipeline.FromSlice(p, []int{1, 2}), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			return t.Value, nil
+		}, pipeline.WithBudget(b))
+		time.Sleep(20 * time.Millisecond)
+		p.Stop()
+		for range pipeline.Merge(holder, waiter).Chan() {
+		}
+		if err := p.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		// And the budget still works for a run of its own.
+		run(t, newMeter(), jobsOf(5, time.Millisecond, ""), pipeline.WithBudget(b))
+	})
+}
+
+// TestScheduleLeadFailureAborts: a panic in the key function ends the run
+// at once, although work in flight ends only when the run is aborted.
+func TestScheduleLeadFailureAborts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		out := pipeline.Schedule(pipeline.FromSlice(p, []string{"good", "bad"}),
+			func(ctx context.Context, t *pipeline.Task[string]) (string, error) {
+				<-ctx.Done()
+				return "", nil
+			},
+			pipeline.WithConcurrency(2),
+			pipeline.WithKey(func(s string) string {
+				if s == "bad" {
+					time.Sleep(time.Millisecond) // after the good one started
+					panic("no key for " + s)
+				}
+				return s
+			}))
+		err := pipeline.ForEach(out, func(context.Context, string) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "no key for bad") {
+			t.Errorf("ForEach = %v, want the key function's panic", err)
+		}
+	})
+}
+
+// TestScheduleSetLimitsWakesASleepingKey: a key asleep under a slow rate
+// starts at once when its limits are lifted.
+func TestScheduleSetLimitsWakesASleepingKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 4}, perKey(pipeline.Limits{Rate: 1.0 / 3600}))
+		time.AfterFunc(time.Second, func() { b.SetLimits("a", pipeline.Limits{}) })
+		m := newMeter()
+		run(t, m, jobsOf(2, 0, "a"), pipeline.WithBudget(b), pipeline.WithKey(byKey))
+		if got := m.starts["a"]; !slices.Equal(got, []time.Duration{0, time.Second}) {
+			t.Errorf("starts at %v, want 0 and 1s, when the limit was lifted", got)
+		}
+	})
+}
+
+// TestScheduleStartsNothingAfterStop: once the run is aborted, no item
+// starts, retries included.
+func TestScheduleStartsNothingAfterStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		late := 0
+		out := pipeline.Schedule(pipeline.FromSlice(p, count(100)), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			select {
+			case <-p.Done():
+				late++
+			default:
+			}
+			if t.Value == 0 && t.Try == 3 {
+				p.Stop()
+			}
+			t.Retry(0)
+			return 0, nil
+		}, pipeline.WithConcurrency(4))
+		for range out.Chan() {
+		}
+		p.Wait()
+		if late > 0 {
+			t.Errorf("%d tries started after Stop", late)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -22,12 +23,14 @@ type Spill[T any] struct {
 	// Decode returns the value that Encode encoded in b. It must not keep
 	// b, whose memory is reused. An error is fatal for the run.
 	Decode func(b []byte) (T, error)
-	// Limit is how many bytes of results the file holds at most; 0 means
-	// DefaultSpillLimit. When it is reached, results stay in memory and
-	// the stage stops reading until the slow item is done.
+	// Limit is how many bytes of results the spill holds at most; 0 means
+	// DefaultSpillLimit. It holds a million results at most, whatever
+	// their size. When either is reached, results stay in memory and the
+	// stage stops reading until the slow item is done.
 	Limit int64
-	// Dir is where the file is made; "" means os.TempDir(). The file is
-	// removed when the run ends, however it ends.
+	// Dir is where the spill's files are made; "" means os.TempDir().
+	// They are removed when the run ends, however it ends, and each as
+	// soon as all it held was read back.
 	Dir string
 }
 
@@ -45,24 +48,41 @@ func WithSpill[T any](s Spill[T]) Option {
 	return func(c *config) { c.spill = &s }
 }
 
-// spillRef is where a spilled result lies in the file.
+// maxSpilled bounds how many results a Spill holds at once, whatever
+// their size: each costs a few dozen bytes of memory for its place.
+const maxSpilled = 1 << 20
+
+// segmentSize is how large a spill file grows before the next result goes
+// to a new one: a file is removed once all it holds was read back, so
+// that the disk used stays near what is spilled even when results are
+// read back in another order than they were written.
+const segmentSize = 16 << 20
+
+// spillRef is where a spilled result lies.
 type spillRef struct {
+	seg *segment
 	off int64
 	n   int
 }
 
-// spillFile is the file of a Spill: results are appended, read back once,
-// and the file starts again from empty whenever all it held was read.
+// segment is one spill file.
+type segment struct {
+	f    *os.File
+	size int64 // bytes written
+	live int   // results written and not yet read back
+}
+
+// spillFile is the spill of a stage: results are appended to the newest
+// segment, read back once, and a segment goes when it holds nothing more.
 type spillFile[T any] struct {
 	spec  *Spill[T]
 	limit int64
 
-	mu   sync.Mutex
-	f    *os.File
-	off  int64 // end of what was written
-	live int64 // bytes written and not yet read back
-	buf  []byte
-	path string
+	mu    sync.Mutex
+	segs  []*segment // the last is the one written to
+	bytes int64      // bytes written and not yet read back
+	count int        // results written and not yet read back
+	buf   []byte
 }
 
 func newSpillFile[T any](spec *Spill[T]) *spillFile[T] {
@@ -73,29 +93,41 @@ func newSpillFile[T any](spec *Spill[T]) *spillFile[T] {
 	return &spillFile[T]{spec: spec, limit: limit}
 }
 
-// write appends v to the file. ok is false when v does not fit within the
-// limit; then nothing was written.
+// write appends v. ok is false when v does not fit within the limits;
+// then nothing was written.
 func (s *spillFile[T]) write(v T) (ref spillRef, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = s.spec.Encode(s.buf[:0], v)
 	n := int64(len(s.buf))
-	if s.live+n > s.limit {
+	if s.bytes+n > s.limit || s.count >= maxSpilled {
 		return spillRef{}, false, nil
 	}
-	if s.f == nil {
-		if s.f, err = os.CreateTemp(s.spec.Dir, "fetchpipe-spill-*"); err != nil {
+	seg := s.current()
+	if seg == nil || seg.size >= segmentSize {
+		f, err := os.CreateTemp(s.spec.Dir, "fetchpipe-spill-*")
+		if err != nil {
 			return spillRef{}, false, fmt.Errorf("spilling results to disk: %w", err)
 		}
-		s.path = s.f.Name()
+		seg = &segment{f: f}
+		s.segs = append(s.segs, seg)
 	}
-	if _, err := s.f.WriteAt(s.buf, s.off); err != nil {
+	if _, err := seg.f.WriteAt(s.buf, seg.size); err != nil {
 		return spillRef{}, false, fmt.Errorf("spilling results to disk: %w", err)
 	}
-	ref = spillRef{off: s.off, n: len(s.buf)}
-	s.off += n
-	s.live += n
+	ref = spillRef{seg: seg, off: seg.size, n: len(s.buf)}
+	seg.size += n
+	seg.live++
+	s.bytes += n
+	s.count++
 	return ref, true, nil
+}
+
+func (s *spillFile[T]) current() *segment {
+	if len(s.segs) == 0 {
+		return nil
+	}
+	return s.segs[len(s.segs)-1]
 }
 
 // read returns the value at ref, which is read only once.
@@ -107,32 +139,42 @@ func (s *spillFile[T]) read(ref spillRef) (T, error) {
 		s.buf = make([]byte, ref.n)
 	}
 	s.buf = s.buf[:ref.n]
-	if _, err := s.f.ReadAt(s.buf, ref.off); err != nil && err != io.EOF {
+	if _, err := ref.seg.f.ReadAt(s.buf, ref.off); err != nil && err != io.EOF {
 		return zero, fmt.Errorf("reading spilled results back: %w", err)
 	}
 	v, err := s.spec.Decode(s.buf)
 	if err != nil {
 		return zero, fmt.Errorf("decoding a spilled result: %w", err)
 	}
-	s.live -= int64(ref.n)
-	if s.live == 0 {
-		// All that was spilled was read back: start again from the
-		// beginning, so that the file does not grow with the run.
-		s.off = 0
-		if err := s.f.Truncate(0); err != nil {
-			return zero, fmt.Errorf("reusing the spill file: %w", err)
+	s.bytes -= int64(ref.n)
+	s.count--
+	if ref.seg.live--; ref.seg.live == 0 {
+		if ref.seg == s.current() {
+			// Start the segment again from empty rather than make a
+			// new one.
+			ref.seg.size = 0
+			if err := ref.seg.f.Truncate(0); err != nil {
+				return zero, fmt.Errorf("reusing a spill file: %w", err)
+			}
+		} else {
+			closeSegment(ref.seg)
+			s.segs = slices.DeleteFunc(s.segs, func(g *segment) bool { return g == ref.seg })
 		}
 	}
 	return v, nil
 }
 
-// remove removes the file, if one was made.
+// remove removes every segment.
 func (s *spillFile[T]) remove() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f != nil {
-		s.f.Close()
-		os.Remove(s.path)
-		s.f = nil
+	for _, seg := range s.segs {
+		closeSegment(seg)
 	}
+	s.segs = nil
+}
+
+func closeSegment(seg *segment) {
+	seg.f.Close()
+	os.Remove(seg.f.Name())
 }

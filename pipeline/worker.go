@@ -88,7 +88,7 @@ func (s *sched[In, Out]) dispatch() {
 	if s.ended || len(s.runnable) == 0 {
 		return
 	}
-	if s.b.running >= s.b.overall.InFlight {
+	if s.b.full() && s.granted == 0 {
 		s.b.waitSlot(s) // another stage drawing on the budget has them all
 		return
 	}
@@ -128,9 +128,12 @@ func (s *sched[In, Out]) handedOn() {
 // others. Called with b.mu held.
 func (s *sched[In, Out]) pick() *item[In, Out] {
 	b := s.b
+	if s.p.aborted() {
+		return nil
+	}
 	var now time.Time // read only when a rate needs it: reading the clock costs
 	for len(s.runnable) > 0 {
-		if b.running >= b.overall.InFlight {
+		if b.full() && s.granted == 0 {
 			b.waitSlot(s)
 			return nil
 		}
@@ -154,7 +157,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		if len(k.queue) == 0 || k.sleeping {
 			continue
 		}
-		if k.bk.full() {
+		if k.bk.full() && k.granted == 0 {
 			s.markRunnable(k) // which makes it wait for a slot
 			continue
 		}
@@ -173,6 +176,15 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			b.lim.AllowN(now, 1) // untilToken said there is one
 		}
 		it := k.pop()
+		if s.granted > 0 {
+			s.granted--
+			b.reserved--
+		}
+		if k.granted > 0 {
+			k.granted--
+			k.bk.reserved--
+		}
+		k.giveBack()
 		k.running++
 		k.bk.running++
 		b.running++
@@ -192,6 +204,10 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		return it
 	}
 	s.runnable = s.runnable[:0]
+	if s.granted > 0 {
+		b.giveBack(s.granted) // nothing left to start with them
+		s.granted = 0
+	}
 	return nil
 }
 
