@@ -114,6 +114,7 @@ type sched[In, Out any] struct {
 	ended    bool
 	workers  int
 	idle     int
+	looking  int              // workers woken or started that have not yet looked for an item
 	granted  int              // overall slots handed to the stage by another's release
 	emitting bool             // a goroutine is handing results on
 	ready    []*item[In, Out] // unordered: done without a worker of their own

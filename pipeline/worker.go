@@ -12,6 +12,7 @@ import (
 func (s *sched[In, Out]) worker(ctx context.Context) {
 	b := s.b
 	b.mu.Lock()
+	s.looking--
 	for { // b.mu is held at the top of the loop
 		it := s.pick()
 		if it == nil {
@@ -31,6 +32,7 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 				return
 			}
 			b.mu.Lock()
+			s.looking--
 			continue
 		}
 		s.dispatch() // more may start: let another worker take the next
@@ -80,30 +82,46 @@ func (s *sched[In, Out]) call(ctx context.Context, t *Task[In]) (out Out, err er
 	return s.work(ctx, t)
 }
 
-// dispatch wakes an idle worker, or starts one, when an item may start and
-// none is looking for one. A worker that takes an item calls it again, so
-// as many workers as the free slots need come in a chain. Called with
-// b.mu held.
+// dispatch wakes idle workers, or starts new ones, for the items that may
+// start, less the workers already on their way to them. A worker that
+// takes an item calls it again, so where it cannot tell how many may start
+// (keys, rates), one worker at a time is enough: they come in a chain.
+// Called with b.mu held.
 func (s *sched[In, Out]) dispatch() {
 	if s.ended || len(s.runnable) == 0 {
 		return
 	}
-	if s.b.full() && s.granted == 0 {
-		s.b.waitSlot(s) // another stage drawing on the budget has them all
+	b := s.b
+	if b.full() && s.granted == 0 {
+		b.waitSlot(s) // another stage drawing on the budget has them all
 		return
 	}
-	switch {
-	case s.idle > 0:
-		s.idle--
-		s.wake <- struct{}{} // never blocks: it holds a place per worker
-	case s.workers < s.maxWorkers:
-		s.workers++
-		s.workerWG.Add(1)
-		s.p.Go(func(ctx context.Context) error {
-			defer s.workerWG.Done()
-			s.worker(ctx)
-			return nil
-		})
+	want := 1
+	if k := s.one; k != nil && b.lim == nil && k.bk.lim == nil {
+		// Without keys or rates, as many may start as are queued, up to
+		// the free slots: wake them all at once, rather than in a chain,
+		// for a run that starts a thousand requests at a time.
+		want = min(len(k.queue), b.overall.InFlight-b.running-b.reserved+s.granted)
+		if l := k.bk.limits.InFlight; l > 0 {
+			want = min(want, l-k.bk.running-k.bk.reserved+k.granted)
+		}
+	}
+	for ; want > s.looking; s.looking++ {
+		switch {
+		case s.idle > 0:
+			s.idle--
+			s.wake <- struct{}{} // never blocks: it holds a place per worker
+		case s.workers < s.maxWorkers:
+			s.workers++
+			s.workerWG.Add(1)
+			s.p.Go(func(ctx context.Context) error {
+				defer s.workerWG.Done()
+				s.worker(ctx)
+				return nil
+			})
+		default:
+			return
+		}
 	}
 }
 
