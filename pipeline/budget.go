@@ -193,6 +193,12 @@ type scheduler interface {
 	// limitsChanged reports new limits of a key. Called with the budget
 	// locked.
 	limitsChanged(key string, l Limits)
+	// canTake reports whether a worker of the stage will look for an item
+	// at once if asked: a slot handed to a stage that cannot would be held
+	// while its workers are blocked downstream.
+	canTake(overall bool) bool
+	// wakeLead wakes the stage to look again, without handing it anything.
+	wakeLead()
 }
 
 // key returns the state of key, creating it if need be. Called with b.mu
@@ -258,7 +264,7 @@ func (k *budgetKey) handOver(s scheduler) {
 		w := k.waiters[0]
 		k.waiters[0] = nil
 		k.waiters = k.waiters[1:]
-		if w.stage() == s {
+		if w.stage() == s || !w.stage().canTake(false) {
 			w.slotFree(false)
 			continue
 		}
@@ -276,6 +282,10 @@ func (b *Budget) handOver(s scheduler) {
 		b.waiting[0] = nil
 		b.waiting = b.waiting[1:]
 		if w == s {
+			continue
+		}
+		if !w.canTake(true) {
+			w.wakeLead()
 			continue
 		}
 		b.reserved++

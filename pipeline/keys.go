@@ -73,19 +73,31 @@ func (k *stageKey[In, Out]) slotFree(granted bool) {
 	k.waiting = false
 	if granted {
 		k.granted++
+		k.s.keyGrants++
 	}
 	k.s.markRunnable(k)
 	if k.runnable {
 		k.s.kickLead()
+		if granted {
+			k.s.dispatch()
+		}
 	}
 }
 
 // giveBack returns the slots handed to k once it has nothing left to
 // start.
 func (k *stageKey[In, Out]) giveBack() {
-	if k.granted > 0 && len(k.queue) == 0 {
-		k.bk.giveBack(k.granted)
+	if len(k.queue) == 0 {
+		k.dropGrants()
+	}
+}
+
+// dropGrants returns the slots handed to k, and hands them on.
+func (k *stageKey[In, Out]) dropGrants() {
+	if n := k.granted; n > 0 {
 		k.granted = 0
+		k.s.keyGrants -= n
+		k.bk.giveBack(n)
 	}
 }
 
@@ -108,6 +120,7 @@ func (s *sched[In, Out]) forget(k *stageKey[In, Out]) {
 		return
 	}
 	delete(s.keys, k.key)
+	k.unwait()
 	k.giveBack()
 	k.bk.users--
 	s.b.forget(k.bk)
@@ -121,9 +134,7 @@ func (s *sched[In, Out]) leave() {
 		if k.bk == nil {
 			return
 		}
-		if k.waiting {
-			k.bk.waiters = slices.DeleteFunc(k.bk.waiters, func(w keyWaiter) bool { return w == keyWaiter(k) })
-		}
+		k.unwait()
 		k.queue = nil
 		k.giveBack()
 		k.bk.users--
@@ -167,5 +178,13 @@ func (s *sched[In, Out]) waiting(it *item[In, Out], reason WaitReason) {
 	if it.waited == 0 {
 		it.waited = reason
 		s.event(Event{Kind: EventWaiting, Seq: it.task.Seq, Key: it.task.Key, Reason: reason})
+	}
+}
+
+// unwait takes k out of its budget key's waiters.
+func (k *stageKey[In, Out]) unwait() {
+	if k.waiting {
+		k.waiting = false
+		k.bk.waiters = slices.DeleteFunc(k.bk.waiters, func(w keyWaiter) bool { return w == keyWaiter(k) })
 	}
 }

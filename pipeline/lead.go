@@ -52,6 +52,7 @@ func (s *sched[In, Out]) run() (err error) {
 		emit := !s.emitting && s.readyToEmit()
 		if emit {
 			s.emitting = true
+			s.dropGrants()
 		}
 		finished := !s.inOpen && s.held == 0
 		var input <-chan In
@@ -250,6 +251,9 @@ func (s *sched[In, Out]) cancel() {
 		clear(k.queue[len(kept):])
 		k.queue = kept
 		k.fresh = min(k.fresh, len(kept))
+		if len(kept) == 0 {
+			k.unwait() // nothing left to wait for
+		}
 		k.giveBack()
 	}
 	if s.one != nil {

@@ -110,8 +110,14 @@ func (s *sched[In, Out]) report() {
 // stage an overall slot.
 func (s *sched[In, Out]) slotFree() {
 	s.granted++
-	s.kickLead()
+	s.dispatch()
 }
+
+func (s *sched[In, Out]) canTake(overall bool) bool {
+	return !s.ended && (!overall || len(s.runnable) > 0) && (s.looking > 0 || s.idle > 0 || s.workers < s.maxWorkers)
+}
+
+func (s *sched[In, Out]) wakeLead() { s.kickLead() }
 
 // limitsChanged is called by the budget, with b.mu held. A key asleep
 // under its old rate wakes to look at the new one.

@@ -198,6 +198,7 @@ func (s *sched[In, Out]) emitIfIdle() bool {
 		return true
 	}
 	s.emitting = true
+	s.dropGrants()
 	s.b.mu.Unlock()
 	s.report()
 	if !s.emitReady() {

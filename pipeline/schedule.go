@@ -114,14 +114,17 @@ type sched[In, Out any] struct {
 	ended    bool
 	workers  int
 	idle     int
-	looking  int              // workers woken or started that have not yet looked for an item
-	granted  int              // overall slots handed to the stage by another's release
-	emitting bool             // a goroutine is handing results on
-	ready    []*item[In, Out] // unordered: done without a worker of their own
-	order    reorder[In, Out] // ordered: done, waiting for their turn
-	memDone  int              // ordered: done and in memory, waiting for their turn
-	pending  []Event
-	err      error // a fatal error met while the lock was held
+	looking  int // workers woken or started that have not yet looked for an item
+	granted  int // overall slots handed to the stage by another's release
+	// keyGrants counts the slots handed to its keys, so that dropGrants
+	// costs nothing when there are none, as in a stage of its own.
+	keyGrants int
+	emitting  bool             // a goroutine is handing results on
+	ready     []*item[In, Out] // unordered: done without a worker of their own
+	order     reorder[In, Out] // ordered: done, waiting for their turn
+	memDone   int              // ordered: done and in memory, waiting for their turn
+	pending   []Event
+	err       error // a fatal error met while the lock was held
 
 	batch []arrival[In, Out] // the lead's: items taken in at one wake-up
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -869,15 +870,16 @@ func TestScheduleSetLimitsWakesASleepingKey(t *testing.T) {
 }
 
 // TestScheduleStartsNothingAfterStop: once the run is aborted, no item
-// starts, retries included.
+// starts, retries included. A worker that took an item just before the
+// Stop may still call work with it: one per worker at most.
 func TestScheduleStartsNothingAfterStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pipeline.New(t.Context())
-		late := 0
+		var late atomic.Int64
 		out := pipeline.Schedule(pipeline.FromSlice(p, count(100)), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
 			select {
 			case <-p.Done():
-				late++
+				late.Add(1)
 			default:
 			}
 			if t.Value == 0 && t.Try == 3 {
@@ -889,8 +891,188 @@ func TestScheduleStartsNothingAfterStop(t *testing.T) {
 		for range out.Chan() {
 		}
 		p.Wait()
-		if late > 0 {
-			t.Errorf("%d tries started after Stop", late)
+		if n := late.Load(); n > 4 {
+			t.Errorf("%d tries started after Stop, more than one per worker", n)
 		}
+	})
+}
+
+// TestScheduleKeyTakenByAnotherStage: a key woken when its limit rose,
+// whose new slot another stage then took, still has a worker look, so that
+// it waits again and is told when the slot is free.
+func TestScheduleKeyTakenByAnotherStage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 3}, perKey(pipeline.Limits{InFlight: 1}))
+		p := pipeline.New(t.Context())
+		inT, inS := make(chan int), make(chan int)
+		relT := make(chan struct{})
+		T := pipeline.Schedule(pipeline.FromChan(p, inT), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			<-relT
+			return t.Value, nil
+		}, pipeline.WithBudget(b))
+		S := pipeline.Schedule(pipeline.FromChan(p, inS), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			return t.Value, nil
+		}, pipeline.WithBudget(b), pipeline.WithBuffer(0),
+			pipeline.WithSettled(func(v int) (int, bool) { return v, v < 0 }))
+		inT <- 1 // T runs 1: key "" full
+		synctest.Wait()
+		inS <- 10 // S's key waits for key ""
+		synctest.Wait()
+		inS <- -1 // settled: S's lead blocks handing it on
+		synctest.Wait()
+		inT <- 2 // T's key waits too
+		synctest.Wait()
+		b.SetLimits("", pipeline.Limits{InFlight: 2}) // wakes both; one slot free
+		synctest.Wait()                               // T's lead takes it
+		if v := <-S.Chan(); v != -1 {
+			t.Fatalf("got %d", v)
+		}
+		synctest.Wait() // S's lead: dispatch, want = 0
+		close(relT)
+		close(inT)
+		for range T.Chan() { // T is done: key "" is free
+		}
+		select {
+		case v := <-S.Chan():
+			if v != 10 {
+				t.Fatalf("got %d", v)
+			}
+		case <-time.After(time.Hour):
+			t.Errorf("S's item 10 not started an hour after key \"\" was free")
+		}
+		close(inS)
+		for range S.Chan() {
+		}
+		p.Wait()
+	})
+}
+
+// TestScheduleCancelWhileWaitingForAKey: a key that a graceful cancel
+// empties while it waits for another stage's slot leaves the waiters, so
+// that the slot is not handed to it, never to be used.
+func TestScheduleCancelWhileWaitingForAKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 4}, perKey(pipeline.Limits{InFlight: 1}))
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		T := pipeline.Schedule(pipeline.FromSlice(p, []string{"a", "a"}), func(_ context.Context, t *pipeline.Task[string]) (string, error) {
+			time.Sleep(10 * time.Millisecond)
+			return "T", nil
+		}, pipeline.WithBudget(b), pipeline.WithKey(func(s string) string { return s }))
+		time.Sleep(time.Millisecond)
+		S := pipeline.Schedule(pipeline.FromSlice(p, []string{"a"}), func(_ context.Context, t *pipeline.Task[string]) (string, error) {
+			return "S", nil
+		}, pipeline.WithBudget(b), pipeline.WithKey(func(s string) string { return s }),
+			pipeline.WithNotStarted(func(string) string { return "not started" }))
+		time.AfterFunc(5*time.Millisecond, cancel)
+		var n atomic.Int32
+		done := make(chan struct{})
+		go func() {
+			for range pipeline.Merge(T, S).Chan() {
+				n.Add(1)
+			}
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(time.Hour):
+			t.Errorf("T's second item never started: %d of 3 results", n.Load())
+			p.Stop()
+			<-done
+		}
+		p.Wait()
+	})
+}
+
+// TestScheduleCancelGivesBackAHandedSlot: a stage handed an overall slot
+// after a graceful cancel emptied its queue gives it back, to the stage
+// upstream of it that needs it.
+func TestScheduleCancelGivesBackAHandedSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		T := pipeline.Schedule(pipeline.FromSlice(p, []int{1, 2}), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			time.Sleep(10 * time.Millisecond)
+			return t.Value, nil
+		}, pipeline.WithBudget(b))
+		early := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
+			time.Sleep(time.Millisecond)
+			emit(100) // S waits for T's slot
+			return nil
+		})
+		S := pipeline.Schedule(pipeline.Merge(T, early), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			return t.Value, nil
+		}, pipeline.WithBudget(b), pipeline.WithNotStarted(func(v int) int { return -v }))
+		time.AfterFunc(5*time.Millisecond, cancel)
+		var n atomic.Int32
+		done := make(chan struct{})
+		go func() {
+			for range S.Chan() {
+				n.Add(1)
+			}
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(time.Hour):
+			t.Errorf("deadlock: %d of 3 results after an hour", n.Load())
+			p.Stop()
+			<-done
+		}
+		p.Wait()
+	})
+}
+
+// TestScheduleSlotNotHeldByABlockedStage: S0 feeds S1 on one budget of a
+// single slot. A slot is never held for a stage whose goroutines are
+// blocked handing results to the other, which needs that very slot.
+func TestScheduleSlotNotHeldByABlockedStage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)
+		p := pipeline.New(t.Context())
+		in := make(chan int)
+		relZ := make(chan struct{})
+		S0 := pipeline.Schedule(pipeline.FromChan(p, in), func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			if t.Value == 2 {
+				<-relZ
+			}
+			return t.Value, nil
+		}, pipeline.WithBudget(b), pipeline.WithBuffer(0),
+			pipeline.WithSettled(func(v int) (int, bool) { return v, v < 0 }))
+		S1 := pipeline.Schedule(S0, func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+			if t.Value == 0 && t.Try == 1 {
+				t.Retry(10 * time.Millisecond)
+			}
+			time.Sleep(time.Millisecond)
+			return t.Value, nil
+		}, pipeline.WithBudget(b), pipeline.WithInputOrder())
+		var n atomic.Int32
+		done := make(chan struct{})
+		go func() {
+			for range S1.Chan() {
+				n.Add(1)
+			}
+			close(done)
+		}()
+		in <- 0 // S1 tries 0, which asks to be tried again in 10ms
+		synctest.Wait()
+		time.Sleep(time.Millisecond)
+		in <- 2 // S0 runs 2, holding the slot
+		synctest.Wait()
+		in <- -1 // settled in S0, queued in S1: S1's window (2) is full; S1 waits for the slot
+		synctest.Wait()
+		in <- 3 // queued in S0, which waits for the slot
+		synctest.Wait()
+		close(relZ) // 2's slot goes to S1 (runs -1); S0's worker blocks handing 2 to S1
+		close(in)
+		select {
+		case <-done:
+		case <-time.After(time.Hour):
+			t.Errorf("deadlock: %d of 4 results after an hour", n.Load())
+			p.Stop()
+			<-done
+		}
+		p.Wait()
 	})
 }

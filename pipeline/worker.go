@@ -55,6 +55,9 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 			continue
 		}
 		s.done(it)
+		if !s.ordered {
+			s.dropGrants() // about to block downstream: hold no slot meanwhile
+		}
 		if s.ordered {
 			if !s.deposit(it) {
 				return
@@ -106,6 +109,10 @@ func (s *sched[In, Out]) dispatch() {
 			want = min(want, l-k.bk.running-k.bk.reserved+k.granted)
 		}
 	}
+	// A key found full, or a queue emptied by a cancel, still needs a
+	// worker to look: pick moves the key to its waiters, or gives the
+	// grants back.
+	want = max(want, 1)
 	for ; want > s.looking; s.looking++ {
 		switch {
 		case s.idle > 0:
@@ -165,6 +172,10 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 						s.announce(k, WaitRate)
 					}
 				}
+				if s.granted > 0 { // the lead's timer may be long in coming
+					b.giveBack(s.granted)
+					s.granted = 0
+				}
 				return nil
 			}
 		}
@@ -185,6 +196,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			}
 			if d := takeToken(k.bk.lim, now); d > 0 {
 				k.sleeping = true
+				k.dropGrants() // a slot held while the key sleeps would stay idle
 				s.addTimer(timer[In, Out]{at: now.Add(d), key: k})
 				s.announce(k, WaitRate)
 				continue
@@ -200,6 +212,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		}
 		if k.granted > 0 {
 			k.granted--
+			s.keyGrants--
 			k.bk.reserved--
 		}
 		k.giveBack()
@@ -277,4 +290,24 @@ func (s *sched[In, Out]) finish(it *item[In, Out]) {
 		s.ready = append(s.ready, it)
 	}
 	s.kickLead()
+}
+
+// dropGrants gives back the slots handed to the stage before one of its
+// goroutines blocks handing results on: a slot held meanwhile would stay
+// idle, and could be the one the stage downstream needs. Called with b.mu
+// held.
+func (s *sched[In, Out]) dropGrants() {
+	if s.granted > 0 {
+		s.b.giveBack(s.granted)
+		s.granted = 0
+	}
+	if s.keyGrants == 0 {
+		return
+	}
+	if s.one != nil {
+		s.one.dropGrants()
+	}
+	for _, k := range s.keys {
+		k.dropGrants()
+	}
 }
