@@ -138,6 +138,11 @@ func (s *sched[In, Out]) emitReady() bool {
 			b.mu.Unlock()
 			return true
 		}
+		if it != nil && !it.notStarted && s.offer != nil && s.offer(it.out) {
+			s.handedOn() // handed on without waiting, so under the lock
+			continue
+		}
+		s.dropGrants() // about to block downstream: hold no slot meanwhile
 		b.mu.Unlock()
 		var out Out
 		switch {

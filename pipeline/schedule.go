@@ -66,6 +66,14 @@ func Schedule[In, Out any](in Stream[In], work func(ctx context.Context, t *Task
 	out := make(chan Out, c.buffer)
 	p := in.p
 	s := newSched(p, in.ch, c, work, func(v Out) bool { return send(p, out, v) })
+	s.offer = func(v Out) bool {
+		select {
+		case out <- v:
+			return true
+		default:
+			return false
+		}
+	}
 	p.Go(func(context.Context) error {
 		defer close(out)
 		return s.run()
@@ -85,6 +93,7 @@ type sched[In, Out any] struct {
 	in         <-chan In
 	work       func(context.Context, *Task[In]) (Out, error)
 	deliver    func(Out) bool
+	offer      func(Out) bool // hands a result on if that needs no wait; nil where it cannot tell
 	keyOf      func(In) string
 	notStarted func(In) Out
 	settled    func(In) (Out, bool)

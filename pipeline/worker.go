@@ -55,15 +55,19 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 			continue
 		}
 		s.done(it)
-		if !s.ordered {
-			s.dropGrants() // about to block downstream: hold no slot meanwhile
-		}
 		if s.ordered {
 			if !s.deposit(it) {
 				return
 			}
 			continue
 		}
+		if s.offer != nil && s.offer(out) {
+			// Handed on without waiting, so under the lock: one lock
+			// taken per item the less.
+			s.handedOn()
+			continue
+		}
+		s.dropGrants() // about to block downstream: hold no slot meanwhile
 		b.mu.Unlock()
 		s.report()
 		if !s.deliver(out) {
