@@ -27,14 +27,7 @@ func BenchmarkMapHop(b *testing.B) {
 			b.ReportAllocs()
 			n := b.N
 			p := pipeline.New(context.Background())
-			s := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
-				for i := range n {
-					if !emit(i) {
-						return nil
-					}
-				}
-				return nil
-			})
+			s := numbers(p, n)
 			if !tc.none {
 				s = pipeline.Map(s, func(_ context.Context, v int) (int, error) { return v + 1, nil }, tc.opts...)
 			}
@@ -75,14 +68,7 @@ func BenchmarkScheduleHop(b *testing.B) {
 			b.ReportAllocs()
 			n := b.N
 			p := pipeline.New(context.Background())
-			s := pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
-				for i := range n {
-					if !emit(i) {
-						return nil
-					}
-				}
-				return nil
-			})
+			s := numbers(p, n)
 			out := pipeline.Schedule(s, func(_ context.Context, t *pipeline.Task[int]) (int, error) {
 				if t.Value < 0 {
 					t.Retry(0)
@@ -99,4 +85,16 @@ func BenchmarkScheduleHop(b *testing.B) {
 			}
 		})
 	}
+}
+
+// numbers is a source of the numbers from 0 to n-1.
+func numbers(p *pipeline.Pipeline, n int) pipeline.Stream[int] {
+	return pipeline.Generate(p, func(_ context.Context, emit func(int) bool) error {
+		for i := range n {
+			if !emit(i) {
+				return nil
+			}
+		}
+		return nil
+	})
 }
