@@ -41,6 +41,7 @@ func (s *sched[In, Out]) run() (err error) {
 	cancel := s.p.ctx.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	defer timer.Stop()
 	var timerAt time.Time
 	for { // b.mu is held at the top of the loop
 		if s.err != nil {
