@@ -24,11 +24,16 @@ import (
 //   - Text keeps the body as it came, written as a JSON string.
 //   - None drops the body.
 //
+// Decode never writes into the body it is given, which may be shared with
+// another branch of a pipeline.Tee: a body it must change is copied first.
+//
 // Options: WithConcurrency (default 1: validation runs at hundreds of MB/s,
 // so one goroutine keeps up with most networks), WithInputOrder, WithBuffer.
 func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.Stream[Record] {
 	return pipeline.Map(in, func(_ context.Context, r Record) (Record, error) {
-		decodeBody(&r, format)
+		// The body may be shared with another branch of a Tee: it is
+		// read-only here, and a changed body is a new slice.
+		decodeBody(&r, format, false)
 		return r, nil
 	}, newSettings(opts).stage(1)...)
 }
@@ -39,7 +44,10 @@ func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.
 // over the workers. For the fastest runs.
 func WithDecode(format Format) Option { return func(s *settings) { s.decode = &format } }
 
-func decodeBody(r *Record, format Format) {
+// decodeBody turns r's body into format. owned says whether the body is
+// r's alone, to rewrite in place, as in Fetch's workers; otherwise it is
+// left as it is and a body that must change is copied first.
+func decodeBody(r *Record, format Format, owned bool) {
 	switch format {
 	case None:
 		r.Body, r.Format = nil, None
@@ -63,16 +71,24 @@ func decodeBody(r *Record, format Format) {
 			// strings valid JSON is ASCII, so the replacement lands only in
 			// strings and keeps the document valid.
 			r.Body = bytes.ToValidUTF8(r.Body, []byte("\uFFFD"))
+			owned = true // a new slice
 		}
-		oneLine(r.Body)
+		r.Body = oneLine(r.Body, owned)
 		r.Format = JSON
 	}
 }
 
-// oneLine replaces the line breaks of a valid JSON document with spaces, in
-// place. It must only be given valid JSON, where a raw CR or LF cannot stand
-// inside a string.
-func oneLine(b []byte) {
+// oneLine replaces the line breaks of a valid JSON document with spaces,
+// in place when owned, else in a copy, made only when there is a line
+// break to replace. It must only be given valid JSON, where a raw CR or LF
+// cannot stand inside a string.
+func oneLine(b []byte, owned bool) []byte {
+	if !owned {
+		if bytes.IndexByte(b, '\n') < 0 && bytes.IndexByte(b, '\r') < 0 {
+			return b
+		}
+		b = bytes.Clone(b)
+	}
 	for _, c := range []byte{'\n', '\r'} {
 		for i := bytes.IndexByte(b, c); i >= 0; {
 			b[i] = ' '
@@ -83,6 +99,7 @@ func oneLine(b []byte) {
 			i += 1 + j
 		}
 	}
+	return b
 }
 
 // notJSON says what came instead of JSON: the content type and the start of
@@ -111,14 +128,22 @@ type Decoded[T any] struct {
 
 // DecodeAs is the stage that decodes the JSON body of each successful
 // record into a T, for programs that want typed values rather than JSON
-// text. A body that does not decode fails its record with kind decode.
+// text. A body that does not decode fails its record with kind decode, and
+// so does one that an earlier Decode or WithDecode with None dropped. An
+// empty body decodes to the zero T.
 //
 // Options: WithConcurrency (default 1), WithInputOrder, WithBuffer.
 func DecodeAs[T any](in pipeline.Stream[Record], opts ...Option) pipeline.Stream[Decoded[T]] {
 	name := reflect.TypeFor[T]().String()
 	return pipeline.Map(in, func(_ context.Context, r Record) (Decoded[T], error) {
 		d := Decoded[T]{Record: r}
-		if r.Err != nil || len(r.Body) == 0 {
+		switch {
+		case r.Err != nil:
+			return d, nil
+		case r.Format == None:
+			d.Record.Err = newError(KindDecode, "the body was dropped (Decode or WithDecode with None) before DecodeAs could decode it")
+			return d, nil
+		case len(r.Body) == 0:
 			return d, nil
 		}
 		if err := json.Unmarshal(r.Body, &d.Value); err != nil {

@@ -29,7 +29,7 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		{"copy", func(*testing.B, []byte, *bytes.Buffer) {}},
 		{"decodeBody", func(b *testing.B, work []byte, _ *bytes.Buffer) {
 			r := Record{Body: work}
-			decodeBody(&r, JSON)
+			decodeBody(&r, JSON, true)
 			if r.Format != JSON {
 				b.Fatal(r.Err)
 			}

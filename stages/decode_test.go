@@ -101,3 +101,49 @@ func TestWithDecodeMatchesTheDecodeStage(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeAfterTeeLeavesTheBodyAlone: after a fan-out, one branch reads
+// the raw body while the other decodes it. Decode must not write into a
+// body another branch may hold; -race reports it if it does.
+func TestDecodeAfterTeeLeavesTheBodyAlone(t *testing.T) {
+	const pretty = "{\n  \"a\": [\r\n 1,\n 2]\n}\n"
+	recs := make([]stages.Record, 50)
+	for i := range recs {
+		recs[i] = stages.Record{Seq: int64(i), Status: 200, Body: []byte(pretty)}
+	}
+	p := pipeline.New(t.Context())
+	branches := pipeline.Tee(pipeline.FromSlice(p, recs), 2)
+	raw := pipeline.Map(branches[0], func(_ context.Context, r stages.Record) (string, error) {
+		return string(r.Body), nil
+	}, pipeline.WithConcurrency(4))
+	decoded := pipeline.Map(stages.Decode(branches[1], stages.JSON), func(_ context.Context, r stages.Record) (string, error) {
+		return string(r.Body), nil
+	})
+	for s, err := range pipeline.All(pipeline.Merge(raw, decoded)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s != pretty && s != `{   "a": [   1,  2] } ` {
+			t.Fatalf("a branch saw %q", s)
+		}
+	}
+}
+
+// TestDecodeAsAfterTheBodyWasDropped: DecodeAs given records whose body a
+// Decode(None) or WithDecode(None) dropped fails them as decode records,
+// rather than passing a zero value as if the body had decoded.
+func TestDecodeAsAfterTheBodyWasDropped(t *testing.T) {
+	p := pipeline.New(t.Context())
+	in := pipeline.FromSlice(p, []stages.Record{{Status: 200, Body: []byte(`{"a":1}`)}})
+	var got []stages.Decoded[struct{ A int }]
+	for d, err := range pipeline.All(stages.DecodeAs[struct{ A int }](stages.Decode(in, stages.None))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d)
+	}
+	if len(got) != 1 || got[0].Record.Err == nil || got[0].Record.Err.Kind != stages.KindDecode {
+		t.Fatalf("got %+v, want a decode error", got)
+	}
+	t.Log(got[0].Record.Err.Message)
+}

@@ -183,7 +183,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		rec.Elapsed = time.Since(t.Started)
 	}
 	if f.decode != nil {
-		decodeBody(&rec, *f.decode)
+		decodeBody(&rec, *f.decode, true) // the body was just read: the record's own
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {
