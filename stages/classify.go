@@ -40,47 +40,47 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		return newError(KindTooLarge, tooLarge.Error())
+		return causedBy(KindTooLarge, tooLarge.Error(), bare(err))
 	case errors.As(err, new(flate.CorruptInputError)), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, zlib.ErrChecksum):
-		return newError(KindDecode, "compressed body is corrupt: "+err.Error())
+		return causedBy(KindDecode, "compressed body is corrupt: "+err.Error(), bare(err))
 	case run.Err() != nil:
-		return newError(KindCanceled, "canceled "+phase+": the run was interrupted")
+		return causedBy(KindCanceled, "canceled "+phase+": the run was interrupted", context.Cause(run))
 	case context.Cause(attempt) == errAttemptTimeout:
-		return newError(KindTimeout, fmt.Sprintf("timeout after %s %s", f.timeout, phase))
+		return causedBy(KindTimeout, fmt.Sprintf("timeout after %s %s", f.timeout, phase), context.DeadlineExceeded)
 	case errors.As(err, &redirect):
-		return newError(KindRedirect, redirect.Error())
+		return causedBy(KindRedirect, redirect.Error(), bare(err))
 	case errors.As(err, &dns):
 		reason := dns.Err
 		if dns.IsNotFound {
 			reason = "no such host"
 		}
-		return newError(KindDNS, fmt.Sprintf("cannot resolve host %q: %s", dns.Name, reason))
+		return causedBy(KindDNS, fmt.Sprintf("cannot resolve host %q: %s", dns.Name, reason), bare(err))
 	case isTLS(err):
 		if isPlainHTTP(err) {
-			return newError(KindTLS, "TLS failed: the server answered in plain HTTP; try http:// instead of https://")
+			return causedBy(KindTLS, "TLS failed: the server answered in plain HTTP; try http:// instead of https://", bare(err))
 		}
-		return newError(KindTLS, "TLS failed: "+bare(err).Error())
+		return causedBy(KindTLS, "TLS failed: "+bare(err).Error(), bare(err))
 	case errors.As(err, &op) && op.Op == "dial":
 		switch {
 		case f.settings.client == nil && f.connectTimeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):
 			// Fetch's own dialer gave up (the run's and the attempt's ends
 			// are told apart above), so the limit is known. A kernel that
 			// gave up first (ETIMEDOUT) is the case below.
-			return newError(KindTimeout, fmt.Sprintf("timeout after %s connecting to %s", f.connectTimeout, addr(op)))
+			return causedBy(KindTimeout, fmt.Sprintf("timeout after %s connecting to %s", f.connectTimeout, addr(op)), bare(err))
 		case op.Timeout():
-			return newError(KindTimeout, "timeout connecting to "+addr(op))
+			return causedBy(KindTimeout, "timeout connecting to "+addr(op), bare(err))
 		case errors.Is(err, syscall.ECONNREFUSED):
-			return newError(KindConnect, "connection refused by "+addr(op))
+			return causedBy(KindConnect, "connection refused by "+addr(op), bare(err))
 		}
-		return newError(KindConnect, fmt.Sprintf("cannot connect to %s: %v", addr(op), op.Err))
+		return causedBy(KindConnect, fmt.Sprintf("cannot connect to %s: %v", addr(op), op.Err), bare(err))
 	case errors.Is(err, syscall.ECONNRESET):
-		return newError(KindNetwork, "connection reset by the server while "+phase)
+		return causedBy(KindNetwork, "connection reset by the server while "+phase, bare(err))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.EPIPE):
-		return newError(KindNetwork, "connection closed by the server while "+phase)
+		return causedBy(KindNetwork, "connection closed by the server while "+phase, bare(err))
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return newError(KindTimeout, "timeout "+phase+": "+bare(err).Error())
+		return causedBy(KindTimeout, "timeout "+phase+": "+bare(err).Error(), bare(err))
 	}
-	return newError(KindOther, bare(err).Error())
+	return causedBy(KindOther, bare(err).Error(), bare(err))
 }
 
 // isPlainHTTP recognises an https:// request to a server that speaks plain

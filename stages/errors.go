@@ -25,8 +25,24 @@ const (
 type Error struct {
 	Kind    Kind
 	Message string // says what happened, in words meant for a person
+	// Err is what caused it, where something did: the network's error
+	// for a failed connection, context.DeadlineExceeded for a timeout,
+	// the run's cause for a cancel. It never holds the request's URL,
+	// which may carry credentials. Nil for failures fetchpipe found
+	// itself, such as a status other than 2xx.
+	Err error
 }
 
+// Error returns the kind and the message; not the cause, which the
+// message puts in words.
 func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
 
+// Unwrap returns the cause, so that errors.Is(rec.Err,
+// context.DeadlineExceeded) and errors.As(rec.Err, &netErr) work.
+func (e *Error) Unwrap() error { return e.Err }
+
 func newError(kind Kind, msg string) *Error { return &Error{Kind: kind, Message: msg} }
+
+func causedBy(kind Kind, msg string, cause error) *Error {
+	return &Error{Kind: kind, Message: msg, Err: cause}
+}

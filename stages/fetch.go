@@ -212,7 +212,7 @@ func (f *fetcher) settled(req Request) (Record, bool) {
 // its request was made.
 func (f *fetcher) notStarted(req Request) Record {
 	rec := newRecord(req)
-	rec.Err = errNotSent
+	rec.Err = causedBy(KindCanceled, "not sent: the run was interrupted", context.Cause(f.run))
 	return rec
 }
 
@@ -221,10 +221,6 @@ func (f *fetcher) notStarted(req Request) Record {
 func newRecord(req Request) Record {
 	return Record{Seq: req.Seq, URL: redact(req.URL), Meta: req.Meta, Err: req.Err}
 }
-
-// errNotSent is the error of an item that the run's end caught before its
-// request was made.
-var errNotSent = newError(KindCanceled, "not sent: the run was interrupted")
 
 // attempt makes one request and fills rec with its outcome. It returns the
 // wait the server asked for in Retry-After, if any.
@@ -340,7 +336,7 @@ func checkURL(raw, shown string) *Error {
 // unparsable is the error of a URL that does not parse.
 func unparsable(shown string, err error) *Error {
 	// bare drops the *url.Error's copy of the URL, credentials and all.
-	return newError(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, bare(err)))
+	return causedBy(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, bare(err)), bare(err))
 }
 
 // checkParsed says why u cannot be fetched, or returns nil.

@@ -2,6 +2,7 @@ package stages_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -386,4 +388,50 @@ func TestFetchRequestDetails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestErrorsKeepTheirCause: a record's Error unwraps to what caused it, so
+// that errors.Is and errors.As work on it as on the standard library's
+// errors; its text stays the kind and the message.
+func TestErrorsKeepTheirCause(t *testing.T) {
+	srv := misbehaving(t)
+	tests := []struct {
+		name string
+		url  string
+		opts []stages.Option
+		want error
+	}{
+		{"timeout", srv.URL + "/hang", []stages.Option{stages.WithTimeout(50 * time.Millisecond)}, context.DeadlineExceeded},
+		{"refused", "http://" + closedPort(t) + "/", nil, syscall.ECONNREFUSED},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			opts := append([]stages.Option{stages.WithRetries(0)}, tt.opts...)
+			r := collect(t, stages.Fetch(stages.URLs(p, []string{tt.url}), opts...))[0]
+			if r.Err == nil || !errors.Is(r.Err, tt.want) {
+				t.Fatalf("error %v (cause %v), want one that is %v", r.Err, errorCause(r.Err), tt.want)
+			}
+			if r.Err.Error() != string(r.Err.Kind)+": "+r.Err.Message {
+				t.Errorf("Error() = %q", r.Err.Error())
+			}
+		})
+	}
+	t.Run("canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		time.AfterFunc(50*time.Millisecond, cancel)
+		for r := range pipeline.All(stages.Fetch(stages.URLs(p, []string{srv.URL + "/hang", srv.URL + "/hang"}), stages.WithConcurrency(1))) {
+			if !errors.Is(r.Err, context.Canceled) {
+				t.Errorf("record %d: error %v, want one that is context.Canceled", r.Seq, r.Err)
+			}
+		}
+	})
+}
+
+func errorCause(e *stages.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
 }
