@@ -14,8 +14,10 @@ import (
 //
 // Each batch is a new slice, which the consumer may keep.
 //
-// Options: WithWindow, WithBuffer.
+// Options: WithWindow, WithBuffer. The buffer counts batches, not values:
+// the default 16 at size 100 holds up to 1,600 values.
 func Batch[T any](in Stream[T], size int, opts ...Option) Stream[[]T] {
+	in.take("Batch")
 	c := newConfig(opts)
 	size = max(size, 1)
 	out := make(chan []T, c.buffer)
@@ -69,5 +71,5 @@ func Batch[T any](in Stream[T], size int, opts ...Option) Stream[[]T] {
 			}
 		}
 	})
-	return Stream[[]T]{p: p, ch: out}
+	return newStream[[]T](p, out)
 }

@@ -5,19 +5,21 @@ import "context"
 // Tee starts a stage that hands every value of in to each of n new streams,
 // for one source feeding several consumers, such as a file and a live
 // summary. Every stream it returns must be consumed: the slowest consumer
-// sets the pace of all, as backpressure does for one. Values are shared, not
-// copied, so consumers must treat what they receive as read-only. n below 1
-// means 1.
+// sets the pace of all, as backpressure does for one, and a branch that
+// nobody reads stops the whole run once its buffer is full, with no error.
+// Values are shared, not copied, so consumers must treat what they receive
+// as read-only (the stages of package stages do). n below 1 means 1.
 //
 // Options: WithBuffer, for each output.
 func Tee[T any](in Stream[T], n int, opts ...Option) []Stream[T] {
+	in.take("Tee")
 	c := newConfig(opts)
 	p := in.p
 	chans := make([]chan T, max(n, 1))
 	outs := make([]Stream[T], len(chans))
 	for i := range chans {
 		chans[i] = make(chan T, c.buffer)
-		outs[i] = Stream[T]{p: p, ch: chans[i]}
+		outs[i] = newStream[T](p, chans[i])
 	}
 	p.Go(func(context.Context) error {
 		defer func() {
@@ -52,10 +54,11 @@ func Merge[T any](streams ...Stream[T]) Stream[T] {
 		panic("pipeline.Merge: no streams to merge")
 	}
 	p := streams[0].p
-	for _, s := range streams[1:] {
+	for _, s := range streams {
 		if s.p != p {
 			panic("pipeline.Merge: streams of different Pipelines")
 		}
+		s.take("Merge")
 	}
 	out := make(chan T, defaultBuffer)
 	startWorkers(p, len(streams), out, func(_ context.Context, i int) error {
@@ -66,5 +69,5 @@ func Merge[T any](streams ...Stream[T]) Stream[T] {
 			}
 		}
 	})
-	return Stream[T]{p: p, ch: out}
+	return newStream[T](p, out)
 }

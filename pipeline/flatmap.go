@@ -15,6 +15,7 @@ import "context"
 // each value together and in input order, holding them until earlier values
 // are done, so keep what one value emits small; WithBuffer.
 func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit func(Out) bool) error, opts ...Option) Stream[Out] {
+	in.take("FlatMap")
 	c := newConfig(opts)
 	out := make(chan Out, c.buffer)
 	p := in.p
@@ -38,7 +39,7 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 			return true
 		}
 		startOrdered(in, c, gather, deliver, func() { close(out) })
-		return Stream[Out]{p: p, ch: out}
+		return newStream[Out](p, out)
 	}
 	emit := func(v Out) bool { return send(p, out, v) }
 	startCrew(p, c.workers, out, func(ctx context.Context, more func()) error {
@@ -53,7 +54,7 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 			}
 		}
 	})
-	return Stream[Out]{p: p, ch: out}
+	return newStream[Out](p, out)
 }
 
 // Filter starts a stage that passes on the values for which keep returns

@@ -16,6 +16,7 @@ import (
 // WithInputOrder (on Schedule's engine, so WithSpill applies too).
 // WithBuffer sizes the output channel.
 func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), opts ...Option) Stream[Out] {
+	in.take("Map")
 	c := newConfig(opts)
 	out := make(chan Out, c.buffer)
 	if c.ordered && c.workers > 1 {
@@ -25,7 +26,7 @@ func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), o
 			return mapEach(ctx, in, out, f, more)
 		})
 	}
-	return Stream[Out]{p: in.p, ch: out}
+	return newStream[Out](in.p, out)
 }
 
 // startWorkers runs n copies of work on p, the i-th given i, and closes

@@ -461,3 +461,35 @@ func TestSourceFailureDrainsWhatWasRead(t *testing.T) {
 		})
 	}
 }
+
+// TestAStreamIsReadOnce: a second stage or sink given a stream that one
+// already reads would split its values with it, silently; it panics when
+// it is built instead, with a message that points to Tee.
+func TestAStreamIsReadOnce(t *testing.T) {
+	id := func(_ context.Context, v int) (int, error) { return v, nil }
+	tests := []struct {
+		name string
+		f    func(s pipeline.Stream[int])
+	}{
+		{"two Maps", func(s pipeline.Stream[int]) { pipeline.Map(s, id); pipeline.Map(s, id) }},
+		{"Map and ForEach", func(s pipeline.Stream[int]) {
+			pipeline.Map(s, id)
+			pipeline.ForEach(s, func(context.Context, int) error { return nil })
+		}},
+		{"Merge of one stream twice", func(s pipeline.Stream[int]) { pipeline.Merge(s, s) }},
+		{"All after Tee", func(s pipeline.Stream[int]) { pipeline.Tee(s, 2); pipeline.All(s) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			defer func() {
+				p.Stop()
+				p.Wait()
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "use Tee") {
+					t.Errorf("panic %v, want one that says a Stream is read once", r)
+				}
+			}()
+			tt.f(pipeline.FromSlice(p, count(10)))
+		})
+	}
+}

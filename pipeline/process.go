@@ -20,6 +20,7 @@ import "context"
 //
 // Options: WithBuffer.
 func Process[In, Out any](in Stream[In], f func(ctx context.Context, in <-chan In, emit func(Out) bool) error, opts ...Option) Stream[Out] {
+	in.take("Process")
 	c := newConfig(opts)
 	out := make(chan Out, c.buffer)
 	p := in.p
@@ -32,5 +33,5 @@ func Process[In, Out any](in Stream[In], f func(ctx context.Context, in <-chan I
 		}
 		return nil
 	})
-	return Stream[Out]{p: p, ch: out}
+	return newStream[Out](p, out)
 }

@@ -59,6 +59,7 @@ import (
 // Options: WithConcurrency or WithBudget, WithKey, WithInputOrder,
 // WithSpill, WithSettled, WithNotStarted, WithObserver, WithBuffer.
 func Schedule[In, Out any](in Stream[In], work func(ctx context.Context, t *Task[In]) (Out, error), opts ...Option) Stream[Out] {
+	in.take("Schedule")
 	c := newConfig(opts)
 	if c.budget != nil && c.workersSet {
 		panic("pipeline.Schedule: WithConcurrency and WithBudget both given; the budget's overall InFlight is the stage's concurrency")
@@ -78,7 +79,7 @@ func Schedule[In, Out any](in Stream[In], work func(ctx context.Context, t *Task
 		defer close(out)
 		return s.run()
 	})
-	return Stream[Out]{p: p, ch: out}
+	return newStream[Out](p, out)
 }
 
 // sched is a running Schedule stage. One goroutine, the lead, reads the

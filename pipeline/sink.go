@@ -18,6 +18,7 @@ import (
 //
 // Options: WithIdle.
 func ForEach[T any](s Stream[T], f func(ctx context.Context, v T) error, opts ...Option) error {
+	s.take("ForEach")
 	c := newConfig(opts)
 	ctx := s.p.stageCtx
 	if r := panics.Try(func() {
@@ -75,6 +76,7 @@ func drain[T any](s Stream[T], f func(T) error, idle func() error) error {
 // Breaking out of the loop stops the run and waits for it, so no goroutine
 // outlives the loop.
 func All[T any](s Stream[T]) iter.Seq2[T, error] {
+	s.take("All")
 	return func(yield func(T, error) bool) {
 		p := s.p
 		done := false

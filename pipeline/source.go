@@ -39,7 +39,7 @@ func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) boo
 		}
 		return nil
 	})
-	return Stream[T]{p: p, ch: out}
+	return newStream[T](p, out)
 }
 
 // FromSeq starts a source that emits the values of seq in order, stopping
