@@ -185,8 +185,10 @@ func (p *Pipeline) runCleanups() {
 }
 
 // Done returns a channel that is closed when the run is aborted by a fatal
-// error or Stop. Hand-written stages select on it beside every channel
-// operation, so that they never block a run that is shutting down.
+// error or Stop: when the stage context ends, and not on a graceful cancel,
+// which closes Context().Done() while what was read still drains.
+// Hand-written stages select on it beside every channel operation, so that
+// they never block a run that is shutting down.
 func (p *Pipeline) Done() <-chan struct{} { return p.abort }
 
 // aborted reports whether the run was aborted by a fatal error or Stop.
