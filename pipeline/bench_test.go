@@ -32,13 +32,7 @@ func BenchmarkMapHop(b *testing.B) {
 				s = pipeline.Map(s, func(_ context.Context, v int) (int, error) { return v + 1, nil }, tc.opts...)
 			}
 			b.ResetTimer()
-			seen := 0
-			if err := pipeline.ForEach(s, func(_ context.Context, _ int) error { seen++; return nil }); err != nil {
-				b.Fatal(err)
-			}
-			if seen != n {
-				b.Fatalf("%d items out of %d", seen, n)
-			}
+			sinkCount(b, s, n)
 		})
 	}
 }
@@ -76,13 +70,7 @@ func BenchmarkScheduleHop(b *testing.B) {
 				return t.Value + 1, nil
 			}, tc.opts()...)
 			b.ResetTimer()
-			seen := 0
-			if err := pipeline.ForEach(out, func(_ context.Context, _ int) error { seen++; return nil }); err != nil {
-				b.Fatal(err)
-			}
-			if seen != n {
-				b.Fatalf("%d items out of %d", seen, n)
-			}
+			sinkCount(b, out, n)
 		})
 	}
 }
@@ -97,4 +85,16 @@ func numbers(p *pipeline.Pipeline, n int) pipeline.Stream[int] {
 		}
 		return nil
 	})
+}
+
+// sinkCount is the benchmarks' sink: it counts what comes out, and fails
+// unless it is n values.
+func sinkCount(b *testing.B, s pipeline.Stream[int], n int) {
+	seen := 0
+	if err := pipeline.ForEach(s, func(context.Context, int) error { seen++; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	if seen != n {
+		b.Fatalf("%d items out of %d", seen, n)
+	}
 }

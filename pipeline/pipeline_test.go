@@ -481,15 +481,7 @@ func TestAStreamIsReadOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := pipeline.New(t.Context())
-			defer func() {
-				p.Stop()
-				p.Wait()
-				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "use Tee") {
-					t.Errorf("panic %v, want one that says a Stream is read once", r)
-				}
-			}()
-			tt.f(pipeline.FromSlice(p, count(10)))
+			mustPanic(t, "use Tee", func(p *pipeline.Pipeline) { tt.f(pipeline.FromSlice(p, count(10))) })
 		})
 	}
 }

@@ -697,18 +697,24 @@ func TestScheduleMisuse(t *testing.T) {
 		{"no overall in flight", func(*pipeline.Pipeline) { pipeline.NewBudget(pipeline.Limits{}, nil) }, "InFlight"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := pipeline.New(t.Context())
-			defer func() {
-				p.Stop()
-				p.Wait()
-				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tt.want) {
-					t.Errorf("panic %v, want one naming %s", r, tt.want)
-				}
-			}()
-			tt.f(p)
-		})
+		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.want, tt.f) })
 	}
+}
+
+// mustPanic runs f on a new Pipeline and fails unless it panics with a
+// message that holds want. The Pipeline is stopped and waited for either
+// way.
+func mustPanic(t *testing.T, want string, f func(p *pipeline.Pipeline)) {
+	t.Helper()
+	p := pipeline.New(t.Context())
+	defer func() {
+		p.Stop()
+		p.Wait()
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), want) {
+			t.Errorf("panic %v, want one that says %q", r, want)
+		}
+	}()
+	f(p)
 }
 
 // TestScheduleObserverCountsWaiting: items that arrive together and are
