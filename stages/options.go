@@ -111,12 +111,22 @@ func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout 
 func WithMaxBody(n int64) Option { return func(s *settings) { s.maxBody = n } }
 
 // WithMethod sets Fetch's method for requests that do not name their own
-// (default GET).
-func WithMethod(m string) Option { return func(s *settings) { s.method = m } }
+// (default GET). It panics on a method that is not a token (see
+// CheckMethod), which every request would otherwise fail on.
+func WithMethod(m string) Option {
+	if err := CheckMethod(m); err != nil {
+		panic("stages.WithMethod: " + err.Error())
+	}
+	return func(s *settings) { s.method = m }
+}
 
 // WithHeader adds a header to every request Fetch makes; a Request's own
-// header of the same name replaces it. May be given more than once.
+// header of the same name replaces it. May be given more than once. It
+// panics on a name or value that cannot be sent (see CheckHeader).
 func WithHeader(key, value string) Option {
+	if err := CheckHeader(key, value); err != nil {
+		panic("stages.WithHeader: " + err.Error())
+	}
 	return func(s *settings) {
 		if s.header == nil {
 			s.header = make(http.Header)
@@ -127,5 +137,12 @@ func WithHeader(key, value string) Option {
 
 // WithTemplate makes a line source build each URL from a template: every
 // "{}" in t is replaced by the line, path-escaped, and every "{raw}" by the
-// line as it is (for a whole URL, or a ready query string).
-func WithTemplate(t string) Option { return func(s *settings) { s.template = t } }
+// line as it is (for a whole URL, or a ready query string). "" means no
+// template. It panics on a template with neither, which would fetch the
+// same URL for every line (see CheckTemplate).
+func WithTemplate(t string) Option {
+	if err := CheckTemplate(t); err != nil {
+		panic("stages.WithTemplate: " + err.Error())
+	}
+	return func(s *settings) { s.template = t }
+}

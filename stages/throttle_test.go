@@ -647,8 +647,9 @@ func TestFetchStagesShareABudget(t *testing.T) {
 	}
 }
 
-// TestFetchMisuse: options that contradict each other panic when the
-// stage is built, rather than one of them being ignored.
+// TestFetchMisuse: options that contradict each other, or that no request
+// could be made with, panic when they are made, rather than one of them
+// being ignored or every item failing.
 func TestFetchMisuse(t *testing.T) {
 	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)
 	tests := []struct {
@@ -661,6 +662,10 @@ func TestFetchMisuse(t *testing.T) {
 		}, "WithBudget"},
 		{"a kind not worth retrying", func(*pipeline.Pipeline) { stages.WithRetryOn(nil, stages.KindInvalidInput) }, "RetryableKinds"},
 		{"a status that is not one", func(*pipeline.Pipeline) { stages.WithRetryOn([]int{1000}) }, "1000"},
+		{"a template with no hole", func(*pipeline.Pipeline) { stages.WithTemplate("https://example.com/list") }, "no {} or {raw}"},
+		{"a header name that is not a token", func(*pipeline.Pipeline) { stages.WithHeader("X Token", "v") }, "not a token"},
+		{"a header value with a line break", func(*pipeline.Pipeline) { stages.WithHeader("X-Token", "a\r\nEvil: 1") }, "line break"},
+		{"a method that is not a token", func(*pipeline.Pipeline) { stages.WithMethod("GE(T") }, "not an HTTP method"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

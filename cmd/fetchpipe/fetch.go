@@ -37,8 +37,8 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		if f.jsonl {
 			return errors.New("--template and --jsonl do not go together: a spec names its own URL")
 		}
-		if !strings.Contains(f.template, "{}") && !strings.Contains(f.template, "{raw}") {
-			return fmt.Errorf("--template %q has no {} or {raw} to put the input in", f.template)
+		if err := stages.CheckTemplate(f.template); err != nil {
+			return fmt.Errorf("--template: %w", err)
 		}
 		sourceOpts = append(sourceOpts, stages.WithTemplate(f.template))
 	}

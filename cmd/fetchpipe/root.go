@@ -10,7 +10,6 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
-	"golang.org/x/net/http/httpguts"
 
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -152,17 +151,19 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		stages.WithMaxBody(maxBody),
 	}
 	if f.method != "" {
-		// A method is a token, as a header name is.
-		if !httpguts.ValidHeaderFieldName(f.method) {
-			return nil, 0, fmt.Errorf("--method %q is not an HTTP method", f.method)
+		if err := stages.CheckMethod(f.method); err != nil {
+			return nil, 0, fmt.Errorf("--method: %w", err)
 		}
 		fetch = append(fetch, stages.WithMethod(f.method))
 	}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value', with a name of letters, digits and -", h)
+		if !ok {
+			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value'", h)
+		}
+		if err := stages.CheckHeader(k, v); err != nil {
+			return nil, 0, fmt.Errorf("--header %q: %w", h, err)
 		}
 		fetch = append(fetch, stages.WithHeader(k, v))
 	}
