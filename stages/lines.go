@@ -69,7 +69,7 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 		var (
 			long    []byte // a line longer than br's buffer, being assembled
 			tooLong bool   // the line being read is over MaxLine: skip the rest
-			lead    byte   // the first byte of the line that is not white space
+			lead    = -1   // the first byte of the line that is not white space; -1 while there is none
 			seq     int64
 			first   = true
 		)
@@ -79,11 +79,11 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				chunk = bytes.TrimPrefix(chunk, bom)
 				first = false
 			}
-			if lead == 0 {
+			if lead < 0 {
 				// Decided on the first bytes, so that an overlong comment or
 				// blank line is still skipped rather than made an item.
 				if t := bytes.TrimLeft(chunk, " \t\r\n\v\f"); len(t) > 0 {
-					lead = t[0]
+					lead = int(t[0]) // which may be a NUL: still an item
 				}
 			}
 			if errors.Is(err, bufio.ErrBufferFull) {
@@ -101,8 +101,8 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 				long = nil
 			}
 			over := tooLong || len(bytes.TrimRight(line, "\r\n")) > MaxLine
-			isItem := lead != 0 && lead != '#'
-			tooLong, lead = false, 0
+			isItem := lead >= 0 && lead != '#'
+			tooLong, lead = false, -1
 			if err != nil && !errors.Is(err, io.EOF) {
 				if ctx.Err() != nil {
 					// Closing the reader, or setting a deadline on it, is how

@@ -53,6 +53,7 @@ func TestLines(t *testing.T) {
 		{"a byte order mark is not part of the first line", "\xef\xbb\xbfhttp://a/1\n", "", []string{"http://a/1"}},
 		{"a byte order mark before a comment", "\xef\xbb\xbf# list\nhttp://a/1\n", "", []string{"http://a/1"}},
 		{"empty input", "", "", nil},
+		{"a line that starts with a NUL is an item", "\x00http://a/1\nhttp://a/2\n", "", []string{"\x00http://a/1", "http://a/2"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
