@@ -93,9 +93,6 @@ func mustValid(what string, l Limits) {
 	}
 }
 
-// InFlight returns the overall number of items that may run at once.
-func (b *Budget) InFlight() int { return b.overall.InFlight }
-
 // SetLimits gives key its own limits from now on, in place of what perKey
 // gave it, for as long as the key is remembered (see Budget): a key with no
 // work and no recent starts to remember is forgotten at once, and comes

@@ -53,7 +53,6 @@ func (s *sched[In, Out]) run() (err error) {
 		emit := !s.emitting && s.readyToEmit()
 		if emit {
 			s.emitting = true
-			s.dropGrants()
 		}
 		finished := !s.inOpen && s.held == 0
 		var input <-chan In

@@ -203,7 +203,6 @@ func (s *sched[In, Out]) emitIfIdle() bool {
 		return true
 	}
 	s.emitting = true
-	s.dropGrants()
 	s.b.mu.Unlock()
 	s.report()
 	if !s.emitReady() {
