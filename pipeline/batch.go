@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -10,7 +11,7 @@ import (
 // database insert, a bulk API call, a file per thousand records. A batch
 // goes out when it is full and when the input ends; with WithWindow(d) also
 // when d has passed since its first value arrived, so that a slow trickle
-// still flows. A size below 1 means 1.
+// still flows. Panics if size < 1.
 //
 // Each batch is a new slice, which the consumer may keep.
 //
@@ -18,8 +19,10 @@ import (
 // the default 16 at size 100 holds up to 1,600 values.
 func Batch[T any](in Stream[T], size int, opts ...Option) Stream[[]T] {
 	in.take("Batch")
-	c := newConfig(opts)
-	size = max(size, 1)
+	if size < 1 {
+		panic(fmt.Sprintf("pipeline.Batch: size must be at least 1, not %d", size))
+	}
+	c := newConfig("Batch", optWindow|optBuffer, opts)
 	out := make(chan []T, c.buffer)
 	p := in.p
 	p.Go(func(context.Context) error {

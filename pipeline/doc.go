@@ -143,6 +143,12 @@
 //
 // # Options
 //
+// Each function's doc lists the options it takes. Given another (WithKey
+// to Map, WithBuffer to ForEach), or a value that means nothing
+// (WithConcurrency(0), a buffer over MaxBuffer), it panics when the stage
+// is made, as conc's pools do on a limit below 1: a mistake that would
+// otherwise be ignored for a whole run shows on the first run of a test.
+//
 //   - WithConcurrency for a stage that waits (on a network, a disk) or that
 //     costs much more than a channel hop; a cheap function is fastest on the
 //     default single goroutine.

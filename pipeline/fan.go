@@ -1,6 +1,9 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Tee starts a stage that hands every value of in to each of n new streams,
 // for one source feeding several consumers, such as a file and a live
@@ -8,14 +11,17 @@ import "context"
 // sets the pace of all, as backpressure does for one, and a branch that
 // nobody reads stops the whole run once its buffer is full, with no error.
 // Values are shared, not copied, so consumers must treat what they receive
-// as read-only (the stages of package stages do). n below 1 means 1.
+// as read-only (the stages of package stages do). Panics if n < 1.
 //
 // Options: WithBuffer, for each output.
 func Tee[T any](in Stream[T], n int, opts ...Option) []Stream[T] {
+	if n < 1 {
+		panic(fmt.Sprintf("pipeline.Tee: n must be at least 1, not %d", n))
+	}
 	in.take("Tee")
-	c := newConfig(opts)
+	c := newConfig("Tee", optBuffer, opts)
 	p := in.p
-	chans := make([]chan T, max(n, 1))
+	chans := make([]chan T, n)
 	outs := make([]Stream[T], len(chans))
 	for i := range chans {
 		chans[i] = make(chan T, c.buffer)

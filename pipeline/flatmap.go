@@ -16,7 +16,7 @@ import "context"
 // are done, so keep what one value emits small; WithBuffer.
 func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit func(Out) bool) error, opts ...Option) Stream[Out] {
 	in.take("FlatMap")
-	c := newConfig(opts)
+	c := newConfig("FlatMap", optConcurrency|optInputOrder|optBuffer, opts)
 	out := make(chan Out, c.buffer)
 	p := in.p
 	if c.ordered && c.workers > 1 {
@@ -63,7 +63,7 @@ func FlatMap[In, Out any](in Stream[In], f func(ctx context.Context, v In, emit 
 //
 // Options: WithBuffer.
 func Filter[T any](in Stream[T], keep func(T) bool, opts ...Option) Stream[T] {
-	c := newConfig(opts)
+	c := newConfig("Filter", optBuffer, opts)
 	return FlatMap(in, func(_ context.Context, v T, emit func(T) bool) error {
 		if keep(v) {
 			emit(v)

@@ -106,7 +106,7 @@ func TestBatch(t *testing.T) {
 		{"full batches and a rest", 10, 3, []int{3, 3, 3, 1}},
 		{"exact", 6, 3, []int{3, 3}},
 		{"empty input", 0, 3, nil},
-		{"size below 1 means 1", 2, 0, []int{1, 1}},
+		{"size 1", 2, 1, []int{1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

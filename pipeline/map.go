@@ -17,7 +17,7 @@ import (
 // WithBuffer sizes the output channel.
 func Map[In, Out any](in Stream[In], f func(context.Context, In) (Out, error), opts ...Option) Stream[Out] {
 	in.take("Map")
-	c := newConfig(opts)
+	c := newConfig("Map", optConcurrency|optInputOrder|optSpill|optBuffer, opts)
 	out := make(chan Out, c.buffer)
 	if c.ordered && c.workers > 1 {
 		startOrdered(in, c, f, func(v Out) bool { return send(in.p, out, v) }, func() { close(out) })

@@ -5,11 +5,15 @@ import (
 	"time"
 )
 
-// An Option configures a stage or a sink. Options that do not apply to the
-// function they are given to are ignored.
+// An Option configures a stage or a sink. Each function's doc lists the
+// options it takes, and it panics when it is given another: an option that
+// would do nothing is a mistake, and one found when the stage is made,
+// before any item flows, is cheaper than a run that quietly ignores it.
 type Option func(*config)
 
 type config struct {
+	given option // the options given, to check against what a function takes
+
 	workers    int
 	workersSet bool
 	buffer     int
@@ -32,25 +36,42 @@ type config struct {
 // written out.
 const defaultBuffer = 16
 
-func newConfig(opts []Option) config {
+// MaxBuffer is the largest channel capacity WithBuffer takes. A channel
+// allocates its whole capacity when it is made, so a larger one would cost
+// memory before a single item flows, where backpressure is the point.
+const MaxBuffer = 1 << 20
+
+// newConfig applies opts for the function fn, which takes the options in
+// takes, and panics if it was given any other.
+func newConfig(fn string, takes option, opts []Option) config {
 	c := config{workers: 1, buffer: defaultBuffer}
 	for _, o := range opts {
 		o(&c)
+	}
+	if extra := c.given &^ takes; extra != 0 {
+		panic(fmt.Sprintf("pipeline.%s does not take %s; it takes %s", fn, extra, takes))
 	}
 	return c
 }
 
 // WithConcurrency runs a stage's function on up to n goroutines at once,
-// started as the input needs them. Defaults to 1. Values below 1 mean 1.
+// started as the input needs them. Defaults to 1. Panics if n < 1.
 func WithConcurrency(n int) Option {
-	return func(c *config) { c.workers, c.workersSet = max(n, 1), true }
+	if n < 1 {
+		panic(fmt.Sprintf("pipeline.WithConcurrency: n must be at least 1, not %d", n))
+	}
+	return func(c *config) { c.workers, c.workersSet, c.given = n, true, c.given|optConcurrency }
 }
 
 // WithBuffer sets the capacity of a stage's output channel. Defaults to 16.
 // A larger buffer smooths bursts at the cost of more items held in memory;
-// 0 makes every hand-off synchronous.
+// 0 makes every hand-off synchronous. Panics if n is negative or over
+// MaxBuffer.
 func WithBuffer(n int) Option {
-	return func(c *config) { c.buffer = max(n, 0) }
+	if n < 0 || n > MaxBuffer {
+		panic(fmt.Sprintf("pipeline.WithBuffer: n must be from 0 to MaxBuffer (%d), not %d", MaxBuffer, n))
+	}
+	return func(c *config) { c.buffer, c.given = n, c.given|optBuffer }
 }
 
 // WithInputOrder makes a concurrent stage emit its results in the order its
@@ -58,7 +79,7 @@ func WithBuffer(n int) Option {
 // in a window of twice the stage's goroutines, so memory stays bounded; a
 // slow item holds up those behind it once the window is full (see WithSpill).
 func WithInputOrder() Option {
-	return func(c *config) { c.ordered = true }
+	return func(c *config) { c.ordered = true; c.given |= optInputOrder }
 }
 
 // WithIdle gives a sink a function to call whenever no value is ready and
@@ -66,7 +87,7 @@ func WithInputOrder() Option {
 // reader downstream sees each value promptly while bulk runs still write in
 // large blocks. An error from idle is fatal for the run.
 func WithIdle(idle func() error) Option {
-	return func(c *config) { c.idle = idle }
+	return func(c *config) { c.idle = idle; c.given |= optIdle }
 }
 
 // WithWindow makes Batch send a batch that is not full once d has passed
@@ -74,18 +95,18 @@ func WithIdle(idle func() error) Option {
 // for a value however slowly the input flows. 0, the default, waits for a
 // full batch or the end of the input.
 func WithWindow(d time.Duration) Option {
-	return func(c *config) { c.window = max(d, 0) }
+	return func(c *config) { c.window = max(d, 0); c.given |= optWindow }
 }
 
 // WithBudget makes Schedule draw on b, which may be shared with other
 // stages, for its limits. Schedule panics if WithConcurrency is given too:
 // b's overall InFlight is the stage's concurrency. The stage holds up to
-// twice b's overall InFlight items (see Schedule). Other stages ignore it.
+// twice b's overall InFlight items (see Schedule).
 func WithBudget(b *Budget) Option {
 	if b == nil {
 		panic("pipeline.WithBudget: nil Budget")
 	}
-	return func(c *config) { c.budget = b }
+	return func(c *config) { c.budget = b; c.given |= optBudget }
 }
 
 // WithKey gives Schedule the key of each item, such as the host of a URL
@@ -95,7 +116,7 @@ func WithBudget(b *Budget) Option {
 // item, in the stage's own goroutine, so it should be cheap. Schedule
 // panics if key does not take the stage's item type.
 func WithKey[In any](key func(In) string) Option {
-	return func(c *config) { c.key = key }
+	return func(c *config) { c.key = key; c.given |= optKey }
 }
 
 // WithNotStarted tells Schedule what result an item gets when a graceful
@@ -105,7 +126,7 @@ func WithKey[In any](key func(In) string) Option {
 // result of their last try either way. Schedule panics if f does not map
 // the stage's item type to its result type.
 func WithNotStarted[In, Out any](f func(In) Out) Option {
-	return func(c *config) { c.notStarted = f }
+	return func(c *config) { c.notStarted = f; c.given |= optNotStarted }
 }
 
 // WithSettled tells Schedule which items are settled before they start,
@@ -116,7 +137,7 @@ func WithNotStarted[In, Out any](f func(In) Out) Option {
 // stage's own goroutine, so it should be cheap. Schedule panics if f does
 // not fit the stage's types.
 func WithSettled[In, Out any](f func(In) (Out, bool)) Option {
-	return func(c *config) { c.settled = f }
+	return func(c *config) { c.settled = f; c.given |= optSettled }
 }
 
 // WithObserver makes Schedule report its events to observe: items waiting
@@ -125,7 +146,7 @@ func WithSettled[In, Out any](f func(In) (Out, bool)) Option {
 // so observe need not be safe for concurrent use, but it must be quick:
 // the stage waits for it. A panic in it is fatal for the run.
 func WithObserver(observe func(Event)) Option {
-	return func(c *config) { c.observe = observe }
+	return func(c *config) { c.observe = observe; c.given |= optObserver }
 }
 
 // as returns v, held as any in a config, as a T, or panics with a message

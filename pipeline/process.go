@@ -21,7 +21,7 @@ import "context"
 // Options: WithBuffer.
 func Process[In, Out any](in Stream[In], f func(ctx context.Context, in <-chan In, emit func(Out) bool) error, opts ...Option) Stream[Out] {
 	in.take("Process")
-	c := newConfig(opts)
+	c := newConfig("Process", optBuffer, opts)
 	out := make(chan Out, c.buffer)
 	p := in.p
 	p.Go(func(ctx context.Context) error {

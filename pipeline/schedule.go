@@ -60,7 +60,7 @@ import (
 // WithSpill, WithSettled, WithNotStarted, WithObserver, WithBuffer.
 func Schedule[In, Out any](in Stream[In], work func(ctx context.Context, t *Task[In]) (Out, error), opts ...Option) Stream[Out] {
 	in.take("Schedule")
-	c := newConfig(opts)
+	c := newConfig("Schedule", optConcurrency|optBudget|optKey|optInputOrder|optSpill|optSettled|optNotStarted|optObserver|optBuffer, opts)
 	if c.budget != nil && c.workersSet {
 		panic("pipeline.Schedule: WithConcurrency and WithBudget both given; the budget's overall InFlight is the stage's concurrency")
 	}

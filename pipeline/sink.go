@@ -19,7 +19,7 @@ import (
 // Options: WithIdle.
 func ForEach[T any](s Stream[T], f func(ctx context.Context, v T) error, opts ...Option) error {
 	s.take("ForEach")
-	c := newConfig(opts)
+	c := newConfig("ForEach", optIdle, opts)
 	ctx := s.p.stageCtx
 	if r := panics.Try(func() {
 		if err := drain(s, func(v T) error { return f(ctx, v) }, c.idle); err != nil {

@@ -18,7 +18,13 @@ import (
 // context's own error after the context ended is not an error: it marks the
 // run as cut short. Options: WithBuffer.
 func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) bool) error, opts ...Option) Stream[T] {
-	c := newConfig(opts)
+	return generate("Generate", p, gen, opts)
+}
+
+// generate is Generate for the source named fn, which the panic for an
+// option it does not take names.
+func generate[T any](fn string, p *Pipeline, gen func(ctx context.Context, emit func(T) bool) error, opts []Option) Stream[T] {
+	c := newConfig(fn, optBuffer, opts)
 	out := make(chan T, c.buffer)
 	p.goWith(p.ctx, func(ctx context.Context) error {
 		defer close(out)
@@ -45,33 +51,33 @@ func Generate[T any](p *Pipeline, gen func(ctx context.Context, emit func(T) boo
 // FromSeq starts a source that emits the values of seq in order, stopping
 // early when the context ends. Options: WithBuffer.
 func FromSeq[T any](p *Pipeline, seq iter.Seq[T], opts ...Option) Stream[T] {
-	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+	return generate("FromSeq", p, func(ctx context.Context, emit func(T) bool) error {
 		for v := range seq {
 			if !emit(v) {
 				break
 			}
 		}
 		return nil
-	}, opts...)
+	}, opts)
 }
 
 // FromSlice starts a source that emits the items of s in order.
 // Options: WithBuffer.
 func FromSlice[T any](p *Pipeline, s []T, opts ...Option) Stream[T] {
-	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+	return generate("FromSlice", p, func(ctx context.Context, emit func(T) bool) error {
 		for _, v := range s {
 			if !emit(v) {
 				break
 			}
 		}
 		return nil
-	}, opts...)
+	}, opts)
 }
 
 // FromChan starts a source that forwards the values received from ch until
 // ch is closed or the context ends. It never closes ch. Options: WithBuffer.
 func FromChan[T any](p *Pipeline, ch <-chan T, opts ...Option) Stream[T] {
-	return Generate(p, func(ctx context.Context, emit func(T) bool) error {
+	return generate("FromChan", p, func(ctx context.Context, emit func(T) bool) error {
 		for {
 			select {
 			case v, ok := <-ch:
@@ -82,5 +88,5 @@ func FromChan[T any](p *Pipeline, ch <-chan T, opts ...Option) Stream[T] {
 				return nil
 			}
 		}
-	}, opts...)
+	}, opts)
 }

@@ -45,7 +45,7 @@ func WithSpill[T any](s Spill[T]) Option {
 	if s.Limit < 0 {
 		panic(fmt.Sprintf("pipeline.WithSpill: negative Limit %d", s.Limit))
 	}
-	return func(c *config) { c.spill = &s }
+	return func(c *config) { c.spill, c.given = &s, c.given|optSpill }
 }
 
 // maxSpilled bounds how many results a Spill holds at once, whatever

@@ -35,14 +35,16 @@ func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.
 		// read-only here, and a changed body is a new slice.
 		decodeBody(&r, format, false)
 		return r, nil
-	}, newSettings(opts).stage(1)...)
+	}, newSettings("Decode", decodeOptions, opts).stage(1)...)
 }
 
 // WithDecode makes Fetch decode each body itself, in its workers, as the
 // Decode stage would with format: the same records, one stage (and one
 // hand-off between goroutines per record) fewer, and the decoding spread
 // over the workers. For the fastest runs.
-func WithDecode(format Format) Option { return func(s *settings) { s.decode = &format } }
+func WithDecode(format Format) Option {
+	return set(optDecode, func(s *settings) { s.decode = &format })
+}
 
 // decodeBody turns r's body into format. owned says whether the body is
 // r's alone, to rewrite in place, as in Fetch's workers; otherwise it is
@@ -152,5 +154,5 @@ func DecodeAs[T any](in pipeline.Stream[Record], opts ...Option) pipeline.Stream
 			d.Record.Err = newError(KindDecode, fmt.Sprintf("body does not decode into %s: %v", name, err))
 		}
 		return d, nil
-	}, newSettings(opts).stage(1)...)
+	}, newSettings("DecodeAs", decodeOptions, opts).stage(1)...)
 }

@@ -30,8 +30,26 @@
 //     Go, use pipeline.ForEach or pipeline.All instead; to add a step of your
 //     own, put a pipeline.Map between two stages (see the examples).
 //
-// All stages take the same Option type and each reads only the options it
-// documents, so one option list can be shared.
+// # Options
+//
+// Every stage takes options of this package's Option type; each stage's doc
+// lists those it takes. A stage panics when it is made with an option it does
+// not take (WithTemplate given to Specs), or with two that exclude each other
+// (WithBudget and WithConcurrency), and an option panics on a value that means
+// nothing (WithConcurrency(0), a negative timeout): such a mistake shows on the
+// first run of a test, where one ignored would show only in what a long run
+// fetched. So give each stage its own list.
+//
+// WithConcurrency, WithInputOrder and WithBuffer have namesakes in package
+// pipeline, of its own Option type, which the compiler keeps apart: stages
+// take stages.WithConcurrency, and functions of package pipeline (Map,
+// pipeline.Schedule, …) take pipeline.WithConcurrency. Where a default differs,
+// the option's doc says so: Fetch has DefaultConcurrency requests in flight,
+// while a pipeline stage, like Decode, runs one goroutine.
+//
+// Two names that look alike do different work: Decode(JSON) checks the body
+// and keeps it as JSON for the record, without building any Go value, while
+// DecodeAs[T] decodes it into a T for code that reads its fields.
 //
 // # One record per input
 //

@@ -58,7 +58,7 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithMethod, WithHeader, WithClient, WithDecode, WithInputOrder,
 // WithObserver, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
-	s := newSettings(opts)
+	s := newSettings("Fetch", fetchOptions, opts)
 	p := in.Pipeline()
 	f := newFetcher(s, p.Context())
 	p.Cleanup(f.release)

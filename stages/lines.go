@@ -27,7 +27,7 @@ const MaxLine = 1 << 20
 //
 // Options: WithTemplate, WithBuffer.
 func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
-	s := newSettings(opts)
+	s := newSettings("Lines", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
 	return readItems(p, r, s, func(seq int64, line []byte) Request {
 		return Request{Seq: seq, URL: tmpl.fill(string(line))}
@@ -41,7 +41,7 @@ func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 //
 // Options: WithTemplate, WithBuffer.
 func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[Request] {
-	s := newSettings(opts)
+	s := newSettings("URLs", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		for seq, item := range items {

@@ -1,17 +1,24 @@
 package stages
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
-// An Option configures a stage. Each stage's doc lists the options it reads;
-// it ignores the others, so one option list can be shared by several stages.
+// An Option configures a stage. Each stage's doc lists the options it
+// takes, and it panics when it is given another, or two that exclude each
+// other (such as WithBudget and WithConcurrency): an option that would do
+// nothing is a mistake, and one found when the stage is made, before a
+// single request, is cheaper than a run that quietly ignores it. So each
+// stage gets its own option list.
 type Option func(*settings)
 
 type settings struct {
+	given option // the options given, to check against what a stage takes
+
 	concurrency int
 	ordered     bool
 	buffer      []pipeline.Option // pipeline.WithBuffer when set, so 0 stays 0
@@ -53,7 +60,9 @@ const (
 	DefaultMaxRedirects   = 10
 )
 
-func newSettings(opts []Option) *settings {
+// newSettings applies opts for the stage fn, which takes the options in
+// takes, and panics if it was given any other (see check).
+func newSettings(fn string, takes option, opts []Option) *settings {
 	s := &settings{
 		timeout:        DefaultTimeout,
 		maxBody:        DefaultMaxBody,
@@ -68,6 +77,7 @@ func newSettings(opts []Option) *settings {
 	for _, o := range opts {
 		o(s)
 	}
+	s.check(fn, takes)
 	return s
 }
 
@@ -83,32 +93,55 @@ func (s *settings) stage(def int) []pipeline.Option {
 
 // WithConcurrency sets how many items a stage works on at once: for Fetch,
 // the requests in flight (default DefaultConcurrency); for Decode, the
-// bodies decoded in parallel (default 1).
-func WithConcurrency(n int) Option { return func(s *settings) { s.concurrency = n } }
+// bodies decoded in parallel (default 1). Panics if n < 1.
+func WithConcurrency(n int) Option {
+	if n < 1 {
+		panic(fmt.Sprintf("stages.WithConcurrency: n must be at least 1, not %d", n))
+	}
+	return set(optConcurrency, func(s *settings) { s.concurrency = n })
+}
 
 // WithInputOrder makes a stage emit records in input order rather than as
 // they complete. Early records wait in a bounded window: for Fetch, the
 // items it holds (see Fetch); for Decode, that of pipeline.WithInputOrder.
-func WithInputOrder() Option { return func(s *settings) { s.ordered = true } }
+func WithInputOrder() Option { return set(optInputOrder, func(s *settings) { s.ordered = true }) }
 
 // WithBuffer sets the capacity of a stage's output channel (default 16);
-// 0 makes every hand-off synchronous.
+// 0 makes every hand-off synchronous. Panics if n is negative or over
+// pipeline.MaxBuffer.
 func WithBuffer(n int) Option {
-	return func(s *settings) { s.buffer = []pipeline.Option{pipeline.WithBuffer(n)} }
+	if n < 0 || n > pipeline.MaxBuffer {
+		panic(fmt.Sprintf("stages.WithBuffer: n must be from 0 to pipeline.MaxBuffer (%d), not %d", pipeline.MaxBuffer, n))
+	}
+	return set(optBuffer, func(s *settings) { s.buffer = []pipeline.Option{pipeline.WithBuffer(n)} })
 }
 
 // WithClient makes Fetch use c instead of a client of its own, for a custom
 // transport, proxy or TLS set-up. Fetch sets no timeout on c: its own
-// per-attempt timeout applies (WithTimeout).
-func WithClient(c *http.Client) Option { return func(s *settings) { s.client = c } }
+// per-attempt timeout applies (WithTimeout). WithConnectTimeout and
+// WithMaxRedirects set up Fetch's own client, so they do not go with it.
+func WithClient(c *http.Client) Option {
+	if c == nil {
+		panic("stages.WithClient: nil client")
+	}
+	return set(optClient, func(s *settings) { s.client = c })
+}
 
 // WithTimeout limits each attempt of Fetch, from the moment the request
 // starts to the end of its body (default DefaultTimeout). 0 means no limit.
-func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+// Panics if d is negative.
+func WithTimeout(d time.Duration) Option {
+	nonNegative("WithTimeout", d)
+	return set(optTimeout, func(s *settings) { s.timeout = d })
+}
 
 // WithMaxBody caps the body Fetch reads, in bytes (default DefaultMaxBody);
-// a larger body ends as a too_large record. 0 means no cap.
-func WithMaxBody(n int64) Option { return func(s *settings) { s.maxBody = n } }
+// a larger body ends as a too_large record. 0 means no cap. Panics if n is
+// negative.
+func WithMaxBody(n int64) Option {
+	nonNegative("WithMaxBody", n)
+	return set(optMaxBody, func(s *settings) { s.maxBody = n })
+}
 
 // WithMethod sets Fetch's method for requests that do not name their own
 // (default GET). It panics on a method that is not a token (see
@@ -117,7 +150,7 @@ func WithMethod(m string) Option {
 	if err := CheckMethod(m); err != nil {
 		panic("stages.WithMethod: " + err.Error())
 	}
-	return func(s *settings) { s.method = m }
+	return set(optMethod, func(s *settings) { s.method = m })
 }
 
 // WithHeader adds a header to every request Fetch makes; a Request's own
@@ -127,12 +160,12 @@ func WithHeader(key, value string) Option {
 	if err := CheckHeader(key, value); err != nil {
 		panic("stages.WithHeader: " + err.Error())
 	}
-	return func(s *settings) {
+	return set(optHeader, func(s *settings) {
 		if s.header == nil {
 			s.header = make(http.Header)
 		}
 		s.header.Add(key, value)
-	}
+	})
 }
 
 // WithTemplate makes a line source build each URL from a template: every
@@ -144,5 +177,13 @@ func WithTemplate(t string) Option {
 	if err := CheckTemplate(t); err != nil {
 		panic("stages.WithTemplate: " + err.Error())
 	}
-	return func(s *settings) { s.template = t }
+	return set(optTemplate, func(s *settings) { s.template = t })
+}
+
+// nonNegative panics, naming the option, if v is negative: a negative
+// count or duration is a mistake, not a way to say "none".
+func nonNegative[T int | int64 | time.Duration](option string, v T) {
+	if v < 0 {
+		panic(fmt.Sprintf("stages.%s: %v is negative", option, v))
+	}
 }

@@ -26,7 +26,7 @@ import (
 //
 // Options: WithBuffer.
 func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
-	return readItems(p, r, newSettings(opts), parseSpec)
+	return readItems(p, r, newSettings("Specs", optBuffer, opts), parseSpec)
 }
 
 type spec struct {

@@ -12,28 +12,46 @@ import (
 // on top of the overall limit of WithConcurrency. A host at its limit makes
 // only its own requests wait: requests to other hosts go on. 0, the
 // default, means no per-host limit.
-func WithPerHost(n int) Option { return func(s *settings) { s.perHost = max(n, 0) } }
+func WithPerHost(n int) Option {
+	nonNegative("WithPerHost", n)
+	return set(optPerHost, func(s *settings) { s.perHost = n })
+}
 
 // WithRate limits how many requests Fetch starts, overall: n per period,
 // evenly spaced (WithRate(50, time.Second), WithRate(3000, time.Minute)).
 // Retries count too. Requests wait for their turn without holding a slot
-// of the concurrency limit. n of 0 or less means no limit.
+// of the concurrency limit. n of 0 means no limit. Panics if n is negative,
+// or if n is positive and per is not.
 func WithRate(n int, per time.Duration) Option {
-	return func(s *settings) { s.rate = limit(n, per) }
+	r := limit("WithRate", n, per)
+	return set(optRate, func(s *settings) { s.rate = r })
 }
 
 // WithHostRate is WithRate for each host on its own.
 func WithHostRate(n int, per time.Duration) Option {
-	return func(s *settings) { s.hostRate = limit(n, per) }
+	r := limit("WithHostRate", n, per)
+	return set(optHostRate, func(s *settings) { s.hostRate = r })
 }
 
 // WithBurst lets up to n requests start at once under WithRate and
 // WithHostRate, after a quiet spell, instead of evenly spaced (default 1).
-func WithBurst(n int) Option { return func(s *settings) { s.burst = max(n, 1) } }
+// Panics if n < 1.
+func WithBurst(n int) Option {
+	if n < 1 {
+		panic(fmt.Sprintf("stages.WithBurst: n must be at least 1, not %d", n))
+	}
+	return set(optBurst, func(s *settings) { s.burst = n })
+}
 
-func limit(n int, per time.Duration) float64 {
-	if n <= 0 || per <= 0 {
+// limit returns n per period as a rate per second, or panics, naming the
+// option, on a rate that means nothing.
+func limit(option string, n int, per time.Duration) float64 {
+	nonNegative(option, n)
+	if n == 0 {
 		return 0
+	}
+	if per <= 0 {
+		panic(fmt.Sprintf("stages.%s: the period must be positive, not %v", option, per))
 	}
 	return float64(n) / per.Seconds()
 }
@@ -50,7 +68,7 @@ func WithBudget(b *pipeline.Budget) Option {
 	if b == nil {
 		panic("stages.WithBudget: nil Budget")
 	}
-	return func(s *settings) { s.budget = b }
+	return set(optBudget, func(s *settings) { s.budget = b })
 }
 
 // WithObserver makes Fetch report each request's progress to observe:
@@ -59,16 +77,13 @@ func WithBudget(b *pipeline.Budget) Option {
 // whose Key is the host when Fetch keys its limits by host). observe is
 // called one event at a time, in order, and must be quick.
 func WithObserver(observe func(pipeline.Event)) Option {
-	return func(s *settings) { s.observe = observe }
+	return set(optObserver, func(s *settings) { s.observe = observe })
 }
 
 // newBudget returns the budget Fetch draws on: the one given, or its own
 // from the limit options.
 func (s *settings) newBudget() *pipeline.Budget {
 	if s.budget != nil {
-		if s.concurrency != 0 || s.perHost != 0 || s.rate != 0 || s.hostRate != 0 || s.burst != 1 {
-			panic("stages.Fetch: WithBudget and the options of Fetch's own limits (WithConcurrency, WithPerHost, WithRate, WithHostRate, WithBurst) both given")
-		}
 		return s.budget
 	}
 	overall := pipeline.Limits{InFlight: s.concurrencyOr(DefaultConcurrency), Rate: s.rate, Burst: s.burst}
@@ -83,7 +98,11 @@ func (s *settings) newBudget() *pipeline.Budget {
 // WithRetries sets how many times Fetch retries a request that failed in a
 // way worth retrying (see WithRetryOn), after a backoff (default
 // DefaultRetries; 0 for none). The record's Attempts counts them all.
-func WithRetries(n int) Option { return func(s *settings) { s.retries = max(n, 0) } }
+// Panics if n is negative.
+func WithRetries(n int) Option {
+	nonNegative("WithRetries", n)
+	return set(optRetries, func(s *settings) { s.retries = n })
+}
 
 // WithRetryOn sets what is worth retrying: the statuses of a response, and
 // the kinds of a failure without one, among RetryableKinds (default
@@ -104,42 +123,48 @@ func WithRetryOn(statuses []int, kinds ...Kind) Option {
 		}
 	}
 	statuses, kinds = slices.Clone(statuses), slices.Clone(kinds)
-	return func(s *settings) { s.retryStatuses, s.retryKinds = statuses, kinds }
+	return set(optRetryOn, func(s *settings) { s.retryStatuses, s.retryKinds = statuses, kinds })
 }
 
 // WithRetryPolicy replaces Fetch's decision to retry, for rules the retry
 // options cannot express: policy is called after every attempt that failed
 // and says whether to try again and after how long (see RetryPolicy). The
 // options WithRetries, WithRetryOn, WithRetryUnsafe and WithMaxRetryWait
-// then do not apply.
+// make those rules, so they do not go with it.
 func WithRetryPolicy(policy RetryPolicy) Option {
 	if policy == nil {
 		panic("stages.WithRetryPolicy: nil policy")
 	}
-	return func(s *settings) { s.retryPolicy = policy }
+	return set(optRetryPolicy, func(s *settings) { s.retryPolicy = policy })
 }
 
 // WithRetryUnsafe lets Fetch retry POST, PATCH and other methods that may
 // not be repeated safely, for APIs that make them idempotent themselves.
-func WithRetryUnsafe() Option { return func(s *settings) { s.retryUnsafe = true } }
+func WithRetryUnsafe() Option { return set(optRetryUnsafe, func(s *settings) { s.retryUnsafe = true }) }
 
 // WithMaxRetryWait caps the wait before a retry (default
 // DefaultMaxRetryWait), whether it comes from the backoff or from the
-// server's Retry-After. 0 retries at once.
+// server's Retry-After. 0 retries at once. Panics if d is negative.
 func WithMaxRetryWait(d time.Duration) Option {
-	return func(s *settings) { s.maxRetryWait = max(d, 0) }
+	nonNegative("WithMaxRetryWait", d)
+	return set(optMaxRetryWait, func(s *settings) { s.maxRetryWait = d })
 }
 
 // WithConnectTimeout limits how long Fetch's own client waits for a
 // connection (default DefaultConnectTimeout; 0 leaves it to the operating
-// system, which on Linux gives up after about two minutes). It does not
-// apply with WithClient.
+// system, which on Linux gives up after about two minutes). It sets up
+// Fetch's own client, so it does not go with WithClient. Panics if d is
+// negative.
 func WithConnectTimeout(d time.Duration) Option {
-	return func(s *settings) { s.connectTimeout = max(d, 0) }
+	nonNegative("WithConnectTimeout", d)
+	return set(optConnectTimeout, func(s *settings) { s.connectTimeout = d })
 }
 
 // WithMaxRedirects sets how many redirects Fetch's own client follows before
 // it gives up with a redirect record (default DefaultMaxRedirects; 0 follows
-// none and records the redirect response itself). It does not apply with
-// WithClient.
-func WithMaxRedirects(n int) Option { return func(s *settings) { s.maxRedirects = max(n, 0) } }
+// none and records the redirect response itself). It sets up Fetch's own
+// client, so it does not go with WithClient. Panics if n is negative.
+func WithMaxRedirects(n int) Option {
+	nonNegative("WithMaxRedirects", n)
+	return set(optMaxRedirects, func(s *settings) { s.maxRedirects = n })
+}
