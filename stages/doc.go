@@ -57,12 +57,15 @@
 // Record carries the item's position in the input as Seq (from 0; blank and
 // "#" lines are not items). So a consumer can tell which input each line
 // answers, spot what is missing, and resume a run by skipping the seqs it
-// already has.
+// already has. Follow-up requests (see Follow) add records of their own,
+// which keep the seq of the item they descend from and tell themselves
+// apart by their follow path.
 //
 // WriteNDJSON writes a record as one line with these fields, in this order
 // (those in brackets only when set):
 //
 //	seq           the item's position in the input
+//	[follow]      a follow-up request's path below item seq (see Follow)
 //	url           the URL requested, password redacted
 //	[final_url]   where redirects ended, if elsewhere
 //	status        the HTTP status; 0 when no response came

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -363,4 +364,49 @@ func ExampleWithBudget() {
 	// seq=1 status=200 ok=true
 	// seq=2 status=200 ok=true
 	// at most 2 at once at the server: true
+}
+
+// Follow-up requests: fetch two listings, then the comments of the first
+// two posts of each, found by their permalinks, and merge both rounds into
+// one stream. A follow-up's record keeps the seq of the listing it came
+// from, and its follow path says which post it is.
+func ExampleFollow() {
+	srv := fakeAPI()
+	defer srv.Close()
+
+	p := pipeline.New(context.Background())
+	listings := stages.Fetch(
+		stages.URLs(p, []string{"golang", "rust"}, stages.WithTemplate(srv.URL()+"/r/{}.json")),
+		stages.WithDecode(stages.JSON))
+	both := pipeline.Tee(listings, 2)
+	comments := stages.Fetch(stages.Follow(both[1], func(r stages.Record) []string {
+		var listing struct {
+			Data struct {
+				Children []struct{ Data struct{ Permalink string } }
+			}
+		}
+		json.Unmarshal(r.Body, &listing)
+		var links []string
+		for _, c := range listing.Data.Children[:2] {
+			links = append(links, c.Data.Permalink)
+		}
+		return links
+	}, stages.WithTemplate(srv.URL()+"{raw}.json")))
+
+	var lines []string // sorted below: the two rounds interleave as they complete
+	for r, err := range pipeline.All(pipeline.Merge(both[0], comments)) {
+		if err != nil {
+			panic(err)
+		}
+		lines = append(lines, fmt.Sprintf("%s follow=%v", describe(r), r.Follow))
+	}
+	slices.Sort(lines)
+	fmt.Println(strings.Join(lines, "\n"))
+	// Output:
+	// seq=0 status=200 ok=true follow=[0]
+	// seq=0 status=200 ok=true follow=[1]
+	// seq=0 status=200 ok=true follow=[]
+	// seq=1 status=200 ok=true follow=[0]
+	// seq=1 status=200 ok=true follow=[1]
+	// seq=1 status=200 ok=true follow=[]
 }

@@ -13,6 +13,7 @@ import (
 // one Record, failed or not.
 type Record struct {
 	Seq      int64  // the item's position in the input, from 0
+	Follow   []int  // for a follow-up request, its path below item Seq (see Request.Follow)
 	URL      string // the URL requested, with any password redacted
 	FinalURL string // where redirects ended, when that differs from URL
 	Status   int    // the HTTP status, 0 when no response arrived
@@ -43,13 +44,23 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 // buffer, so that a writer can reuse one buffer for every record. The
 // fields, in this order (those in brackets only when set):
 //
-//	seq, url, [final_url], status, ok, attempts, elapsed_ms, bytes,
+//	seq, [follow], url, [final_url], status, ok, attempts, elapsed_ms, bytes,
 //	[content_type], [error {kind, message}], [meta], [body]
 //
 // A JSON body is embedded as a JSON value, a text body as a string.
 func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
+	if r.Follow != nil {
+		b = append(b, `,"follow":[`...)
+		for i, n := range r.Follow {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"url":`...)
 	b = appendString(b, r.URL)
 	if r.FinalURL != "" {

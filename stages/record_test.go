@@ -32,6 +32,8 @@ func TestRecordAppendJSON(t *testing.T) {
 			Err:  &stages.Error{Kind: stages.KindHTTPStatus, Message: "server answered 503 Service Unavailable"},
 			Meta: []byte(`{"id":7}`),
 		}, `{"seq":1,"url":"http://a/","final_url":"http://b/","status":503,"ok":false,"attempts":2,"elapsed_ms":1.5,"bytes":0,"error":{"kind":"http_status","message":"server answered 503 Service Unavailable"},"meta":{"id":7}}`},
+		{"a follow-up's path", stages.Record{Seq: 4, Follow: []int{2, 0}, URL: "u"},
+			`{"seq":4,"follow":[2,0],"url":"u","status":0,"ok":true,"attempts":0,"elapsed_ms":0,"bytes":0}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

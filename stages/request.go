@@ -13,6 +13,16 @@ type Request struct {
 	// Record, so that every output line says which input it answers.
 	Seq int64
 
+	// Follow is nil for an input item. For a follow-up request, one made
+	// from the record of an earlier request (see Follow), Seq is that of
+	// the input item it all started from, and Follow is the path from that
+	// item down to this request: Follow[0] is its place among the requests
+	// made from the item's record, Follow[1] among those made from that
+	// follow-up's record, and so on. So (Seq, Follow) is unique in a
+	// merged output, and the same in every run over the same input and
+	// the same answers, whatever order the requests complete in.
+	Follow []int
+
 	// Method defaults to Fetch's WithMethod, itself GET by default.
 	Method string
 	URL    string

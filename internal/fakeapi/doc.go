@@ -9,6 +9,9 @@
 // # Endpoints
 //
 //	GET  /r/{name}.json   a listing of posts about {name} (200, application/json)
+//	GET  /r/{name}/comments/{id}.json, or /r/{name}/comments/{id}/{slug}/.json
+//	                      the comments on post {id}: a listing of one to five
+//	                      (a post's permalink, with ".json" appended, as Reddit has it)
 //	GET  /stats           the Stats as JSON
 //	POST /stats/reset     Handler.Reset
 //	anything else         404 {"error":"not found"}
@@ -24,7 +27,8 @@
 //
 // # Query parameters
 //
-// Every /r/ request accepts these, in any combination. A malformed value gets
+// Every /r/ request accepts these, in any combination (bytes= sizes
+// listings only). A malformed value gets
 // 400 with a JSON error naming the parameter. They act in this order, and the
 // first that answers wins:
 //

@@ -53,8 +53,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stats.begin()
 	defer h.stats.end()
 
-	name, ok := listingName(r.URL.Path)
-	if !ok {
+	var page func(dst []byte, o *options) []byte
+	if name, ok := listingName(r.URL.Path); ok {
+		page = func(dst []byte, o *options) []byte {
+			return appendListing(dst, h.cfg.Seed, name, h.cfg.posts(), o.bytes)
+		}
+	} else if name, id, ok := commentsPath(r.URL.Path); ok {
+		page = func(dst []byte, _ *options) []byte { return appendComments(dst, h.cfg.Seed, name, id) }
+	} else {
 		h.writeError(w, r, nil, http.StatusNotFound, "")
 		return
 	}
@@ -68,7 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, nil, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.serveListing(w, r, name, &o)
+	h.serve(w, r, &o, page)
 }
 
 // listingName extracts {name} from /r/{name}.json. Names with a slash are
@@ -85,9 +91,9 @@ func listingName(path string) (string, bool) {
 	return name, true
 }
 
-// serveListing applies o in the order the package doc lists, then writes the
-// listing if nothing before it answered.
-func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, name string, o *options) {
+// serve applies o in the order the package doc lists, then writes the page
+// that page appends if nothing before it answered.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *options, page func(dst []byte, o *options) []byte) {
 	d := h.cfg.Latency.draw(h.cfg.Seed, r.URL.Path)
 	if o.hasLatency {
 		d = o.latency
@@ -134,7 +140,7 @@ func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, name stri
 	}
 
 	bp := bodyPool.Get().(*[]byte)
-	body := appendListing((*bp)[:0], h.cfg.Seed, name, h.cfg.posts(), o.bytes)
+	body := page((*bp)[:0], o)
 	switch {
 	case o.reset:
 		h.reset(w, body)
