@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/segmentio/encoding/json"
 	"go.uber.org/goleak"
 
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -421,12 +423,44 @@ func TestErrorsKeepTheirCause(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		p := pipeline.New(ctx)
 		time.AfterFunc(50*time.Millisecond, cancel)
-		for r := range pipeline.All(stages.Fetch(stages.URLs(p, []string{srv.URL + "/hang", srv.URL + "/hang"}), stages.WithConcurrency(1))) {
+		seen := map[*stages.Error]bool{}
+		for r := range pipeline.All(stages.Fetch(stages.URLs(p, []string{srv.URL + "/hang", srv.URL + "/hang", srv.URL + "/hang"}), stages.WithConcurrency(1))) {
 			if !errors.Is(r.Err, context.Canceled) {
 				t.Errorf("record %d: error %v, want one that is context.Canceled", r.Seq, r.Err)
 			}
+			// Each record's error is its own, so that a consumer that
+			// changes one (to add context, say) changes no other record.
+			if seen[r.Err] {
+				t.Errorf("record %d shares its error with another", r.Seq)
+			}
+			seen[r.Err] = true
 		}
 	})
+}
+
+// TestDefaultsCannotBeChangedFromOutside: the default retry rules are
+// handed out as copies, and WithRetryOn keeps a copy of what it is given,
+// so no caller can change another's rules by writing into a slice.
+func TestDefaultsCannotBeChangedFromOutside(t *testing.T) {
+	statusesBefore, kindsBefore, retryableBefore := stages.DefaultRetryStatuses(), stages.DefaultRetryKinds(), stages.RetryableKinds()
+	stages.DefaultRetryStatuses()[0] = 200
+	stages.DefaultRetryKinds()[0] = stages.KindOther
+	stages.RetryableKinds()[0] = stages.KindOther
+	if !slices.Equal(stages.DefaultRetryStatuses(), statusesBefore) || !slices.Equal(stages.DefaultRetryKinds(), kindsBefore) ||
+		!slices.Equal(stages.RetryableKinds(), retryableBefore) {
+		t.Errorf("a write into a returned slice changed the defaults: %v, %v, %v",
+			stages.DefaultRetryStatuses(), stages.DefaultRetryKinds(), stages.RetryableKinds())
+	}
+
+	srv := startAPI(t, fakeapi.Config{})
+	statuses := []int{500}
+	opt := stages.WithRetryOn(statuses)
+	statuses[0] = 404 // after the option was made: must not count
+	p := pipeline.New(t.Context())
+	r := collect(t, stages.Fetch(stages.URLs(p, []string{srv.URL() + "/r/a.json?status=404"}), opt, stages.WithMaxRetryWait(0)))[0]
+	if r.Attempts != 1 {
+		t.Errorf("%d attempts at a 404: the status list was changed after WithRetryOn took it", r.Attempts)
+	}
 }
 
 func errorCause(e *stages.Error) error {
