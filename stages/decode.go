@@ -19,8 +19,9 @@ import (
 //     in valid JSON a line break can only be white space, so making one line
 //     is a validation pass and a byte replacement. Invalid UTF-8 inside
 //     strings shows as U+FFFD, as in Text. An empty body is dropped.
-//     A body that is not JSON fails the record with kind decode (unless it
-//     had already failed) and is kept as text, to show what came instead.
+//     A body that is not JSON, or that nests deeper than WithMaxDepth,
+//     fails the record with kind decode (unless it had already failed) and
+//     is kept as text, to show what came instead.
 //   - Text keeps the body as it came, written as a JSON string.
 //   - None drops the body.
 //
@@ -28,14 +29,16 @@ import (
 // another branch of a pipeline.Tee: a body it must change is copied first.
 //
 // Options: WithConcurrency (default 1: validation runs at hundreds of MB/s,
-// so one goroutine keeps up with most networks), WithInputOrder, WithBuffer.
+// so one goroutine keeps up with most networks), WithInputOrder,
+// WithMaxDepth, WithBuffer.
 func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.Stream[Record] {
+	s := newSettings("Decode", decodeOptions, opts)
 	return pipeline.Map(in, func(_ context.Context, r Record) (Record, error) {
 		// The body may be shared with another branch of a Tee: it is
 		// read-only here, and a changed body is a new slice.
-		decodeBody(&r, format, false)
+		decodeBody(&r, format, false, s.maxDepth)
 		return r, nil
-	}, newSettings("Decode", decodeOptions, opts).stage(1)...)
+	}, s.stage(1)...)
 }
 
 // WithDecode makes Fetch decode each body itself, in its workers, as the
@@ -48,8 +51,9 @@ func WithDecode(format Format) Option {
 
 // decodeBody turns r's body into format. owned says whether the body is
 // r's alone, to rewrite in place, as in Fetch's workers; otherwise it is
-// left as it is and a body that must change is copied first.
-func decodeBody(r *Record, format Format, owned bool) {
+// left as it is and a body that must change is copied first. A body
+// nested deeper than maxDepth is refused before any check that recurses.
+func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 	switch format {
 	case None:
 		r.Body, r.Format = nil, None
@@ -58,6 +62,13 @@ func decodeBody(r *Record, format Format, owned bool) {
 	case JSON:
 		if len(bytes.TrimSpace(r.Body)) == 0 {
 			r.Body = nil
+			return
+		}
+		if tooDeep(r.Body, maxDepth) {
+			r.Format = Text
+			if r.Err == nil {
+				r.Err = newError(KindDecode, deepMessage("body", maxDepth))
+			}
 			return
 		}
 		if !json.Valid(r.Body) {
@@ -134,9 +145,13 @@ type Decoded[T any] struct {
 // so does one that an earlier Decode or WithDecode with None dropped. An
 // empty body decodes to the zero T.
 //
-// Options: WithConcurrency (default 1), WithInputOrder, WithBuffer.
+// A body nested deeper than WithMaxDepth fails it too, before decoding.
+//
+// Options: WithConcurrency (default 1), WithInputOrder, WithMaxDepth,
+// WithBuffer.
 func DecodeAs[T any](in pipeline.Stream[Record], opts ...Option) pipeline.Stream[Decoded[T]] {
 	name := reflect.TypeFor[T]().String()
+	s := newSettings("DecodeAs", decodeOptions, opts)
 	return pipeline.Map(in, func(_ context.Context, r Record) (Decoded[T], error) {
 		d := Decoded[T]{Record: r}
 		switch {
@@ -147,6 +162,9 @@ func DecodeAs[T any](in pipeline.Stream[Record], opts ...Option) pipeline.Stream
 			return d, nil
 		case len(r.Body) == 0:
 			return d, nil
+		case tooDeep(r.Body, s.maxDepth):
+			d.Record.Err = newError(KindDecode, deepMessage("body", s.maxDepth))
+			return d, nil
 		}
 		if err := json.Unmarshal(r.Body, &d.Value); err != nil {
 			var zero T
@@ -154,5 +172,5 @@ func DecodeAs[T any](in pipeline.Stream[Record], opts ...Option) pipeline.Stream
 			d.Record.Err = newError(KindDecode, fmt.Sprintf("body does not decode into %s: %v", name, err))
 		}
 		return d, nil
-	}, newSettings("DecodeAs", decodeOptions, opts).stage(1)...)
+	}, s.stage(1)...)
 }

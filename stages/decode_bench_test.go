@@ -29,9 +29,14 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		{"copy", func(*testing.B, []byte, *bytes.Buffer) {}},
 		{"decodeBody", func(b *testing.B, work []byte, _ *bytes.Buffer) {
 			r := Record{Body: work}
-			decodeBody(&r, JSON, true)
+			decodeBody(&r, JSON, true, DefaultMaxDepth)
 			if r.Format != JSON {
 				b.Fatal(r.Err)
+			}
+		}},
+		{"tooDeep", func(b *testing.B, work []byte, _ *bytes.Buffer) {
+			if tooDeep(work, DefaultMaxDepth) {
+				b.Fatal("too deep")
 			}
 		}},
 		{"segmentio.Valid", func(b *testing.B, work []byte, _ *bytes.Buffer) {

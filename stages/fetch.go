@@ -55,10 +55,13 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithBudget in place of those five; WithRetries, WithRetryOn,
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
-// WithMethod, WithHeader, WithClient, WithDecode, WithInputOrder,
+// WithMethod, WithHeader, WithClient, WithDecode, WithMaxDepth, WithInputOrder,
 // WithObserver, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
+	if s.given&optMaxDepth != 0 && s.decode == nil {
+		panic("stages.Fetch: WithMaxDepth applies to the decoding of WithDecode, which is not given")
+	}
 	p := in.Pipeline()
 	f := newFetcher(s, p.Context())
 	p.Cleanup(f.release)
@@ -183,7 +186,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		rec.Elapsed = time.Since(t.Started)
 	}
 	if f.decode != nil {
-		decodeBody(&rec, *f.decode, true) // the body was just read: the record's own
+		decodeBody(&rec, *f.decode, true, f.maxDepth) // the body was just read: the record's own
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {

@@ -35,6 +35,7 @@ const (
 	optMaxRetryWait
 	optConnectTimeout
 	optMaxRedirects
+	optMaxDepth
 )
 
 var optionNames = [...]string{
@@ -42,13 +43,14 @@ var optionNames = [...]string{
 	"WithMaxBody", "WithMethod", "WithHeader", "WithTemplate", "WithDecode",
 	"WithBudget", "WithObserver", "WithPerHost", "WithRate", "WithHostRate",
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
-	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects",
+	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 }
 
 // What each kind of stage takes.
 const (
 	sourceOptions = optTemplate | optBuffer
-	decodeOptions = optConcurrency | optInputOrder | optBuffer
+	decodeOptions = optConcurrency | optInputOrder | optMaxDepth | optBuffer
+	specsOptions  = optMaxDepth | optBuffer
 	fetchOptions  = ^option(0) &^ optTemplate
 
 	// ownLimits are the options that set up Fetch's own budget, which

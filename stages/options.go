@@ -30,6 +30,7 @@ type settings struct {
 	header   http.Header
 	template string
 	decode   *Format // WithDecode: decode in Fetch's workers
+	maxDepth int
 
 	budget         *pipeline.Budget
 	observe        func(pipeline.Event)
@@ -73,6 +74,7 @@ func newSettings(fn string, takes option, opts []Option) *settings {
 		maxRetryWait:   DefaultMaxRetryWait,
 		connectTimeout: DefaultConnectTimeout,
 		maxRedirects:   DefaultMaxRedirects,
+		maxDepth:       DefaultMaxDepth,
 	}
 	for _, o := range opts {
 		o(s)

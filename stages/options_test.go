@@ -47,6 +47,10 @@ func TestMistakesPanicWhenMade(t *testing.T) {
 		{"a client and a connect timeout", func(p *pipeline.Pipeline) {
 			stages.Fetch(stages.URLs(p, nil), stages.WithClient(http.DefaultClient), stages.WithConnectTimeout(time.Second))
 		}, "WithClient replaces WithConnectTimeout"},
+		{"a depth limit with nothing to decode", func(p *pipeline.Pipeline) {
+			stages.Fetch(stages.URLs(p, nil), stages.WithMaxDepth(100))
+		}, "WithMaxDepth applies to the decoding of WithDecode"},
+		{"a depth limit over MaxDepth", func(*pipeline.Pipeline) { stages.WithMaxDepth(20000) }, "from 1 to MaxDepth"},
 		{"concurrency 0", func(*pipeline.Pipeline) { stages.WithConcurrency(0) }, "at least 1, not 0"},
 		{"a buffer of 2^40", func(*pipeline.Pipeline) { stages.WithBuffer(1 << 40) }, "pipeline.MaxBuffer"},
 		{"a negative per-host limit", func(*pipeline.Pipeline) { stages.WithPerHost(-1) }, "WithPerHost: -1 is negative"},

@@ -24,9 +24,14 @@ import (
 // unless headers say otherwise. meta, any JSON value, is copied into the
 // record. A line that is not such a spec becomes an invalid_input record.
 //
-// Options: WithBuffer.
+// A spec nested deeper than WithMaxDepth (in its meta, say) is an
+// invalid_input item too, as a record carrying it could stop the reader
+// downstream.
+//
+// Options: WithMaxDepth, WithBuffer.
 func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
-	return readItems(p, r, newSettings("Specs", optBuffer, opts), parseSpec)
+	s := newSettings("Specs", specsOptions, opts)
+	return readItems(p, r, s, func(seq int64, line []byte) Request { return parseSpec(seq, line, s.maxDepth) })
 }
 
 type spec struct {
@@ -37,7 +42,10 @@ type spec struct {
 	Meta    json.RawMessage   `json:"meta"`
 }
 
-func parseSpec(seq int64, line []byte) Request {
+func parseSpec(seq int64, line []byte, maxDepth int) Request {
+	if tooDeep(line, maxDepth+1) { // +1: the spec's own object
+		return Request{Seq: seq, Err: newError(KindInvalidInput, deepMessage("a value of the request spec (its meta or body)", maxDepth))}
+	}
 	var sp spec
 	if err := json.Unmarshal(line, &sp); err != nil {
 		return Request{Seq: seq, Err: newError(KindInvalidInput, "line is not a JSON request spec: "+err.Error())}

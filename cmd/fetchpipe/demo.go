@@ -62,7 +62,7 @@ func runDemo(ctx context.Context, f *fetchFlags, n int, compare bool, e env) err
 	if len(names) == 0 {
 		return fmt.Errorf("--names must be at least 1, not %d", n)
 	}
-	out, closeOut, err := f.openOutput(e)
+	out, closeOut, err := f.openOutput(e, nil)
 	if err != nil {
 		return err
 	}

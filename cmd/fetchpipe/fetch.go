@@ -33,6 +33,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	fetchOpts = append(fetchOpts, throttle...)
 	tuneGC(f.concurrency)
 	var sourceOpts []stages.Option
+	if f.jsonl {
+		sourceOpts = append(sourceOpts, stages.WithMaxDepth(f.maxDepth))
+	}
 	if f.template != "" {
 		if f.jsonl {
 			return errors.New("--template and --jsonl do not go together: a spec names its own URL")
@@ -47,7 +50,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer closeIn()
-	out, closeOut, err := f.openOutput(e)
+	out, closeOut, err := f.openOutput(e, in)
 	if err != nil {
 		return err
 	}
@@ -96,16 +99,49 @@ func (f *fetchFlags) openInput(args []string, e env) (in io.Reader, items []stri
 }
 
 // openOutput returns the writer of records and a function that closes it.
-// A file that cannot be created is a usage error: nothing was fetched yet.
-func (f *fetchFlags) openOutput(e env) (io.Writer, func() error, error) {
+// A file that cannot be created is a usage error: nothing was fetched yet,
+// and so is an output that is the input file, which writing would destroy
+// before it was read.
+//
+// The file is opened write-only: opened read-write, a pipe such as
+// /dev/stdout would have the process as one of its readers, so that a
+// write to it never failed when the real reader went away, and the run
+// blocked forever once the pipe was full.
+func (f *fetchFlags) openOutput(e env, in io.Reader) (io.Writer, func() error, error) {
 	if f.output == "" || f.output == "-" {
+		if sameFile(in, e.stdout) {
+			return nil, nil, errors.New("standard output is the input file: it was emptied before fetchpipe started; write to another file")
+		}
 		return e.stdout, func() error { return nil }, nil
 	}
-	file, err := os.Create(f.output)
+	if st, err := os.Stat(f.output); err == nil && sameFileInfo(in, st) {
+		return nil, nil, fmt.Errorf("--output %s is the input file: writing it would destroy the input before it was read", f.output)
+	}
+	file, err := os.OpenFile(f.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot create output: %w", err)
 	}
 	return file, file.Close, nil
+}
+
+// sameFile reports whether in and out are both files, and the same one.
+func sameFile(in io.Reader, out io.Writer) bool {
+	o, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := o.Stat()
+	return err == nil && st.Mode().IsRegular() && sameFileInfo(in, st)
+}
+
+// sameFileInfo reports whether in is a file, and the one st describes.
+func sameFileInfo(in io.Reader, st os.FileInfo) bool {
+	i, ok := in.(*os.File)
+	if !ok {
+		return false
+	}
+	ist, err := i.Stat()
+	return err == nil && os.SameFile(ist, st)
 }
 
 // fetchTask is one run of the fetch pipeline, shared by the command and
@@ -164,6 +200,20 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	defer func() {
 		if !stop() {
 			<-said
+		}
+	}()
+	// A fatal error (the output failed) aborts the run, which then waits
+	// for its source: a read blocked on a pipe or terminal must end too,
+	// or the run would wait for the next line of input, maybe forever.
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		select {
+		case <-p.Done():
+			if c, ok := t.in.(io.Closer); ok {
+				c.Close()
+			}
+		case <-ended:
 		}
 	}()
 	var reqs pipeline.Stream[stages.Request]

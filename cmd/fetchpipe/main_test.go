@@ -111,6 +111,8 @@ func TestExitStatus(t *testing.T) {
 		{"bad header", "", []string{"-H", "no colon"}, exitUsage, "must look like 'Name: value'"},
 		{"bad size", "", []string{"--max-body", "lots"}, exitUsage, "--max-body"},
 		{"bad decode mode", "", []string{"-d", "xml"}, exitUsage, "--decode must be json, text or none"},
+		{"depth limit 0", "", []string{"--max-depth", "0"}, exitUsage, "--max-depth must be from 1 to 10000"},
+		{"depth limit over 10000", "", []string{"--max-depth", "10001"}, exitUsage, "--max-depth must be from 1 to 10000"},
 		{"missing input file", "", []string{"-i", filepath.Join(t.TempDir(), "nope")}, exitUsage, "cannot open input"},
 		{"uncreatable output", "", []string{"-o", filepath.Join(t.TempDir(), "no", "dir")}, exitUsage, "cannot create output"},
 		{"template without a hole", "x", []string{"-t", base}, exitUsage, "has no {} or {raw}"},

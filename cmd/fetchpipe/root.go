@@ -98,6 +98,7 @@ type fetchFlags struct {
 	concurrency int
 	timeout     time.Duration
 	maxBody     string
+	maxDepth    int
 	decode      string
 	ordered     bool
 	headers     []string
@@ -124,6 +125,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
 	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
+	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record\n(the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
 }
@@ -141,6 +143,9 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	if err != nil {
 		return nil, 0, fmt.Errorf("--max-body: %w", err)
 	}
+	if f.maxDepth < 1 || f.maxDepth > stages.MaxDepth {
+		return nil, 0, fmt.Errorf("--max-depth must be from 1 to %d, not %d", stages.MaxDepth, f.maxDepth)
+	}
 	format, ok := stages.ParseFormat(f.decode)
 	if !ok {
 		return nil, 0, fmt.Errorf("--decode must be json, text or none, not %q", f.decode)
@@ -149,6 +154,7 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		stages.WithConcurrency(f.concurrency),
 		stages.WithTimeout(f.timeout),
 		stages.WithMaxBody(maxBody),
+		stages.WithMaxDepth(f.maxDepth),
 	}
 	if f.method != "" {
 		if err := stages.CheckMethod(f.method); err != nil {

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+)
+
+// TestOutputThatIsTheInputIsRefused: -o naming the input file once
+// emptied it before a line was read, and the run wrote nothing and exited
+// 0. Now it is a usage error and the file is left as it was, and so is
+// standard output that is the input file.
+func TestOutputThatIsTheInputIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	const content = "http://127.0.0.1:9/a\nhttp://127.0.0.1:9/b\n"
+	open := func(flag int) *os.File {
+		f, err := os.OpenFile(list, flag, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	tests := []struct {
+		name   string
+		env    func() env
+		args   []string
+		stderr string
+	}{
+		{"-i and -o", func() env { return env{stdin: strings.NewReader(""), stdout: io.Discard} },
+			[]string{"-i", list, "-o", list}, "is the input file"},
+		{"stdin and -o", func() env { return env{stdin: open(os.O_RDONLY), stdout: io.Discard} },
+			[]string{"-o", list}, "is the input file"},
+		{"-i and stdout", func() env { return env{stdin: strings.NewReader(""), stdout: open(os.O_WRONLY | os.O_APPEND)} },
+			[]string{"-i", list}, "standard output is the input file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(list, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			e := tt.env()
+			e.stderr = &stderr
+			if code := run(t.Context(), tt.args, e); code != exitUsage {
+				t.Errorf("exit status %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), tt.stderr)
+			}
+			if b, _ := os.ReadFile(list); string(b) != content {
+				t.Errorf("the input file now holds %q", b)
+			}
+		})
+	}
+}
+
+// TestFatalOutputErrorEndsTheRunWhileInputIsOpen: after the output failed,
+// the run once waited for the next line of an input that stayed open
+// (tail -f into a full disk), forever. It ends at once, exit 3.
+func TestFatalOutputErrorEndsTheRunWhileInputIsOpen(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inR.Close()
+	defer inW.Close()
+	fmt.Fprintln(inW, base+"/r/a.json")
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(t.Context(), nil, env{stdin: inR, stdout: failingWriter{}, stderr: &stderr}) }()
+	select {
+	case code := <-done:
+		if code != exitFatal || !strings.Contains(stderr.String(), "disk full") {
+			t.Errorf("exit status %d, stderr %q; want %d and why", code, stderr.String(), exitFatal)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end after its output failed") // the input is closed by the deferred calls
+	}
+}
+
+// TestOutputPipeWhoseReaderLeftEndsTheRun: -o /dev/stdout into head once
+// never ended, as the output was opened read-write and the process was
+// a reader of its own pipe. Opened write-only, the write fails once the
+// reader leaves, and the run ends, exit 3.
+func TestOutputPipeWhoseReaderLeftEndsTheRun(t *testing.T) {
+	fifo := mkfifo(t)
+	base := fake(t, fakeapi.Config{})
+	var args []string
+	for i := range 400 { // about 800 KB of records: far more than a pipe holds
+		args = append(args, fmt.Sprintf("%s/r/%d.json", base, i))
+	}
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(t.Context(), append(args, "-o", fifo, "-c", "4"), env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr})
+	}()
+	reader, err := os.Open(fifo) // blocks until the run opens the other end
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(reader).ReadString('\n'); err != nil { // head -n 1
+		t.Fatal(err)
+	}
+	reader.Close()
+	select {
+	case code := <-done:
+		if code != exitFatal || !strings.Contains(stderr.String(), "broken pipe") {
+			t.Errorf("exit status %d, stderr %q; want %d and why", code, stderr.String(), exitFatal)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end after the reader of its output left")
+	}
+}
