@@ -9,7 +9,9 @@ import (
 // for one source feeding several consumers, such as a file and a live
 // summary. Every stream it returns must be consumed: the slowest consumer
 // sets the pace of all, as backpressure does for one, and a branch that
-// nobody reads stops the whole run once its buffer is full, with no error.
+// nobody reads stops the whole run once its buffer is full, with no error;
+// cancelling the context does not help, as the values read must drain
+// through every branch, and only Stop ends such a run.
 // Values are shared, not copied, so consumers must treat what they receive
 // as read-only (the stages of package stages do). Panics if n < 1.
 //

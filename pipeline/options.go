@@ -37,9 +37,11 @@ type config struct {
 const defaultBuffer = 16
 
 // MaxBuffer is the largest channel capacity WithBuffer takes. A channel
-// allocates its whole capacity when it is made, so a larger one would cost
-// memory before a single item flows, where backpressure is the point.
-const MaxBuffer = 1 << 20
+// allocates its whole capacity when it is made, the size of its value type
+// times the capacity (a stages.Record is about 200 bytes, so MaxBuffer of
+// them is 13 MB), before a single item flows; beyond a few hundred, a
+// buffer only holds items that backpressure would better leave unread.
+const MaxBuffer = 1 << 16
 
 // newConfig applies opts for the function fn, which takes the options in
 // takes, and panics if it was given any other.

@@ -59,6 +59,12 @@ type Pipeline struct {
 
 // New returns a Pipeline whose stages see a context derived from ctx.
 // Cancelling ctx stops the sources gracefully (see Pipeline).
+//
+// Stages start as they are built, and a sink (ForEach, All) waits for
+// them all. A run that is built but never reaches its sink, such as when
+// an error comes up between the two, must be stopped, or its goroutines
+// wait for a reader forever: defer p.Stop() right after New is safe, as
+// Stop does nothing to a run that has ended.
 func New(ctx context.Context) *Pipeline {
 	inner, cancel := context.WithCancelCause(ctx)
 	stage, stageCancel := context.WithCancelCause(context.WithoutCancel(ctx))

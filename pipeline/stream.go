@@ -31,7 +31,7 @@ func (s Stream[T]) take(by string) {
 		panic("pipeline." + by + ": the Stream is the zero value; streams come from a source or a stage")
 	}
 	if !s.taken.CompareAndSwap(false, true) {
-		panic("pipeline." + by + ": the Stream is already read by another stage or sink; a Stream is read once (use Tee to give its values to several)")
+		panic("pipeline." + by + " (or a stage built on it): the Stream is already read by another stage or sink; a Stream is read once (use Tee to give its values to several)")
 	}
 }
 

@@ -19,6 +19,28 @@ import (
 // and a merged output of first requests and follow-ups has no two records
 // alike in (Seq, Follow).
 //
+// derive returns the values from the body, such as the permalinks of the
+// first posts of a Reddit listing decoded by WithDecode(JSON):
+//
+//	func permalinks(rec stages.Record) []string {
+//		var listing struct {
+//			Data struct {
+//				Children []struct{ Data struct{ Permalink string } }
+//			}
+//		}
+//		if json.Unmarshal(rec.Body, &listing) != nil {
+//			return nil // not a listing: no follow-ups
+//		}
+//		var links []string
+//		for _, c := range listing.Data.Children[:min(3, len(listing.Data.Children))] {
+//			links = append(links, c.Data.Permalink)
+//		}
+//		return links
+//	}
+//
+// and Follow(records, permalinks, WithTemplate(base+"{raw}.json")) makes
+// each a request for its comments.
+//
 // derive is called in one goroutine, once per ok record, in the order the
 // records come; failed records have nothing to follow and are not passed
 // to it, so their failure shows in their own record alone. A panic in it
@@ -56,8 +78,12 @@ func Follow(in pipeline.Stream[Record], derive func(Record) []string, opts ...Op
 // trimmed, and put into the template given WithTemplate. It is for values
 // that a stage works out mid-pipeline, such as the IDs a database query
 // returns. The requests are numbered from 0 in the order they come: a
-// Seq space of their own, apart from that of any source before. For
-// requests made from records, Follow keeps the records' identity instead.
+// Seq space of their own, apart from that of any source before, so their
+// records clash in seq with those of another source merged with them, and
+// the order, hence the seq, may differ from run to run if the strings come
+// from a concurrent stage. To merge them with other records, set Meta on
+// the requests in a pipeline.Map to tell them apart; for requests made
+// from records, Follow keeps the records' identity instead.
 //
 // Options: WithTemplate, WithBuffer.
 func Requests(in pipeline.Stream[string], opts ...Option) pipeline.Stream[Request] {

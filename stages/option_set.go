@@ -2,7 +2,6 @@ package stages
 
 import (
 	"fmt"
-	"math/bits"
 
 	"github.com/fetchpipe/fetchpipe/internal/optset"
 )
@@ -81,11 +80,7 @@ func set(o option, f func(*settings)) Option {
 // best when the stage is made.
 func (s *settings) check(fn string, takes option) {
 	if extra := s.given &^ takes; extra != 0 {
-		list := takes.String()
-		if bits.OnesCount32(uint32(takes)) > 4 {
-			list = "those its doc lists"
-		}
-		panic(fmt.Sprintf("stages.%s does not take %s; it takes %s", fn, extra, list))
+		panic(fmt.Sprintf("stages.%s does not take %s; it takes %s", fn, extra, takes))
 	}
 	for _, x := range []struct{ one, others option }{
 		{optBudget, ownLimits},

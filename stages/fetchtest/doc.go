@@ -16,6 +16,16 @@
 //	                       the comments on post {id}: a listing of one to five
 //	anything else          404 {"error":"not found"}
 //
+// A listing is shaped as Reddit's, with these fields among others:
+//
+//	{"kind": "Listing", "data": {"after": "t3_…", "dist": 5, "children": [
+//	  {"kind": "t3", "data": {"id": "k3x9a0b", "subreddit": "golang", "title": "…",
+//	    "author": "…", "score": 42, "num_comments": 7, "created_utc": 1700000000,
+//	    "permalink": "/r/golang/comments/k3x9a0b/some_title/", "url": "…", "selftext": "…"}}]}}
+//
+// and comments as {"kind": "Listing", "data": {"dist": 2, "children": [{"kind": "t1",
+// "data": {"id", "link_id": "t3_{id}", "subreddit", "author", "score", "body"}}]}}.
+//
 // A listing depends only on the seed (WithSeed) and {name}; a request's
 // latency only on the seed, WithLatency and the URL path, so repeating a
 // request repeats its answer and its delay, as a real endpoint would.
