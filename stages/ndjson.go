@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -36,33 +35,64 @@ func WriteNDJSON(in pipeline.Stream[Record], w io.Writer) error {
 //	}, pipeline.WithIdle(nw.Flush))
 //
 // Flush on idle, as above, so that a reader sees each record promptly.
+//
+// Every write to w holds whole lines: a record that does not fit in what
+// is left of the buffer is written on its own, after the records before
+// it, so that a process killed between two writes leaves a file of whole
+// records, never a torn last line.
 type NDJSONWriter struct {
-	bw   *bufio.Writer
-	line []byte
+	w   io.Writer
+	buf []byte // whole lines not yet written
 }
 
-// NewNDJSONWriter returns an NDJSONWriter that writes to w in blocks of 64
-// KiB.
+// bufSize is how many bytes of records an NDJSONWriter gathers before it
+// writes them: large enough that a bulk run makes few system calls.
+const bufSize = 64 << 10
+
+// NewNDJSONWriter returns an NDJSONWriter that writes to w in blocks of up
+// to 64 KiB of whole lines.
 func NewNDJSONWriter(w io.Writer) *NDJSONWriter {
-	return &NDJSONWriter{bw: bufio.NewWriterSize(w, 64<<10)}
+	return &NDJSONWriter{w: w, buf: make([]byte, 0, bufSize)}
 }
 
 // Write buffers r as one line. Its error says that writing to w failed.
 func (w *NDJSONWriter) Write(r Record) error {
-	w.line = append(r.AppendJSON(w.line[:0]), '\n')
-	_, err := w.bw.Write(w.line)
-	if cap(w.line) > 1<<20 {
-		w.line = nil // one huge body must not pin its buffer for the whole run
+	start := len(w.buf)
+	// Encoded in place: a record that fits, as most do, costs no copy.
+	w.buf = append(r.AppendJSON(w.buf), '\n')
+	if len(w.buf) <= bufSize {
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("writing output: %w", err)
+	if err := w.write(w.buf[:start]); err != nil {
+		return err
 	}
+	line := w.buf[start:]
+	if len(line) > bufSize/2 {
+		// A large record goes out alone, rather than be moved to wait.
+		err := w.write(line)
+		w.buf = w.buf[:0]
+		if cap(w.buf) > 4*bufSize {
+			// One huge body must not pin its buffer for the whole run.
+			w.buf = make([]byte, 0, bufSize)
+		}
+		return err
+	}
+	w.buf = append(w.buf[:0], line...)
 	return nil
 }
 
 // Flush writes out what is buffered.
 func (w *NDJSONWriter) Flush() error {
-	if err := w.bw.Flush(); err != nil {
+	err := w.write(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}
+
+func (w *NDJSONWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := w.w.Write(b); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil

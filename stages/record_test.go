@@ -1,6 +1,7 @@
 package stages_test
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 	"time"
@@ -63,5 +64,53 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, ok := stages.ParseFormat("xml"); ok {
 		t.Error("ParseFormat accepted xml")
+	}
+}
+
+// writes records every Write it is given, as the system calls of a file.
+type writes [][]byte
+
+func (w *writes) Write(b []byte) (int, error) {
+	*w = append(*w, bytes.Clone(b))
+	return len(b), nil
+}
+
+// TestWritesHoldWholeLines: the writer once flushed its buffer mid-record,
+// so that a process killed between two writes left a torn last line. Now
+// every write is whole lines, whatever the mix of record sizes, and
+// together they are every record in order.
+func TestWritesHoldWholeLines(t *testing.T) {
+	sizes := []int{10, 100, 30_000, 10, 40_000, 200_000, 5, 70_000, 10, 33_000, 33_000, 1}
+	for range 300 {
+		sizes = append(sizes, 500)
+	}
+	var w writes
+	nw := stages.NewNDJSONWriter(&w)
+	var want bytes.Buffer
+	for i, n := range sizes {
+		r := stages.Record{Seq: int64(i), URL: "u", Body: bytes.Repeat([]byte("a"), n), Format: stages.Text}
+		want.Write(append(r.AppendJSON(nil), '\n'))
+		if err := nw.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Join(w, nil); !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("the writes hold %d bytes, want the %d bytes of the records in order", len(got), want.Len())
+	}
+	for i, b := range w {
+		if len(b) == 0 || b[len(b)-1] != '\n' {
+			t.Fatalf("write %d of %d bytes does not end a line", i, len(b))
+		}
+		for line := range bytes.Lines(b) {
+			if !json.Valid(line) {
+				t.Fatalf("write %d holds a part of a record: %.60q", i, line)
+			}
+		}
+	}
+	if len(w) > 12 {
+		t.Errorf("%d writes for %d KB: the buffer does not gather small records", len(w), want.Len()>>10)
 	}
 }
