@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -11,7 +13,7 @@ import (
 // for many requests at once to many hosts: idle connections are kept per
 // host up to the concurrency, so that keep-alive actually saves the
 // handshakes, and HTTP/2 is used where the server offers it.
-func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int) *http.Client {
+func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, trustRedirects bool) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   connectTimeout,
 		KeepAlive: 30 * time.Second,
@@ -30,7 +32,7 @@ func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int) 
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  4 << 10,
 	}
-	return &http.Client{Transport: t, CheckRedirect: checkRedirect(maxRedirects)}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect(maxRedirects, trustRedirects)}
 }
 
 // errRedirect marks a redirect that Fetch refused to follow.
@@ -39,12 +41,17 @@ type errRedirect struct{ msg string }
 func (e *errRedirect) Error() string { return e.msg }
 
 // checkRedirect stops at a loop, which would otherwise only end at the
-// redirect limit, and at that limit. With a limit of 0 the redirect
-// response itself is the answer.
-func checkRedirect(limit int) func(*http.Request, []*http.Request) error {
+// redirect limit, at that limit, and at a redirect to a URL that is not
+// HTTP. With a limit of 0 the redirect response itself is the answer.
+// Unless trusted, it keeps the request's credentials at their origin (see
+// keepCredentialsHome).
+func checkRedirect(limit int, trusted bool) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if limit == 0 {
 			return http.ErrUseLastResponse
+		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return &errRedirect{fmt.Sprintf("redirect to %s, which is not an http or https URL", redactURL(req.URL))}
 		}
 		next := req.URL.String()
 		for _, prev := range via {
@@ -52,9 +59,65 @@ func checkRedirect(limit int) func(*http.Request, []*http.Request) error {
 				return &errRedirect{fmt.Sprintf("redirect loop: %s leads back to itself after %d redirects", redactURL(req.URL), len(via))}
 			}
 		}
-		if len(via) >= limit {
+		// via holds the requests made so far: the first, then one per
+		// redirect followed.
+		if len(via) > limit {
 			return &errRedirect{fmt.Sprintf("stopped after %d redirects", limit)}
+		}
+		if trusted {
+			// net/http drops Authorization and Cookie for another host
+			// name itself: trusted, they go on all the same.
+			for k, v := range via[0].Header {
+				if _, ok := req.Header[k]; !ok {
+					req.Header[k] = v
+				}
+			}
+		} else {
+			keepCredentialsHome(req, via[0])
 		}
 		return nil
 	}
+}
+
+// keepCredentialsHome drops from req, a redirect, every header that may
+// carry a credential when req goes to another origin than first: another
+// scheme, host or port. net/http drops Authorization and Cookie only when
+// the host name changes, so they went on to another port of the host, and
+// from https down to plain http; and it sends any other header, such as
+// an X-Api-Key, anywhere. Here only headers known to carry none go on:
+// what may not be sent on is not sent on.
+func keepCredentialsHome(req, first *http.Request) {
+	if sameOrigin(req.URL, first.URL) {
+		return
+	}
+	for k := range req.Header {
+		if !harmlessHeaders[k] {
+			delete(req.Header, k)
+		}
+	}
+}
+
+// harmlessHeaders may follow a redirect anywhere: they describe what the
+// client can take, or what it sends, and carry no secret.
+var harmlessHeaders = map[string]bool{
+	"Accept": true, "Accept-Charset": true, "Accept-Encoding": true, "Accept-Language": true,
+	"Cache-Control": true, "Content-Language": true, "Content-Type": true, "Pragma": true,
+	"If-Match": true, "If-Modified-Since": true, "If-None-Match": true, "If-Range": true,
+	"If-Unmodified-Since": true, "Range": true, "Referer": true, "User-Agent": true,
+}
+
+// sameOrigin reports whether a and b have one scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// port returns u's port, or its scheme's default.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 func newFetcher(s *settings, run context.Context) *fetcher {
 	f := &fetcher{settings: s, run: run, client: s.client, method: s.method, header: s.header.Clone(), retry: s.retryPolicy}
 	if f.client == nil {
-		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects)
+		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects, s.trustRedirects)
 	}
 	f.method = normalMethod(cmp.Or(f.method, http.MethodGet))
 	if f.header == nil {
@@ -273,7 +274,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 	}
 	rec.Body = body
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status)
+		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status+f.leftBehind(hreq, resp))
 		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return 0
@@ -378,4 +379,33 @@ func normalMethod(m string) string {
 		}
 	}
 	return m
+}
+
+// leftBehind explains a refusal that may come from credentials left at
+// their origin by a redirect (see keepCredentialsHome): that is why an
+// http to https upgrade of an API that wants a token ends in a 401.
+func (f *fetcher) leftBehind(req *http.Request, resp *http.Response) string {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusProxyAuthRequired:
+	default:
+		return ""
+	}
+	if f.trustRedirects || f.settings.client != nil || resp.Request == nil || sameOrigin(resp.Request.URL, req.URL) {
+		return ""
+	}
+	var kept []string
+	for k := range req.Header {
+		if !harmlessHeaders[k] {
+			kept = append(kept, k)
+		}
+	}
+	if len(kept) == 0 && req.URL.User == nil {
+		return ""
+	}
+	slices.Sort(kept)
+	if req.URL.User != nil {
+		kept = append(kept, "the URL's user info")
+	}
+	return fmt.Sprintf(" after a redirect to another origin (%s://%s), where the request's %s were not sent, to keep them from another server; trust redirects (--location-trusted) to send them",
+		resp.Request.URL.Scheme, resp.Request.URL.Host, strings.Join(kept, ", "))
 }

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -53,5 +54,33 @@ func TestRetryArithmetic(t *testing.T) {
 	}
 	if got := backoff(1, time.Hour, time.Minute); got != time.Minute {
 		t.Errorf("a Retry-After over the cap waits %v, want the cap", got)
+	}
+}
+
+// TestSameOrigin: an origin is a scheme, a host name in any case, and a
+// port, the scheme's default when none is written; a redirect that
+// changes any of them keeps the request's credentials home.
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"http://h/a", "http://h/b?q", true},
+		{"http://H/a", "http://h:80/b", true},
+		{"https://h/", "https://h:443/", true},
+		{"https://h/", "http://h/", false}, // down to plain http
+		{"http://h/", "https://h/", false}, // an upgrade: another port, too
+		{"http://h:8080/", "http://h:8081/", false},
+		{"http://h/", "http://h.evil/", false},
+		{"http://a.h/", "http://h/", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+" "+tt.b, func(t *testing.T) {
+			a, _ := url.Parse(tt.a)
+			b, _ := url.Parse(tt.b)
+			if got := sameOrigin(a, b); got != tt.same {
+				t.Errorf("sameOrigin = %v, want %v", got, tt.same)
+			}
+		})
 	}
 }

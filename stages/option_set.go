@@ -35,6 +35,7 @@ const (
 	optConnectTimeout
 	optMaxRedirects
 	optMaxDepth
+	optTrustRedirects
 )
 
 var optionNames = [...]string{
@@ -43,6 +44,7 @@ var optionNames = [...]string{
 	"WithBudget", "WithObserver", "WithPerHost", "WithRate", "WithHostRate",
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
+	"WithTrustRedirects",
 }
 
 // What each kind of stage takes.
@@ -59,7 +61,7 @@ const (
 	// WithRetryPolicy replaces.
 	retryOptions = optRetries | optRetryOn | optRetryUnsafe | optMaxRetryWait
 	// clientOptions set up Fetch's own client, which WithClient replaces.
-	clientOptions = optConnectTimeout | optMaxRedirects
+	clientOptions = optConnectTimeout | optMaxRedirects | optTrustRedirects
 )
 
 // String lists the options in the set.

@@ -46,6 +46,7 @@ type settings struct {
 	retryUnsafe    bool
 	connectTimeout time.Duration
 	maxRedirects   int
+	trustRedirects bool
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

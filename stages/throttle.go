@@ -168,3 +168,15 @@ func WithMaxRedirects(n int) Option {
 	nonNegative("WithMaxRedirects", n)
 	return set(optMaxRedirects, func(s *settings) { s.maxRedirects = n })
 }
+
+// WithTrustRedirects makes Fetch's own client send every header of a
+// request on after a redirect, wherever it leads, as curl's
+// --location-trusted does. Without it, a redirect to another origin (a
+// scheme, host or port other than the request's) carries only headers
+// that hold no secret (Accept, Content-Type, User-Agent and their like),
+// so that an Authorization, a Cookie or an X-Api-Key never leaves the
+// origin it was given for. It sets up Fetch's own client, so it does not go
+// with WithClient, whose own redirect policy applies.
+func WithTrustRedirects() Option {
+	return set(optTrustRedirects, func(s *settings) { s.trustRedirects = true })
+}

@@ -527,32 +527,6 @@ func TestCancelDuringBackoff(t *testing.T) {
 	}
 }
 
-// TestRedirectKeepsCredentialsAtHome: Authorization and cookies go with a
-// redirect to the same host, never to another.
-func TestRedirectKeepsCredentialsAtHome(t *testing.T) {
-	var other string
-	h := serveHosts(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/away":
-			http.Redirect(w, r, other+"/seen", http.StatusFound)
-		case "/home":
-			http.Redirect(w, r, "/seen", http.StatusFound)
-		default:
-			fmt.Fprintf(w, "%q", r.Header.Get("Authorization")+"|"+r.Header.Get("Cookie"))
-		}
-	})
-	other = h.urls[1]
-	p := pipeline.New(t.Context())
-	recs := collect(t, stages.Fetch(stages.URLs(p, []string{h.urls[0] + "/away", h.urls[0] + "/home"}),
-		stages.WithHeader("Authorization", "Bearer s3cret"), stages.WithHeader("Cookie", "session=s3cret"), stages.WithInputOrder()))
-	if got := string(recs[0].Body); got != `"|"` || recs[0].FinalURL != other+"/seen" {
-		t.Errorf("another host saw %s (final_url %s), want no credentials", got, recs[0].FinalURL)
-	}
-	if got := string(recs[1].Body); got != `"Bearer s3cret|session=s3cret"` {
-		t.Errorf("the same host saw %s, want the credentials", got)
-	}
-}
-
 // TestTimeoutStartsWithTheAttempt: a request that waits its turn is not
 // timed while it waits. With one slot, the last of five 150 ms requests
 // waits 600 ms, past its 400 ms limit, yet must not time out.

@@ -25,6 +25,7 @@ type throttleFlags struct {
 	retryUnsafe    bool
 	connectTimeout time.Duration
 	maxRedirects   int
+	trusted        bool
 	deadline       time.Duration
 }
 
@@ -40,6 +41,7 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.retryUnsafe, "retry-unsafe", false, "retry POST, PATCH and other methods that may not be safe to repeat")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
 	fs.IntVar(&f.maxRedirects, "max-redirects", stages.DefaultMaxRedirects, "follow at most `N` redirects (0: none, the redirect is the answer)")
+	fs.BoolVar(&f.trusted, "location-trusted", false, "send every header on after a redirect to another scheme, host or port\n(default: only headers that carry no credential, such as Accept, follow)")
 	fs.DurationVar(&f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
 }
 
@@ -75,6 +77,9 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 		stages.WithMaxRetryWait(f.maxRetryWait),
 		stages.WithConnectTimeout(f.connectTimeout),
 		stages.WithMaxRedirects(f.maxRedirects),
+	}
+	if f.trusted {
+		opts = append(opts, stages.WithTrustRedirects())
 	}
 	for _, r := range []struct {
 		flag, value string

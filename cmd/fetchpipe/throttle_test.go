@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +131,29 @@ func TestDeadlineFinishesWhatWasRead(t *testing.T) {
 	}
 	if want := "deadline of 500ms reached after 2 records (1 not ok); the rest of the input was left unread"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q does not say %q", stderr.String(), want)
+	}
+}
+
+// TestLocationTrusted: a token given with -H stays with its origin across
+// a redirect to another port, and the 401 that follows says so and names
+// the flag; --location-trusted sends it on.
+func TestLocationTrusted(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			http.Error(w, `{"error":"no token"}`, http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{"ok":1}`)
+	}))
+	defer api.Close()
+	front := httptest.NewServer(http.RedirectHandler(api.URL+"/v1", http.StatusMovedPermanently))
+	defer front.Close()
+	r := runCmd(t, "", "-H", "Authorization: Bearer t", front.URL)
+	recs := parseRecords(t, r.stdout)
+	if r.code != exitFailed || len(recs) != 1 || recs[0].Status != 401 || !strings.Contains(recs[0].Error.Message, "--location-trusted") {
+		t.Errorf("exit status %d, records %s; want a 401 that names --location-trusted", r.code, r.stdout)
+	}
+	if r := runCmd(t, "", "-H", "Authorization: Bearer t", "--location-trusted", front.URL); r.code != exitOK {
+		t.Errorf("exit status %d with --location-trusted, records %s", r.code, r.stdout)
 	}
 }
