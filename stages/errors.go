@@ -41,8 +41,10 @@ func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
 // context.DeadlineExceeded) and errors.As(rec.Err, &netErr) work.
 func (e *Error) Unwrap() error { return e.Err }
 
-func newError(kind Kind, msg string) *Error { return &Error{Kind: kind, Message: msg} }
+// newError makes an item's Error. Credentials in a URL the message quotes
+// are masked here, where every message passes.
+func newError(kind Kind, msg string) *Error { return &Error{Kind: kind, Message: redactText(msg)} }
 
 func causedBy(kind Kind, msg string, cause error) *Error {
-	return &Error{Kind: kind, Message: msg, Err: cause}
+	return &Error{Kind: kind, Message: redactText(msg), Err: cause}
 }

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -339,9 +340,19 @@ func checkURL(raw, shown string) *Error {
 
 // unparsable is the error of a URL that does not parse.
 func unparsable(shown string, err error) *Error {
+	if strings.Contains(shown, masked+"@") {
+		// The parser's own words quote a piece of the URL, which may be a
+		// piece of the password: "invalid port \":pw\"".
+		return causedBy(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: it does not parse as a URL; "+
+			"a password that holds a /, ? or # must have it percent-encoded (%%2F, %%3F, %%23)", shown), errUnparsable)
+	}
 	// bare drops the *url.Error's copy of the URL, credentials and all.
 	return causedBy(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, bare(err)), bare(err))
 }
+
+// errUnparsable is the cause of a URL with credentials that does not
+// parse, for which the parser's error, quoting them, is not kept.
+var errUnparsable = errors.New("the URL does not parse")
 
 // checkParsed says why u cannot be fetched, or returns nil.
 func checkParsed(u *url.URL, shown string) *Error {

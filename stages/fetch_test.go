@@ -328,6 +328,9 @@ func TestFetchRedactsCredentials(t *testing.T) {
 		{"redirect loop", "http://user:secret@" + host + "/loop", stages.KindRedirect, "http://user:xxxxx@" + host + "/loop"},
 		{"unsupported scheme", "ftp://user:secret@example.com/f", stages.KindInvalidInput, "ftp://user:xxxxx@example.com/f"},
 		{"unparsable", "http://user:se cret@exa mple.com/x", stages.KindInvalidInput, "http://xxxxx@exa mple.com/x"},
+		{"a password with a slash", "http://alice:pw/secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
+		{"a password with a question mark", "http://alice:pw?secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
+		{"a password with a hash", "http://alice:pw#secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
 	}
 	var in strings.Builder
 	for _, tt := range tests {
@@ -344,7 +347,7 @@ func TestFetchRedactsCredentials(t *testing.T) {
 			if r.FinalURL != "" {
 				t.Errorf("final_url %q for a request that was not redirected", r.FinalURL)
 			}
-			if line := r.AppendJSON(nil); strings.Contains(string(line), "secret") {
+			if line := r.AppendJSON(nil); strings.Contains(string(line), "secret") || strings.Contains(string(line), "pw") {
 				t.Errorf("credentials in the record: %s", line)
 			}
 			if (r.Err == nil) != (tt.kind == "") || (r.Err != nil && r.Err.Kind != tt.kind) {
@@ -468,4 +471,26 @@ func errorCause(e *stages.Error) error {
 		return nil
 	}
 	return e.Err
+}
+
+// TestMessagesRedactCredentials: a message that quotes a URL, from a
+// Location header that does not parse or from a spec line with a type
+// error, once showed its password; every message is masked now.
+func TestMessagesRedactCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://user:secret@example.com/%zz")
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	specs := fmt.Sprintf("{\"url\":%q}\n{\"url\":[\"http://user:secret@example.com/\"]}\n{\"url\":\"http://a/\",\"headers\":{\"A\":\"http://u:secret@h/ x\"}}\n", srv.URL)
+	p := pipeline.New(t.Context())
+	for _, r := range collect(t, stages.Fetch(stages.Specs(p, strings.NewReader(specs)), stages.WithInputOrder())) {
+		if r.Err == nil {
+			t.Errorf("record %d: no error", r.Seq)
+			continue
+		}
+		if strings.Contains(r.Err.Message, "secret") {
+			t.Errorf("record %d: the message shows a password: %s", r.Seq, r.Err.Message)
+		}
+	}
 }

@@ -115,7 +115,9 @@ func TestSpecs(t *testing.T) {
 				t.Errorf("meta lost on a bad spec: %q", r.Meta)
 			}
 		}},
-		{"wrong type", `{"url":5}`, kindIs(stages.KindInvalidInput)},
+		{"wrong type", `{"url":5}`, says(`request spec field "url" must be a string, not a number`)},
+		{"a header of the wrong type", `{"url":"http://h/","headers":{"A":[1]}}`, says(`request spec header "A" must be a string, not an array`)},
+		{"headers of the wrong type", `{"url":"http://h/","headers":"A: 1"}`, says(`request spec field "headers" must be an object of strings, not a string`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,6 +136,17 @@ func kindIs(k stages.Kind) func(t *testing.T, r stages.Request) {
 		t.Helper()
 		if r.Err == nil || r.Err.Kind != k {
 			t.Errorf("got error %v, want kind %s", r.Err, k)
+		}
+	}
+}
+
+// says checks that a request is an invalid_input item whose message, in
+// the words of the spec's schema rather than Go's, is msg.
+func says(msg string) func(t *testing.T, r stages.Request) {
+	return func(t *testing.T, r stages.Request) {
+		t.Helper()
+		if r.Err == nil || r.Err.Kind != stages.KindInvalidInput || r.Err.Message != msg {
+			t.Errorf("error %v, want invalid_input: %s", r.Err, msg)
 		}
 	}
 }

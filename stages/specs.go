@@ -2,9 +2,11 @@ package stages
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -48,7 +50,7 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 	}
 	var sp spec
 	if err := json.Unmarshal(line, &sp); err != nil {
-		return Request{Seq: seq, Err: newError(KindInvalidInput, "line is not a JSON request spec: "+err.Error())}
+		return Request{Seq: seq, Err: newError(KindInvalidInput, specError(err))}
 	}
 	if !utf8.Valid(sp.Meta) {
 		// Copied into every output line, so it must not make one invalid.
@@ -93,4 +95,47 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 		req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec method %q is not an HTTP method", req.Method))
 	}
 	return req
+}
+
+// specError says why a line is not a spec in the words of the spec's
+// schema, rather than the decoder's, which name Go types and quote the
+// rest of the line.
+func specError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		if name, ok := strings.CutPrefix(te.Field, "headers."); ok {
+			return fmt.Sprintf("request spec header %q must be a string, not %s", name, jsonKind(te.Value))
+		}
+		want := "a string"
+		if te.Field == "headers" {
+			want = "an object of strings"
+		}
+		return fmt.Sprintf("request spec field %q must be %s, not %s", te.Field, want, jsonKind(te.Value))
+	}
+	return "line is not a JSON request spec: " + err.Error()
+}
+
+// jsonKind names the kind of the JSON text v by its first byte. The
+// decoder quotes the text it gives in v, as Go source.
+func jsonKind(v string) string {
+	if u, err := strconv.Unquote(v); err == nil {
+		v = u
+	}
+	v = strings.TrimLeft(v, " \t\r\n")
+	if v == "" {
+		return "a value of another kind"
+	}
+	switch v[0] {
+	case '"':
+		return "a string"
+	case '[':
+		return "an array"
+	case '{':
+		return "an object"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
