@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -365,6 +366,13 @@ func checkParsed(u *url.URL, shown string) *Error {
 		return newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, shown))
 	case u.Host == "":
 		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
+	}
+	if p := u.Port(); p != "" {
+		// The parser takes any digits; a dial would fail on each try, and
+		// look like a host that refuses connections.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return newError(KindInvalidInput, fmt.Sprintf("port %s of %q is out of range: want 1 to 65535", p, shown))
+		}
 	}
 	return nil
 }

@@ -494,3 +494,18 @@ func TestMessagesRedactCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestPortOutOfRangeIsInvalidInput: a port the parser takes but no socket
+// can have was tried three times as a connect failure; it is an item that
+// is not a request, with no attempt.
+func TestPortOutOfRangeIsInvalidInput(t *testing.T) {
+	for _, port := range []string{"99999", "65536", "0"} {
+		t.Run(port, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			r := collect(t, stages.Fetch(stages.URLs(p, []string{"http://127.0.0.1:" + port + "/x"})))[0]
+			if r.Err == nil || r.Err.Kind != stages.KindInvalidInput || r.Attempts != 0 || !strings.Contains(r.Err.Message, "out of range") {
+				t.Errorf("error %v after %d attempts, want invalid_input, none", r.Err, r.Attempts)
+			}
+		})
+	}
+}

@@ -150,3 +150,18 @@ func says(msg string) func(t *testing.T, r stages.Request) {
 		}
 	}
 }
+
+// TestSpecListItemsSkipNothing: each item is one spec, over several lines
+// or none; an empty item and a "#" item are items that are not specs.
+func TestSpecListItemsSkipNothing(t *testing.T) {
+	p := pipeline.New(t.Context())
+	reqs := collect(t, stages.SpecList(p, []string{"{\n \"url\": \"http://h/a\",\n \"meta\": [\n1]\n}", "", "# c"}))
+	if len(reqs) != 3 || reqs[0].Err != nil || reqs[0].URL != "http://h/a" || string(reqs[0].Meta) != "[ 1]" {
+		t.Fatalf("requests %+v", reqs)
+	}
+	for _, r := range reqs[1:] {
+		if r.Err == nil || r.Err.Kind != stages.KindInvalidInput {
+			t.Errorf("request %d: error %v, want invalid_input", r.Seq, r.Err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,25 @@ func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 	return readItems(p, r, s, func(seq int64, line []byte) Request { return parseSpec(seq, line, s.maxDepth) })
 }
 
+// SpecList is a source of requests for the given specs, one per item, in
+// order, each a JSON request spec as Specs reads them. Unlike the lines of
+// a file, items skip nothing and may span lines: a pretty-printed spec is
+// one item, and an empty one or one starting with "#" is an item that is
+// not a spec, which gets its invalid_input record.
+//
+// Options: WithMaxDepth, WithBuffer.
+func SpecList(p *pipeline.Pipeline, specs []string, opts ...Option) pipeline.Stream[Request] {
+	s := newSettings("SpecList", specsOptions, opts)
+	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
+		for seq, item := range specs {
+			if !emit(parseSpec(int64(seq), []byte(strings.TrimSpace(item)), s.maxDepth)) {
+				return nil
+			}
+		}
+		return nil
+	}, s.buffer...)
+}
+
 type spec struct {
 	URL     string            `json:"url"`
 	Method  string            `json:"method"`
@@ -56,6 +76,7 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 		// Copied into every output line, so it must not make one invalid.
 		sp.Meta = bytes.ToValidUTF8(sp.Meta, []byte("\uFFFD"))
 	}
+	sp.Meta = oneLine(sp.Meta, false) // a spec given as an argument may span lines
 	req := Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
 	if sp.URL == "" {
 		req.Err = newError(KindInvalidInput, `request spec has no "url"`)

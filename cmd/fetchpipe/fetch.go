@@ -74,14 +74,12 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 }
 
 // openInput returns the input: the arguments, each an item whatever it
-// holds (or, with --jsonl, each a spec line), else the --input file, else
-// stdin.
+// holds (with --jsonl, each a spec, even over several lines), else the
+// --input file, else stdin.
 func (f *fetchFlags) openInput(args []string, e env) (in io.Reader, items []string, close func(), err error) {
 	switch {
 	case len(args) > 0 && f.input != "":
 		return nil, nil, nil, errors.New("give input as arguments or with --input, not both")
-	case len(args) > 0 && f.jsonl:
-		return strings.NewReader(strings.Join(args, "\n")), nil, func() {}, nil
 	case len(args) > 0:
 		return nil, args, func() {}, nil
 	case f.input != "" && f.input != "-":
@@ -218,6 +216,8 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}()
 	var reqs pipeline.Stream[stages.Request]
 	switch {
+	case t.items != nil && t.jsonl:
+		reqs = stages.SpecList(p, t.items, t.source...)
 	case t.items != nil:
 		reqs = stages.URLs(p, t.items, t.source...)
 	case t.jsonl:

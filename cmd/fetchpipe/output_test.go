@@ -122,3 +122,24 @@ func TestOutputPipeWhoseReaderLeftEndsTheRun(t *testing.T) {
 		t.Fatal("the run did not end after the reader of its output left")
 	}
 }
+
+// TestJSONLArgumentsAreItems: --jsonl arguments were joined and split
+// again by line, so that a pretty-printed spec became six invalid_input
+// records and an empty argument none. Each argument is one item.
+func TestJSONLArgumentsAreItems(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	pretty := fmt.Sprintf("{\n  \"url\": \"%s/r/a.json\",\n  \"meta\": {\n    \"row\": 1\n  }\n}", base)
+	r := runCmd(t, "", "--jsonl", "-d", "none", "--ordered", "--", pretty, "", "#x")
+	recs := parseRecords(t, r.stdout)
+	if len(recs) != 3 {
+		t.Fatalf("%d records for 3 arguments:\n%s", len(recs), r.stdout)
+	}
+	if !recs[0].OK || string(recs[0].Meta) != `{     "row": 1   }` {
+		t.Errorf("the pretty spec: %+v, meta %s", recs[0], recs[0].Meta)
+	}
+	for _, rec := range recs[1:] {
+		if rec.kind() != "invalid_input" {
+			t.Errorf("record %d: %+v, want invalid_input", rec.Seq, rec)
+		}
+	}
+}
