@@ -228,9 +228,17 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	// Fetch decodes in its workers, and the sink counts as it writes: each
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
+	pr := new(progress)
+	current.Store(pr)
+	defer current.Store(nil)
+	reqs = pipeline.Filter(reqs, func(stages.Request) bool {
+		pr.read.Add(1)
+		return true
+	})
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
 	res := runResult{failed: make(map[stages.Kind]int)}
 	nw := stages.NewNDJSONWriter(t.out)
+	pr.flush = nw.Flush
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 		if res.records == 0 && t.first != nil {
 			t.first()
@@ -239,8 +247,15 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		if r.Err != nil {
 			res.failed[r.Err.Kind]++
 		}
+		pr.writing.Lock()
+		defer pr.writing.Unlock()
+		pr.written.Add(1)
 		return nw.Write(r)
-	}, pipeline.WithIdle(nw.Flush))
+	}, pipeline.WithIdle(func() error {
+		pr.writing.Lock()
+		defer pr.writing.Unlock()
+		return nw.Flush()
+	}))
 	res.elapsed = time.Since(start)
 	return res
 }

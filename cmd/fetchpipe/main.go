@@ -13,7 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
+
+// doubleSignal is how long after the first signal a second one is taken as
+// the same one sent twice.
+const doubleSignal = time.Second
 
 func main() {
 	ctx, stop := interruptContext()
@@ -25,7 +30,11 @@ func main() {
 // interruptContext returns a context that the first SIGINT or SIGTERM
 // cancels with errInterrupted, so that the run stops reading input and
 // finishes what it read as canceled records. A second signal means the user
-// will not wait for that: the process exits at once.
+// will not wait for that: the process exits at once, saying how many items
+// got no record. Only a signal that comes at least doubleSignal after the
+// first counts as a second: GNU timeout and many supervisors send SIGTERM
+// to the process and to its group, and the pair arrives milliseconds
+// apart, where a person pressing Ctrl-C again takes longer.
 func interruptContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sig := make(chan os.Signal, 2)
@@ -38,10 +47,17 @@ func interruptContext() (context.Context, func()) {
 			return
 		}
 		cancel(errInterrupted)
-		select {
-		case <-sig:
-			os.Exit(exitInterrupted)
-		case <-done:
+		first := time.Now()
+		for {
+			select {
+			case <-sig:
+				if time.Since(first) < doubleSignal {
+					continue
+				}
+				os.Exit(quitNow(os.Stderr))
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {

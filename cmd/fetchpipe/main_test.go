@@ -20,7 +20,18 @@ import (
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The signal tests run the command as a process of its own: this
+	// binary, with its arguments in the environment.
+	if args, ok := os.LookupEnv(asCommand); ok {
+		os.Args = []string{"fetchpipe"}
+		if args != "" {
+			os.Args = append(os.Args, strings.Split(args, "\x1f")...)
+		}
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // fake starts a fake API for one test and returns its base URL.
 func fake(t *testing.T, cfg fakeapi.Config) string {

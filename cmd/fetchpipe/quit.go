@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progress is what a run has read and written so far, for the one report
+// that cannot wait for the run's end: a quit at once on a second signal.
+type progress struct {
+	read, written atomic.Int64
+
+	// writing is held while records are written, so that a quit waits
+	// for a write in progress and leaves only whole lines behind; flush
+	// writes out those buffered, which a quit must not lose.
+	writing sync.Mutex
+	flush   func() error
+}
+
+// current is the progress of the run under way, for the signal handler,
+// which lives outside any run. Nil between runs.
+var current atomic.Pointer[progress]
+
+// quitWait bounds how long a quit waits for a write in progress: a write
+// to a pipe whose reader stopped reading would never end.
+const quitWait = time.Second
+
+// quitNow says what a quit at once leaves undone, after the write in
+// progress, if any, and returns the exit status to quit with.
+func quitNow(stderr io.Writer) int {
+	pr := current.Load()
+	if pr == nil {
+		fmt.Fprintln(stderr, "fetchpipe: interrupted again: quitting at once")
+		return exitInterrupted
+	}
+	locked := false
+	for deadline := time.Now().Add(quitWait); !locked && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		locked = pr.writing.TryLock()
+	}
+	read, written := pr.read.Load(), pr.written.Load()
+	if !locked || pr.flush() != nil {
+		// What the writer held is lost with the process; what reached
+		// the output is whole lines all the same.
+		fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once, with the output blocked; of %s read, %d had a record, not all of them written\n",
+			plural(int(read), "item"), written)
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once; %s read had no record\n", plural(int(read-written), "item"))
+	return exitInterrupted
+}
