@@ -60,6 +60,9 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 			return causedBy(KindTLS, "TLS failed: the server answered in plain HTTP; try http:// instead of https://", bare(err))
 		}
 		return causedBy(KindTLS, "TLS failed: "+bare(err).Error(), bare(err))
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		// Local, not the server's doing, and no retry mends it soon.
+		return causedBy(KindOther, fmt.Sprintf("too many open files here (the limit is %d): lower the concurrency, or raise the limit ('ulimit -n')", openFileLimit()), bare(err))
 	case errors.As(err, &op) && op.Op == "dial":
 		switch {
 		case f.settings.client == nil && f.connectTimeout > 0 && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):

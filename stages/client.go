@@ -9,10 +9,33 @@ import (
 	"time"
 )
 
+// fileReserve is how many open files, of the process's limit, a fetch
+// leaves to what is not a connection: standard streams, input and output
+// files, DNS lookups, a connection being closed while its successor opens.
+const fileReserve = 64
+
+// MaxConcurrency returns the most requests this process can have in
+// flight at once, each on a connection of its own, within its open-file
+// limit (less a reserve for what is not a connection), or 0 where it
+// cannot tell. A Fetch given more fails requests with "too many open
+// files" once that many are in flight; the command refuses a -c above it.
+func MaxConcurrency() int {
+	limit := openFileLimit()
+	if limit == 0 {
+		return 0
+	}
+	return max(limit-fileReserve, 1)
+}
+
 // newClient returns the client Fetch shares across all its requests, tuned
 // for many requests at once to many hosts: idle connections are kept per
 // host up to the concurrency, so that keep-alive actually saves the
 // handshakes, and HTTP/2 is used where the server offers it.
+//
+// Idle connections are capped overall too, so that connections in use and
+// idle ones stay within the open-file limit: a run over many hosts would
+// otherwise keep idle connections to each, until a dial failed with "too
+// many open files".
 func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, trustRedirects bool) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   connectTimeout,
@@ -22,7 +45,7 @@ func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, 
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true, // a custom DialContext turns HTTP/2 off otherwise
-		MaxIdleConns:          0,    // no overall cap: the per-host cap is the one that matters
+		MaxIdleConns:          idleCap(concurrency, openFileLimit()),
 		MaxIdleConnsPerHost:   concurrency,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -120,4 +143,15 @@ func port(u *url.URL) string {
 		return "443"
 	}
 	return "80"
+}
+
+// idleCap is the most idle connections worth keeping with concurrency
+// connections in use and an open-file limit (0 if unknown): as many as
+// may be in use, within what the limit leaves.
+func idleCap(concurrency, limit int) int {
+	n := concurrency
+	if limit > 0 {
+		n = min(n, limit-concurrency-fileReserve)
+	}
+	return max(n, 1) // 0 would mean no cap at all
 }

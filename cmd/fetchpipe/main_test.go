@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 	// The signal tests run the command as a process of its own: this
 	// binary, with its arguments in the environment.
 	if args, ok := os.LookupEnv(asCommand); ok {
+		limitFiles()
 		os.Args = []string{"fetchpipe"}
 		if args != "" {
 			os.Args = append(os.Args, strings.Split(args, "\x1f")...)

@@ -136,6 +136,10 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	if f.concurrency < 1 {
 		return nil, 0, fmt.Errorf("--concurrency must be at least 1, not %d", f.concurrency)
 	}
+	if most := stages.MaxConcurrency(); most > 0 && f.concurrency > most {
+		return nil, 0, fmt.Errorf("--concurrency %d is more than this process can have open at once: its open-file limit allows %d requests in flight "+
+			"(raise the limit with 'ulimit -n', or lower -c)", f.concurrency, most)
+	}
 	if f.timeout < 0 {
 		return nil, 0, fmt.Errorf("--timeout must not be negative, not %v", f.timeout)
 	}

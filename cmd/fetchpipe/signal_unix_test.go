@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,12 +21,30 @@ import (
 // the command with the arguments it holds, separated by US (0x1f).
 const asCommand = "FETCHPIPE_TEST_AS_COMMAND"
 
+// limitFiles sets the open-file limit of a process started by command to
+// $FETCHPIPE_TEST_NOFILE, and opens $FETCHPIPE_TEST_HOLD files, to run the
+// command short of descriptors.
+func limitFiles() {
+	if n, err := strconv.Atoi(os.Getenv("FETCHPIPE_TEST_NOFILE")); err == nil {
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: uint64(n), Max: uint64(n)})
+	}
+	hold, _ := strconv.Atoi(os.Getenv("FETCHPIPE_TEST_HOLD"))
+	for range hold {
+		os.Open(os.DevNull)
+	}
+}
+
 // command starts the command as a process of its own, on stdin, with a
 // pipe for stdout that the caller reads or leaves full.
 func command(t *testing.T, stdin string, args ...string) (cmd *exec.Cmd, stdout io.ReadCloser, stderr *bytes.Buffer) {
+	return commandIn(t, nil, stdin, args...)
+}
+
+// commandIn is command with more variables in its environment.
+func commandIn(t *testing.T, env []string, stdin string, args ...string) (cmd *exec.Cmd, stdout io.ReadCloser, stderr *bytes.Buffer) {
 	t.Helper()
 	cmd = exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), asCommand+"="+strings.Join(args, "\x1f"))
+	cmd.Env = append(append(os.Environ(), env...), asCommand+"="+strings.Join(args, "\x1f"))
 	cmd.Stdin = strings.NewReader(stdin)
 	stderr = new(bytes.Buffer)
 	cmd.Stderr = stderr
@@ -129,4 +148,45 @@ func TestSecondSignalQuitsAndSaysWhatIsLost(t *testing.T) {
 	if !strings.Contains(stderr.String(), "interrupted again: quitting at once") || !strings.Contains(stderr.String(), "read") {
 		t.Errorf("stderr does not say what a quit at once lost:\n%s", stderr)
 	}
+}
+
+// TestOpenFileLimit: a -c the open-file limit cannot hold is a usage error
+// that names the limit, not a run that fails; and a run that runs out of
+// descriptors all the same (others hold them) says the fault is local, in
+// an "other" record, rather than blaming the server with a retried
+// "connect".
+func TestOpenFileLimit(t *testing.T) {
+	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	t.Run("-c over the limit", func(t *testing.T) {
+		cmd, stdout, stderr := commandIn(t, []string{"FETCHPIPE_TEST_NOFILE=200"}, "", "-c", "500", srv.URL()+"/r/a.json")
+		io.ReadAll(stdout)
+		if code := exitStatus(t, cmd); code != exitUsage || !strings.Contains(stderr.String(), "open-file limit allows 136 requests") {
+			t.Errorf("exit status %d, stderr %q; want %d naming the limit", code, stderr, exitUsage)
+		}
+	})
+	t.Run("out of descriptors", func(t *testing.T) {
+		var in strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&in, "%s/r/%d.json?hang=1\n", srv.URL(), i)
+		}
+		cmd, stdout, stderr := commandIn(t, []string{"FETCHPIPE_TEST_NOFILE=200", "FETCHPIPE_TEST_HOLD=170"}, in.String(), "-c", "60", "--deadline", "2s", "-d", "none")
+		out, _ := io.ReadAll(stdout)
+		exitStatus(t, cmd)
+		local := 0
+		for _, r := range parseRecords(t, out) {
+			if r.kind() == "other" && strings.Contains(r.Error.Message, "too many open files here") {
+				local++
+			}
+			if r.kind() == "connect" {
+				t.Errorf("record %d blames the server: %s", r.Seq, r.Error.Message)
+			}
+		}
+		if local == 0 {
+			t.Errorf("no record says the descriptors ran out here:\n%s\n%s", out, stderr)
+		}
+	})
 }
