@@ -9,6 +9,9 @@ import (
 	"io"
 	"strings"
 
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
 	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
@@ -20,6 +23,9 @@ const MaxLine = 1 << 20
 // first request leaves before the rest of the input is read, and reading
 // waits whenever the pipeline is full. Blank lines and lines starting with
 // "#" are skipped and are not items. Surrounding white space is trimmed.
+// Input is UTF-8, or UTF-16 when it starts with a UTF-16 byte order mark
+// or has NULs at every other byte of its first characters, as exports of
+// spreadsheets and Windows tools do.
 //
 // Reading stops when the context ends, at the next line. A Read that blocks
 // holds the run until it returns, so give a reader that returns when closed
@@ -65,7 +71,7 @@ var bom = []byte("\xef\xbb\xbf")
 // an error that would end the run.
 func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq int64, line []byte) Request) pipeline.Stream[Request] {
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
-		br := bufio.NewReaderSize(r, 64<<10)
+		br := utf8Input(bufio.NewReaderSize(r, 64<<10))
 		var (
 			long    []byte // a line longer than br's buffer, being assembled
 			tooLong bool   // the line being read is over MaxLine: skip the rest
@@ -131,4 +137,48 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 		}
 		return ctx.Err()
 	}, s.buffer...)
+}
+
+// utf8Input returns br, or, for UTF-16 text, a reader of it as UTF-8.
+// Spreadsheets and Windows tools export UTF-16, which read as bytes is a
+// NUL after every ASCII character: one long line that is not a URL. It is
+// known by its byte order mark, or without one by NULs at every other
+// byte of its first characters.
+func utf8Input(br *bufio.Reader) *bufio.Reader {
+	if _, err := br.Peek(1); err != nil {
+		return br
+	}
+	// What has come so far, without waiting for more: a first line typed
+	// at a terminal must not wait for the next.
+	b, _ := br.Peek(min(br.Buffered(), 16))
+	var order unicode.Endianness
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		order = unicode.LittleEndian
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		order = unicode.BigEndian
+	case utf16Pattern(b, 1):
+		order = unicode.LittleEndian
+	case utf16Pattern(b, 0):
+		order = unicode.BigEndian
+	default:
+		return br
+	}
+	dec := unicode.UTF16(order, unicode.UseBOM).NewDecoder() // a BOM, if any, is dropped
+	return bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10)
+}
+
+// utf16Pattern reports whether b, at least two characters long, has NULs
+// at every other byte from zero (zero 1 for little-endian, 0 for
+// big-endian) and none between, as ASCII text in UTF-16 has.
+func utf16Pattern(b []byte, zero int) bool {
+	if len(b) < 4 {
+		return false
+	}
+	for i := 0; i+1 < len(b); i += 2 {
+		if b[i+zero] != 0 || b[i+1-zero] == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,9 +1,12 @@
 package stages_test
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	utf16lib "unicode/utf16"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
@@ -163,5 +166,47 @@ func TestSpecListItemsSkipNothing(t *testing.T) {
 		if r.Err == nil || r.Err.Kind != stages.KindInvalidInput {
 			t.Errorf("request %d: error %v, want invalid_input", r.Seq, r.Err)
 		}
+	}
+}
+
+// utf16 encodes s as UTF-16, with a byte order mark if bom.
+func utf16(s string, bigEndian, bom bool) []byte {
+	var b []byte
+	put := func(u uint16) {
+		if bigEndian {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	if bom {
+		put(0xFEFF)
+	}
+	for _, u := range utf16lib.Encode([]rune(s)) {
+		put(u)
+	}
+	return b
+}
+
+// TestUTF16InputIsRead: a UTF-16 file of N URLs, as spreadsheets export
+// them, gave one record; it is read as text, with or without a byte order
+// mark, in either byte order.
+func TestUTF16InputIsRead(t *testing.T) {
+	const text = "http://h/a\r\nhttp://h/é\r\n# comment\r\nhttp://h/c\r\n"
+	want := []string{"0 http://h/a", "1 http://h/é", "2 http://h/c"}
+	for _, tt := range []struct {
+		name           string
+		bigEndian, bom bool
+	}{{"little-endian with a BOM", false, true}, {"big-endian with a BOM", true, true}, {"little-endian", false, false}, {"big-endian", true, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			var got []string
+			for _, r := range collect(t, stages.Lines(p, bytes.NewReader(utf16(text, tt.bigEndian, tt.bom)))) {
+				got = append(got, fmt.Sprint(r.Seq, " ", brief(r)))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("requests %q, want %q", got, want)
+			}
+		})
 	}
 }
