@@ -60,6 +60,9 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 	case Text:
 		r.Format = Text
 	case JSON:
+		// A byte order mark, which Windows servers put in front of UTF-8,
+		// is not JSON; without it the body is. Cut off, not copied.
+		r.Body = bytes.TrimPrefix(r.Body, bom)
 		if len(bytes.TrimSpace(r.Body)) == 0 {
 			r.Body = nil
 			return

@@ -1,8 +1,13 @@
 package stages_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	stdjson "encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -146,4 +151,66 @@ func TestDecodeAsAfterTheBodyWasDropped(t *testing.T) {
 		t.Fatalf("got %+v, want a decode error", got)
 	}
 	t.Log(got[0].Record.Err.Message)
+}
+
+// TestEncodedBodies: a gzip body sent whole but empty or cut short was a
+// network failure ("connection closed by the server"), retried; it is a
+// decode failure, tried once. A body in an encoding fetchpipe does not
+// decode (br, gzip twice) says which, and a JSON body that starts with a
+// UTF-8 byte order mark is JSON.
+func TestEncodedBodies(t *testing.T) {
+	var whole bytes.Buffer
+	zw := gzip.NewWriter(&whole)
+	zw.Write([]byte(`{"a":1}`))
+	zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(whole.Bytes())
+		case "/empty":
+			w.Header().Set("Content-Encoding", "gzip")
+		case "/truncated":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(whole.Bytes()[:whole.Len()/2])
+		case "/br":
+			w.Header().Set("Content-Encoding", "br")
+			w.Write([]byte{0x1b, 0x03, 0x00})
+		case "/twice":
+			w.Header().Set("Content-Encoding", "gzip, gzip")
+			w.Write(whole.Bytes())
+		case "/bom":
+			w.Write([]byte("\xef\xbb\xbf{\"a\":1}"))
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		path     string
+		kind     stages.Kind
+		message  string
+		attempts int
+	}{
+		{"/gzip", "", "", 1},
+		{"/empty", stages.KindDecode, "gzip-compressed body is empty", 1},
+		{"/truncated", stages.KindDecode, "gzip-compressed body is cut short", 1},
+		{"/br", stages.KindDecode, `encoded with "br"`, 1},
+		{"/twice", stages.KindDecode, `encoded with "gzip, gzip"`, 1},
+		{"/bom", "", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			r := collect(t, stages.Fetch(stages.URLs(p, []string{srv.URL + tt.path}), stages.WithDecode(stages.JSON), stages.WithMaxRetryWait(0)))[0]
+			var kind stages.Kind
+			if r.Err != nil {
+				kind = r.Err.Kind
+			}
+			if kind != tt.kind || r.Attempts != tt.attempts || (r.Err != nil && !strings.Contains(r.Err.Message, tt.message)) {
+				t.Errorf("error %v after %d attempts; want kind %q saying %q after %d", r.Err, r.Attempts, tt.kind, tt.message, tt.attempts)
+			}
+			if tt.kind == "" && string(r.Body) != `{"a":1}` {
+				t.Errorf("body %q", r.Body)
+			}
+		})
+	}
 }

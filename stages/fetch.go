@@ -3,8 +3,6 @@ package stages
 import (
 	"bytes"
 	"cmp"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +102,11 @@ func newFetcher(s *settings, run context.Context) *fetcher {
 	if f.header.Get("User-Agent") == "" {
 		f.header.Set("User-Agent", UserAgent)
 	}
+	if f.header.Get("Accept-Encoding") == "" {
+		// Asked for here, not by net/http: see decoded.
+		f.header.Set("Accept-Encoding", "gzip")
+		f.autoGzip = true
+	}
 	if f.retry == nil {
 		f.retry = newRetryRules(s).policy
 	}
@@ -122,6 +125,7 @@ func (s *settings) concurrencyOr(def int) int {
 
 type fetcher struct {
 	*settings
+	autoGzip bool // Accept-Encoding: gzip is Fetch's own, not the caller's
 	// run is the run's context: a graceful cancel cuts the requests in
 	// flight short, where the stage's own context would let them finish.
 	run    context.Context
@@ -257,47 +261,39 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 	if resp.Request != nil && resp.Request != hreq && resp.Request.URL.String() != hreq.URL.String() {
 		rec.FinalURL = redactURL(resp.Request.URL)
 	}
-	raw, announced := io.Reader(resp.Body), resp.ContentLength
+	announced := resp.ContentLength
 	if resp.Body == http.NoBody {
 		announced = 0 // a HEAD's Content-Length is of the body it did not send
 	}
-	if dec, err := decompressor(resp); err != nil {
-		rec.Err = f.classify(err, ctx, actx, phaseBody)
+	wire := &wireBody{r: resp.Body}
+	dec, encoding, err := decoded(resp, wire)
+	if err != nil {
+		rec.Err = f.bodyError(err, wire, encoding, ctx, actx)
 		return 0
-	} else if dec != nil {
-		defer dec.Close()
-		raw, announced = dec, -1 // the announced length is of the compressed bytes
 	}
-	body, err := readBody(raw, announced, f.maxBody)
+	defer dec.Close()
+	if encoding != "" {
+		announced = -1 // the announced length is of the compressed bytes
+	}
+	body, err := readBody(dec, announced, f.maxBody)
 	rec.Bytes = int64(len(body))
 	if err != nil {
-		rec.Err = f.classify(err, ctx, actx, phaseBody)
+		rec.Err = f.bodyError(err, wire, encoding, ctx, actx)
 		return 0
 	}
 	rec.Body = body
+	if encoding != "" && !knownEncoding(encoding) {
+		// Kept as it came, for what it is worth, and said plainly: as
+		// text it reads as garbage, and as JSON it fails to parse.
+		rec.Format = Text
+		rec.Err = newError(KindDecode, fmt.Sprintf("the body is encoded with %q, which fetchpipe does not decode (it asks for gzip)", encoding))
+		return 0
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status+f.leftBehind(hreq, resp))
 		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return 0
-}
-
-// decompressor returns a reader of resp's decoded body when net/http left
-// it compressed, as it does when the request set its own Accept-Encoding:
-// the body cap must apply to the decoded bytes, or a small gzip bomb would
-// pass it. It returns nil when there is nothing to decode, or an encoding
-// it does not know (the body is then kept as it came).
-func decompressor(resp *http.Response) (io.ReadCloser, error) {
-	if resp.Uncompressed {
-		return nil, nil
-	}
-	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
-	case "gzip", "x-gzip":
-		return gzip.NewReader(resp.Body)
-	case "deflate":
-		return zlib.NewReader(resp.Body)
-	}
-	return nil, nil
 }
 
 // newRequest builds the HTTP request, or says why the item is not one that
@@ -324,6 +320,11 @@ func (f *fetcher) newRequest(ctx context.Context, req *Request, shown string) (*
 		}
 		if h := takeHost(hreq.Header); h != "" {
 			hreq.Host = h
+		}
+		if f.autoGzip && hreq.Header.Get("Range") != "" && req.Header.Get("Accept-Encoding") == "" {
+			// A range of a compressed body is not a range of the body,
+			// so net/http does not ask for gzip with one either.
+			hreq.Header.Del("Accept-Encoding")
 		}
 	}
 	return hreq, nil
