@@ -66,7 +66,9 @@ func Follow(in pipeline.Stream[Record], derive func(Record) []string, opts ...Op
 			path := make([]int, len(rec.Follow)+1)
 			copy(path, rec.Follow)
 			path[len(rec.Follow)] = i
-			if !emit(Request{Seq: rec.Seq, Follow: path, URL: tmpl.fill(strings.TrimSpace(v)), Meta: rec.Meta}) {
+			req := tmpl.request(rec.Seq, strings.TrimSpace(v))
+			req.Follow, req.Meta = path, rec.Meta
+			if !emit(req) {
 				return nil
 			}
 		}
@@ -91,7 +93,7 @@ func Requests(in pipeline.Stream[string], opts ...Option) pipeline.Stream[Reques
 	tmpl := parseTemplate(s.template)
 	var seq int64 // one goroutine: Map's default
 	return pipeline.Map(in, func(_ context.Context, v string) (Request, error) {
-		req := Request{Seq: seq, URL: tmpl.fill(strings.TrimSpace(v))}
+		req := tmpl.request(seq, strings.TrimSpace(v))
 		seq++
 		return req, nil
 	}, s.buffer...)

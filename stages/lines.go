@@ -36,7 +36,7 @@ func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 	s := newSettings("Lines", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
 	return readItems(p, r, s, func(seq int64, line []byte) Request {
-		return Request{Seq: seq, URL: tmpl.fill(string(line))}
+		return tmpl.request(seq, string(line))
 	})
 }
 
@@ -51,7 +51,7 @@ func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[
 	tmpl := parseTemplate(s.template)
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		for seq, item := range items {
-			if !emit(Request{Seq: int64(seq), URL: tmpl.fill(strings.TrimSpace(item))}) {
+			if !emit(tmpl.request(int64(seq), strings.TrimSpace(item))) {
 				return nil
 			}
 		}

@@ -172,9 +172,13 @@ func WithHeader(key, value string) Option {
 }
 
 // WithTemplate makes a line source build each URL from a template: every
-// "{}" in t is replaced by the line, path-escaped, and every "{raw}" by the
-// line as it is (for a whole URL, or a ready query string). "" means no
-// template. It panics on a template with neither, which would fetch the
+// "{}" in t is replaced by the line, escaped for the part of the URL it
+// stands in, and every "{raw}" by the line as it is (for a whole URL, or a
+// ready query string). A {} in a path is one segment ("/" escaped; a line
+// "." or ".." is an invalid_input item), in a query one key or value ("&",
+// "=", "+", "#" escaped), and in the host a host name or host:port (any
+// other line is an invalid_input item), so that a line never changes the
+// shape of the URL. "" means no template. It panics on a template with neither, which would fetch the
 // same URL for every line (see CheckTemplate).
 func WithTemplate(t string) Option {
 	if err := CheckTemplate(t); err != nil {

@@ -210,3 +210,43 @@ func TestUTF16InputIsRead(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplateEscapesForItsPartOfTheURL: a {} was path-escaped wherever it
+// stood, so that in a query a word with "&" or "=" added parameters and
+// "+" read as a space, a ".." walked up the path, and in the host a word
+// with "@" named another host. Each {} is escaped for its part of the URL.
+func TestTemplateEscapesForItsPartOfTheURL(t *testing.T) {
+	tests := []struct {
+		template, line, want string // want: the URL, or the error kind
+	}{
+		{"http://h/p?q={}", "l&admin=1", "http://h/p?q=l%26admin%3D1"},
+		{"http://h/p?q={}", "a+b c#d", "http://h/p?q=a%2Bb+c%23d"},
+		{"http://h/p?{}=1", "k=v", "http://h/p?k%3Dv=1"},
+		{"http://h/r/{}.json", "a/b?c", "http://h/r/a%2Fb%3Fc.json"},
+		{"http://h/r/{}", "..", "invalid_input"},
+		{"http://h/r/{}", ".", "invalid_input"},
+		{"http://h/r/{}", "...", "http://h/r/..."},
+		{"https://{}/robots.txt", "example.com", "https://example.com/robots.txt"},
+		{"https://{}/robots.txt", "example.com:8443", "https://example.com:8443/robots.txt"},
+		{"https://{}/robots.txt", "evil.com@x", "invalid_input"},
+		{"https://{}/robots.txt", "x/y", "invalid_input"},
+		{"https://{}/robots.txt", "", "invalid_input"},
+		{"https://{}.example.com/", "eu", "https://eu.example.com/"},
+		{"http://h/#{}", "a b", "http://h/#a%20b"},
+		{"{raw}/items?id={}", "1&x=2", "{raw}"}, // filled below
+		{"http://h/?q={raw}", "a&b=c", "http://h/?q=a&b=c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.template+" "+tt.line, func(t *testing.T) {
+			line, want := tt.line, tt.want
+			if want == "{raw}" { // {raw} takes the whole line, and so does {}
+				line, want = "http://h", "http://h/items?id=http%3A%2F%2Fh"
+			}
+			p := pipeline.New(t.Context())
+			got := brief(collect(t, stages.URLs(p, []string{line}, stages.WithTemplate(tt.template)))[0])
+			if got != want {
+				t.Errorf("%s with %q gives %s, want %s", tt.template, line, got, want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -13,55 +14,130 @@ type template struct {
 }
 
 type tmplPart struct {
-	lit    string
-	escape bool // the placeholder after lit is {} rather than {raw}
-	hole   bool // lit is followed by a placeholder
+	lit  string
+	hole bool    // lit is followed by a placeholder
+	raw  bool    // the placeholder is {raw}, put in as it is
+	in   urlPart // where in the URL a {} stands, which says how to escape it
 }
+
+// urlPart is a part of a URL, as far as the template's literal text says.
+type urlPart uint8
+
+const (
+	inPath  urlPart = iota // a path segment, or before the template says more
+	inHost                 // after "://", before the path
+	inQuery                // after "?": a key or a value
+	inFragment
+)
 
 func parseTemplate(t string) template {
 	var tp template
+	in := inPath
 	for t != "" {
 		i := strings.IndexByte(t, '{')
+		var p tmplPart
 		switch {
 		case i < 0:
-			tp.parts = append(tp.parts, tmplPart{lit: t})
-			t = ""
+			p, t = tmplPart{lit: t}, ""
 		case strings.HasPrefix(t[i:], "{}"):
-			tp.parts = append(tp.parts, tmplPart{lit: t[:i], hole: true, escape: true})
-			t = t[i+2:]
+			p, t = tmplPart{lit: t[:i], hole: true}, t[i+2:]
 		case strings.HasPrefix(t[i:], "{raw}"):
-			tp.parts = append(tp.parts, tmplPart{lit: t[:i], hole: true})
-			t = t[i+5:]
+			p, t = tmplPart{lit: t[:i], hole: true, raw: true}, t[i+5:]
 		default: // a brace that is not a placeholder is literal text
-			tp.parts = append(tp.parts, tmplPart{lit: t[:i+1]})
-			t = t[i+1:]
+			p, t = tmplPart{lit: t[:i+1]}, t[i+1:]
 		}
-	}
-	for _, p := range tp.parts {
+		in = advance(in, p.lit)
+		p.in = in
+		tp.parts = append(tp.parts, p)
 		tp.size += len(p.lit)
 	}
 	return tp
 }
 
-func (tp template) fill(line string) string {
+// advance returns the part of the URL that follows lit, from the part in.
+func advance(in urlPart, lit string) urlPart {
+	for i := 0; i < len(lit); i++ {
+		switch c := lit[i]; {
+		case in == inFragment:
+			return in
+		case c == '#':
+			in = inFragment
+		case in == inQuery:
+		case c == '?':
+			in = inQuery
+		case in == inPath && strings.HasPrefix(lit[i:], "://"):
+			in, i = inHost, i+2
+		case in == inHost && c == '/':
+			in = inPath
+		}
+	}
+	return in
+}
+
+// fill puts line into the template, each {} escaped for the part of the
+// URL it stands in, so that a line can never change the URL's shape: in a
+// path segment, a "/" is escaped and "." or ".." are refused, since they
+// would move up the path; in a query, "&", "=", "+" and "#" are escaped,
+// so a line is one key or value; in the host, a line must be a host name
+// or host:port, so that "evil.com@x" cannot name another host. {raw}
+// puts the line in as it is.
+func (tp template) fill(line string) (string, *Error) {
 	if tp.parts == nil {
-		return line
+		return line, nil
 	}
 	var b strings.Builder
 	b.Grow(tp.size + 2*len(line))
-	var escaped string
 	for _, p := range tp.parts {
 		b.WriteString(p.lit)
-		switch {
-		case !p.hole:
-		case p.escape:
-			if escaped == "" {
-				escaped = url.PathEscape(line)
-			}
-			b.WriteString(escaped)
-		default:
+		if !p.hole {
+			continue
+		}
+		if p.raw {
 			b.WriteString(line)
+			continue
+		}
+		switch p.in {
+		case inHost:
+			if !validHost(line) {
+				return "", newError(KindInvalidInput, fmt.Sprintf("%q is not a host name or host:port, which the template's {} stands for", line))
+			}
+			b.WriteString(line)
+		case inQuery:
+			b.WriteString(url.QueryEscape(line))
+		default:
+			if line == "." || line == ".." {
+				return "", newError(KindInvalidInput, fmt.Sprintf("%q would move along the path, not name a part of it, where the template's {} stands", line))
+			}
+			b.WriteString(url.PathEscape(line))
 		}
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// request is the Request for item line at seq: its URL, or why there is
+// none.
+func (tp template) request(seq int64, line string) Request {
+	u, err := tp.fill(line)
+	return Request{Seq: seq, URL: u, Err: err}
+}
+
+// validHost reports whether s can only be read as a host name, an IP
+// address or either with a port: letters (non-ASCII ones too, for
+// international names), digits, ".", "-", "_", and ":" and brackets for a
+// port or an IPv6 address. Nothing that starts a user, a path, a query or
+// a fragment.
+func validHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80, 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.', c == '-', c == '_', c == ':', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -108,7 +108,7 @@ type fetchFlags struct {
 
 func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line,\npath-escaped; {raw} inserts it as is (a whole URL, a ready query string)")
+	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line, escaped\nfor its part of the URL (path segment, query value, host); {raw} inserts it as is")
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
 	f.registerRun(cmd)
