@@ -44,7 +44,7 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 	case errors.As(err, new(flate.CorruptInputError)), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, zlib.ErrChecksum):
 		return causedBy(KindDecode, "compressed body is corrupt: "+err.Error(), bare(err))
 	case run.Err() != nil:
-		return causedBy(KindCanceled, "canceled "+phase+": the run was interrupted", context.Cause(run))
+		return causedBy(KindCanceled, "canceled "+phase+": "+stopReason(f.run), context.Cause(run))
 	case context.Cause(attempt) == errAttemptTimeout:
 		return causedBy(KindTimeout, fmt.Sprintf("timeout after %s %s", f.timeout, phase), context.DeadlineExceeded)
 	case errors.As(err, &redirect):

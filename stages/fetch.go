@@ -47,8 +47,9 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // done but not yet taken downstream); when that is full it stops reading
 // its input, so memory stays bounded.
 //
-// When the run's context ends, requests in flight are cancelled and items
-// not yet sent are not sent: both yield canceled records. An item between
+// When the run's context ends, requests in flight are cancelled (after
+// WithGrace, if given) and items not yet sent are not sent: both yield
+// canceled records. An item between
 // two attempts keeps the outcome of its last one.
 //
 // Options: WithConcurrency (requests in flight, default
@@ -56,8 +57,8 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithBudget in place of those five; WithRetries, WithRetryOn,
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
-// WithMethod, WithHeader, WithClient, WithDecode, WithMaxDepth, WithInputOrder,
-// WithObserver, WithBuffer.
+// WithMethod, WithHeader, WithClient, WithTrustRedirects, WithDecode,
+// WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
 	if s.given&optMaxDepth != 0 && s.decode == nil {
@@ -66,6 +67,10 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 	p := in.Pipeline()
 	f := newFetcher(s, p.Context())
 	p.Cleanup(f.release)
+	f.requests = f.run
+	if s.grace > 0 {
+		f.requests = graceful(p, s.grace)
+	}
 	if s.client == nil {
 		// The client is the run's own: its idle connections, and the
 		// goroutines that watch them, must not outlive the run.
@@ -125,6 +130,9 @@ func (s *settings) concurrencyOr(def int) int {
 
 type fetcher struct {
 	*settings
+	// requests is the context of the requests: the run's, or with
+	// WithGrace one that outlives a graceful cancel by the grace period.
+	requests context.Context
 	autoGzip bool // Accept-Encoding: gzip is Fetch's own, not the caller's
 	// run is the run's context: a graceful cancel cuts the requests in
 	// flight short, where the stage's own context would let them finish.
@@ -188,7 +196,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		}
 	}
 	rec := Record{Seq: req.Seq, Follow: req.Follow, URL: redact(req.URL), Meta: req.Meta, Attempts: t.Try}
-	retryAfter := f.attempt(f.run, &rec, req)
+	retryAfter := f.attempt(f.requests, &rec, req)
 	if rec.Attempts > 0 {
 		rec.Elapsed = time.Since(t.Started)
 	}
@@ -222,7 +230,7 @@ func (f *fetcher) settled(req Request) (Record, bool) {
 // its request was made.
 func (f *fetcher) notStarted(req Request) Record {
 	rec := newRecord(req)
-	rec.Err = causedBy(KindCanceled, "not sent: the run was interrupted", context.Cause(f.run))
+	rec.Err = causedBy(KindCanceled, "not sent: "+stopReason(f.run), context.Cause(f.run))
 	return rec
 }
 
@@ -428,4 +436,53 @@ func (f *fetcher) leftBehind(req *http.Request, resp *http.Response) string {
 	}
 	return fmt.Sprintf(" after a redirect to another origin (%s://%s), where the request's %s were not sent, to keep them from another server; trust redirects (--location-trusted) to send them",
 		resp.Request.URL.Scheme, resp.Request.URL.Host, strings.Join(kept, ", "))
+}
+
+// graceful returns a context for requests that ends grace after the run's
+// context does, so that requests in flight at an interrupt may finish;
+// at once when the run ends at its deadline, which is a deadline, or when
+// the run is aborted.
+func graceful(p *pipeline.Pipeline, grace time.Duration) context.Context {
+	run := p.Context()
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(run))
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(run, func() {
+		if errors.Is(run.Err(), context.DeadlineExceeded) {
+			cancel(context.Cause(run))
+			return
+		}
+		mu.Lock()
+		timer = time.AfterFunc(grace, func() { cancel(context.Cause(run)) })
+		mu.Unlock()
+	})
+	go func() {
+		select {
+		case <-p.Done():
+			cancel(context.Cause(run))
+		case <-ctx.Done():
+		}
+	}()
+	p.Cleanup(func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(context.Canceled)
+	})
+	return ctx
+}
+
+// stopReason says why the run stopped, for the records it cancels: a
+// deadline by its cause, when that says more than the bare error.
+func stopReason(run context.Context) string {
+	if errors.Is(run.Err(), context.DeadlineExceeded) {
+		if cause := context.Cause(run); cause != nil && cause != context.DeadlineExceeded {
+			return "the run stopped: " + cause.Error()
+		}
+		return "the run's deadline passed"
+	}
+	return "the run was interrupted"
 }

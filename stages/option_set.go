@@ -36,6 +36,7 @@ const (
 	optMaxRedirects
 	optMaxDepth
 	optTrustRedirects
+	optGrace
 )
 
 var optionNames = [...]string{
@@ -44,7 +45,7 @@ var optionNames = [...]string{
 	"WithBudget", "WithObserver", "WithPerHost", "WithRate", "WithHostRate",
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
-	"WithTrustRedirects",
+	"WithTrustRedirects", "WithGrace",
 }
 
 // What each kind of stage takes.

@@ -47,6 +47,7 @@ type settings struct {
 	connectTimeout time.Duration
 	maxRedirects   int
 	trustRedirects bool
+	grace          time.Duration
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

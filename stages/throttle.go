@@ -180,3 +180,14 @@ func WithMaxRedirects(n int) Option {
 func WithTrustRedirects() Option {
 	return set(optTrustRedirects, func(s *settings) { s.trustRedirects = true })
 }
+
+// WithGrace gives the requests in flight when the run's context is
+// cancelled d more to finish, and their own records, before they are cut
+// short as canceled (default 0: at once). Reading stops at the cancel, and
+// items not yet started get canceled records then, grace or not. A run
+// that ends at its context's deadline gets no grace: a deadline is a
+// deadline. Panics if d is negative.
+func WithGrace(d time.Duration) Option {
+	nonNegative("WithGrace", d)
+	return set(optGrace, func(s *settings) { s.grace = d })
+}

@@ -623,3 +623,34 @@ func TestFetchStagesShareABudget(t *testing.T) {
 		}
 	}
 }
+
+// TestGraceLetsRequestsInFlightFinish: with WithGrace, a cancel stops the
+// reading, and a request in flight that finishes within the grace keeps
+// its own record, while one that does not is canceled when it runs out;
+// a deadline gets no grace, and its records name it.
+func TestGraceLetsRequestsInFlightFinish(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	urls := []string{api.URL() + "/r/quick.json?latency=200ms", api.URL() + "/r/stuck.json?hang=1"}
+	t.Run("a cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		time.AfterFunc(50*time.Millisecond, cancel)
+		recs := collect(t, stages.Fetch(stages.URLs(p, urls), stages.WithGrace(600*time.Millisecond), stages.WithInputOrder()))
+		if !recs[0].OK() {
+			t.Errorf("the request that finished within the grace: %v", recs[0].Err)
+		}
+		if recs[1].Err == nil || recs[1].Err.Kind != stages.KindCanceled || !strings.Contains(recs[1].Err.Message, "interrupted") {
+			t.Errorf("the request that did not: %v", recs[1].Err)
+		}
+	})
+	t.Run("a deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeoutCause(t.Context(), 100*time.Millisecond, errors.New("deadline of 100ms reached"))
+		defer cancel()
+		p := pipeline.New(ctx)
+		for _, r := range collect(t, stages.Fetch(stages.URLs(p, urls), stages.WithGrace(2*time.Second))) {
+			if r.Err == nil || r.Err.Kind != stages.KindCanceled || !strings.Contains(r.Err.Message, "the run stopped: deadline of 100ms reached") {
+				t.Errorf("record %d: %v, want canceled at the deadline, named", r.Seq, r.Err)
+			}
+		}
+	})
+}

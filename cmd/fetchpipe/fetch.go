@@ -63,6 +63,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		format: format,
 		out:    out,
 		stderr: e.stderr,
+		grace:  f.throttle.grace,
 	}
 	if d := f.throttle.deadline; d > 0 {
 		var cancel context.CancelFunc
@@ -153,6 +154,7 @@ type fetchTask struct {
 	format stages.Format
 	out    io.Writer
 	stderr io.Writer
+	grace  time.Duration // for the message on an interrupt
 
 	// first, when set, is called when the first record reaches the sink.
 	first func()
@@ -185,7 +187,11 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		if d, ok := errors.AsType[deadlineReached](context.Cause(ctx)); ok {
 			fmt.Fprintf(t.stderr, "fetchpipe: %v: finishing the records in flight as canceled\n", d)
 		} else {
-			fmt.Fprintln(t.stderr, "fetchpipe: interrupted: finishing the records in flight as canceled (interrupt again to quit at once)")
+			inFlight := "canceling the requests in flight"
+			if t.grace > 0 {
+				inFlight = fmt.Sprintf("the requests in flight have %v to finish, then are canceled", t.grace)
+			}
+			fmt.Fprintf(t.stderr, "fetchpipe: interrupted: reading no more input; %s (interrupt again to quit at once)\n", inFlight)
 		}
 		// A read blocked on a pipe or terminal would hold the run until the
 		// next line came; closing the input ends it at once.

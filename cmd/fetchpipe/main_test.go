@@ -362,18 +362,24 @@ func TestRecordsStreamBeforeInputEnds(t *testing.T) {
 	}
 }
 
+// TestInterruptFinishesWhatWasRead: an interrupt stops the reading, lets
+// the requests in flight finish within the grace, and cancels the rest.
 func TestInterruptFinishesWhatWasRead(t *testing.T) {
 	base := fake(t, fakeapi.Config{})
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
-	stdin, stdout, stderr, done := pipes(t, ctx)
-	// One request that never ends, one that does; the input stays open, so
-	// the source is blocked reading it when the interrupt comes.
-	io.WriteString(stdin, base+"/r/stuck.json?hang=1\n"+base+"/r/quick.json\n")
+	stdin, stdout, stderr, done := pipes(t, ctx, "--grace", "500ms")
+	// A request that never ends, one that ends within the grace, one that
+	// is done; the input stays open, so the source is blocked reading it
+	// when the interrupt comes.
+	io.WriteString(stdin, base+"/r/stuck.json?hang=1\n"+base+"/r/quick.json\n"+base+"/r/slow.json?latency=200ms\n")
 	if rec := readRecord(t, stdout); rec.Seq != 1 || !rec.OK {
 		t.Fatalf("first record: %+v", rec)
 	}
 	cancel(errInterrupted)
+	if rec := readRecord(t, stdout); rec.Seq != 2 || !rec.OK {
+		t.Errorf("the request that ended within the grace: %+v", rec)
+	}
 	if rec := readRecord(t, stdout); rec.Seq != 0 || rec.kind() != "canceled" {
 		t.Errorf("the hung request's record: %+v", rec)
 	}
@@ -383,7 +389,7 @@ func TestInterruptFinishesWhatWasRead(t *testing.T) {
 	if _, err := stdout.ReadByte(); err != io.EOF {
 		t.Errorf("more output after the canceled record")
 	}
-	if want := "interrupted after 2 records; the rest of the input was left unread"; !strings.Contains(stderr.String(), want) {
+	if want := "interrupted after 3 records; the rest of the input was left unread"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q does not say %q", stderr.String(), want)
 	}
 }

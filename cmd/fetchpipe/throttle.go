@@ -27,6 +27,7 @@ type throttleFlags struct {
 	maxRedirects   int
 	trusted        bool
 	deadline       time.Duration
+	grace          time.Duration
 }
 
 func (f *throttleFlags) register(cmd *cobra.Command) {
@@ -43,7 +44,12 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.maxRedirects, "max-redirects", stages.DefaultMaxRedirects, "follow at most `N` redirects (0: none, the redirect is the answer)")
 	fs.BoolVar(&f.trusted, "location-trusted", false, "send every header on after a redirect to another scheme, host or port\n(default: only headers that carry no credential, such as Accept, follow)")
 	fs.DurationVar(&f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
+	fs.DurationVar(&f.grace, "grace", defaultGrace, "on an interrupt, give the requests in flight `D` to finish before they are canceled (not at --deadline)")
 }
+
+// defaultGrace is long enough for most requests to finish, short enough
+// that a person who pressed Ctrl-C does not wonder whether it worked.
+const defaultGrace = 5 * time.Second
 
 func defaultRetryOn() string {
 	var parts []string
@@ -65,7 +71,7 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 		return nil, fmt.Errorf("--burst must be at least 1, not %d", f.burst)
 	case f.retries < 0:
 		return nil, fmt.Errorf("--retries must not be negative, not %d", f.retries)
-	case f.maxRetryWait < 0, f.connectTimeout < 0, f.deadline < 0:
+	case f.maxRetryWait < 0, f.connectTimeout < 0, f.deadline < 0, f.grace < 0:
 		return nil, fmt.Errorf("durations must not be negative")
 	case f.maxRedirects < 0:
 		return nil, fmt.Errorf("--max-redirects must not be negative, not %d", f.maxRedirects)
@@ -77,6 +83,9 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 		stages.WithMaxRetryWait(f.maxRetryWait),
 		stages.WithConnectTimeout(f.connectTimeout),
 		stages.WithMaxRedirects(f.maxRedirects),
+	}
+	if f.grace > 0 {
+		opts = append(opts, stages.WithGrace(f.grace))
 	}
 	if f.trusted {
 		opts = append(opts, stages.WithTrustRedirects())
