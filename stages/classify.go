@@ -76,6 +76,11 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 			return causedBy(KindConnect, "connection refused by "+addr(op), bare(err))
 		}
 		return causedBy(KindConnect, fmt.Sprintf("cannot connect to %s: %v", addr(op), op.Err), bare(err))
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		// net/http says "transport connection broken", which reads as a
+		// network failure; the server spoke, but not HTTP.
+		_, detail, _ := strings.Cut(bare(err).Error(), "malformed HTTP ")
+		return causedBy(KindOther, "the server's response is not valid HTTP: malformed "+detail, bare(err))
 	case errors.Is(err, syscall.ECONNRESET):
 		return causedBy(KindNetwork, "connection reset by the server while "+phase, bare(err))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.EPIPE):

@@ -509,3 +509,30 @@ func TestPortOutOfRangeIsInvalidInput(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedResponseIsNotANetworkFailure: a response that is not valid
+// HTTP said "transport connection broken", which reads as a network
+// failure; it says what was wrong, as an "other" record.
+func TestMalformedResponseIsNotANetworkFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 4096))
+			io.WriteString(c, "HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\nok")
+			c.Close()
+		}
+	}()
+	p := pipeline.New(t.Context())
+	r := collect(t, stages.Fetch(stages.URLs(p, []string{"http://" + ln.Addr().String() + "/"})))[0]
+	if r.Err == nil || r.Err.Kind != stages.KindOther || !strings.Contains(r.Err.Message, "not valid HTTP: malformed status code") || r.Attempts != 1 {
+		t.Errorf("error %v after %d attempts, want one 'other' that says the response is not HTTP", r.Err, r.Attempts)
+	}
+}

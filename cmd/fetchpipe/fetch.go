@@ -338,6 +338,11 @@ func parseSize(s string) (int64, error) {
 	if n > 1<<62 {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
+	if n == 0 && strings.ContainsAny(s, "123456789") {
+		// 0.5 rounds down to 0, which means no cap at all: the opposite
+		// of what was asked.
+		return 0, fmt.Errorf("%q is less than a byte; give 0 for no cap", s)
+	}
 	return int64(n), nil
 }
 

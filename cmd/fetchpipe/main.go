@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,6 +23,10 @@ import (
 const doubleSignal = time.Second
 
 func main() {
+	// net/http logs a few oddities of servers (an unsolicited response on
+	// an idle connection) to the standard logger: stray lines on stderr
+	// that say nothing a record does not.
+	log.SetOutput(io.Discard)
 	ctx, stop := interruptContext()
 	code := run(ctx, os.Args[1:], env{stdin: interruptibleStdin(), stdout: os.Stdout, stderr: os.Stderr})
 	stop()

@@ -122,6 +122,7 @@ func TestExitStatus(t *testing.T) {
 		{"zero concurrency", "", []string{"-c", "0"}, exitUsage, "--concurrency must be at least 1"},
 		{"bad header", "", []string{"-H", "no colon"}, exitUsage, "must look like 'Name: value'"},
 		{"bad size", "", []string{"--max-body", "lots"}, exitUsage, "--max-body"},
+		{"a size under a byte is not no cap", "", []string{"--max-body", "0.5"}, exitUsage, "less than a byte"},
 		{"bad decode mode", "", []string{"-d", "xml"}, exitUsage, "--decode must be json, text or none"},
 		{"depth limit 0", "", []string{"--max-depth", "0"}, exitUsage, "--max-depth must be from 1 to 10000"},
 		{"depth limit over 10000", "", []string{"--max-depth", "10001"}, exitUsage, "--max-depth must be from 1 to 10000"},
