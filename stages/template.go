@@ -139,5 +139,8 @@ func validHost(s string) bool {
 			return false
 		}
 	}
-	return true
+	// The brackets of an IPv6 address, and a port, must be where a
+	// parser expects them.
+	u, err := url.Parse("http://" + s + "/")
+	return err == nil && u.Host == s
 }
