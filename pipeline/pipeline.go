@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sourcegraph/conc"
 	"github.com/sourcegraph/conc/panics"
@@ -29,6 +30,8 @@ var errStopped = errors.New("pipeline: stopped by its consumer")
 //
 // A Pipeline is used for a single run and must not be reused.
 type Pipeline struct {
+	produced atomic.Int64 // values the sources handed on
+
 	parent context.Context
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -166,6 +169,12 @@ func (p *Pipeline) Wait() error {
 	}
 	return nil
 }
+
+// Produced returns how many values the run's sources (Generate and the
+// From functions) have handed on so far: the items read from the input,
+// for a progress report, or for a count of what a run cut short had read.
+// Safe to call from any goroutine.
+func (p *Pipeline) Produced() int64 { return p.produced.Load() }
 
 // Cleanup registers f to run when the run has ended: after every goroutine
 // of the run has returned, before Wait returns. It is where a stage releases

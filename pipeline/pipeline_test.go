@@ -485,3 +485,30 @@ func TestAStreamIsReadOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestProducedCountsWhatSourcesHandedOn: Produced is the number of values
+// the sources handed on, so that a run cut short can say how many items it
+// had read: every one of them reached the sink.
+func TestProducedCountsWhatSourcesHandedOn(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	p := pipeline.New(ctx)
+	a := pipeline.FromSlice(p, count(5))
+	b := pipeline.Generate(p, func(ctx context.Context, emit func(int) bool) error {
+		for i := 0; emit(i); i++ {
+		}
+		return nil
+	})
+	seen := 0
+	err := pipeline.ForEach(pipeline.Merge(a, b), func(context.Context, int) error {
+		if seen++; seen == 50 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) { // the run was cut short
+		t.Fatal(err)
+	}
+	if got := p.Produced(); got != int64(seen) || seen < 50 {
+		t.Errorf("Produced = %d, the sink saw %d", got, seen)
+	}
+}

@@ -29,7 +29,11 @@ func generate[T any](fn string, p *Pipeline, gen func(ctx context.Context, emit 
 	p.goWith(p.ctx, func(ctx context.Context) error {
 		defer close(out)
 		emit := func(v T) bool {
-			return send(p, out, v) && ctx.Err() == nil
+			if !send(p, out, v) {
+				return false
+			}
+			p.produced.Add(1)
+			return ctx.Err() == nil
 		}
 		err := gen(ctx, emit)
 		if ctx.Err() != nil {

@@ -234,13 +234,9 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	// Fetch decodes in its workers, and the sink counts as it writes: each
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
-	pr := new(progress)
+	pr := &progress{read: p.Produced}
 	current.Store(pr)
 	defer current.Store(nil)
-	reqs = pipeline.Filter(reqs, func(stages.Request) bool {
-		pr.read.Add(1)
-		return true
-	})
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
 	res := runResult{failed: make(map[stages.Kind]int)}
 	nw := stages.NewNDJSONWriter(t.out)

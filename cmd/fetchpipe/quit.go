@@ -11,7 +11,8 @@ import (
 // progress is what a run has read and written so far, for the one report
 // that cannot wait for the run's end: a quit at once on a second signal.
 type progress struct {
-	read, written atomic.Int64
+	read    func() int64 // items the source has read
+	written atomic.Int64
 
 	// writing is held while records are written, so that a quit waits
 	// for a write in progress and leaves only whole lines behind; flush
@@ -40,7 +41,7 @@ func quitNow(stderr io.Writer) int {
 	for deadline := time.Now().Add(quitWait); !locked && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		locked = pr.writing.TryLock()
 	}
-	read, written := pr.read.Load(), pr.written.Load()
+	read, written := pr.read(), pr.written.Load()
 	if !locked || pr.flush() != nil {
 		// What the writer held is lost with the process; what reached
 		// the output is whole lines all the same.
