@@ -21,8 +21,8 @@
 // The stages, in the order data flows through them:
 //
 //   - Sources make Requests: Lines (one URL or template value per line),
-//     URLs (a slice) and Specs (one JSON request per line, with method,
-//     headers, body and meta).
+//     URLs (a slice), Specs (one JSON request per line, with method,
+//     headers, body and meta) and SpecList (a slice of specs).
 //   - Fetch makes each Request and emits its Record, raw body included.
 //   - Decode turns the body into one-line JSON, text or nothing; DecodeAs
 //     decodes it into a Go type instead.
