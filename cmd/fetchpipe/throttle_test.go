@@ -157,3 +157,20 @@ func TestLocationTrusted(t *testing.T) {
 		t.Errorf("exit status %d with --location-trusted, records %s", r.code, r.stdout)
 	}
 }
+
+// TestDeadlineWithArguments: --deadline with URLs as arguments once gave
+// one record for three; each argument gets its record, canceled at the
+// deadline, which the records name.
+func TestDeadlineWithArguments(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	r := runCmd(t, "", "--deadline", "300ms", "-d", "none", base+"/r/a.json?hang=1", base+"/r/b.json?hang=1", base+"/r/c.json?hang=1")
+	recs := parseRecords(t, r.stdout)
+	if r.code != exitFailed || len(recs) != 3 {
+		t.Fatalf("exit status %d, %d records for 3 arguments:\n%s", r.code, len(recs), r.stdout)
+	}
+	for _, rec := range recs {
+		if rec.kind() != "canceled" || !strings.Contains(rec.Error.Message, "deadline of 300ms reached") {
+			t.Errorf("record %d: %+v, want canceled at the deadline, named", rec.Seq, rec.Error)
+		}
+	}
+}
