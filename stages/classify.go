@@ -76,6 +76,10 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 			return causedBy(KindConnect, "connection refused by "+addr(op), bare(err))
 		}
 		return causedBy(KindConnect, fmt.Sprintf("cannot connect to %s: %v", addr(op), op.Err), bare(err))
+	case strings.Contains(err.Error(), "failed to parse Location header"):
+		// net/http quotes the Location, credentials and all: newError
+		// masks them.
+		return causedBy(KindRedirect, "redirect to a Location that is not a URL: "+bare(err).Error(), bare(err))
 	case strings.Contains(err.Error(), "malformed HTTP"):
 		// net/http says "transport connection broken", which reads as a
 		// network failure; the server spoke, but not HTTP.

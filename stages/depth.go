@@ -9,9 +9,11 @@ import (
 // [[1]] is 2 deep, a scalar 0.
 const (
 	// DefaultMaxDepth keeps every record readable by jq 1.6 and 1.7,
-	// which abort the whole stream on a line nested deeper than 256: the
-	// record is one level, its body up to 255 more.
-	DefaultMaxDepth = 255
+	// which abort the whole stream on a line nested 256 deep and count
+	// each object as two levels (its key is a level of its own): the
+	// record's object is two levels, and a body 127 objects deep 254
+	// more, whatever it nests.
+	DefaultMaxDepth = 127
 
 	// MaxDepth is the most WithMaxDepth allows, what jq 1.8 and Go's
 	// encoding/json read: deeper, readers downstream fail or crash, and
@@ -80,5 +82,5 @@ func stringEnd(b []byte, open int) int {
 
 // deepMessage says why a document was refused, and how to let it through.
 func deepMessage(what string, max int) string {
-	return fmt.Sprintf("%s nests arrays and objects more than %d deep; readers such as jq 1.6 stop at 256 (the limit can be raised up to %d)", what, max, MaxDepth)
+	return fmt.Sprintf("%s nests arrays and objects more than %d deep, which readers such as jq 1.6 may not read (the limit can be raised up to %d)", what, max, MaxDepth)
 }

@@ -25,9 +25,10 @@ func TestDeepJSONIsADecodeRecordNotACrash(t *testing.T) {
 		wantOK bool
 	}{
 		{"two million deep", nested(2_000_000), nil, false},
-		{"256 deep, one over the default", nested(256), nil, false},
-		{"255 deep, the default", nested(255), nil, true},
-		{"objects count too", strings.Repeat(`{"a":`, 256) + "1" + strings.Repeat("}", 256), nil, false},
+		{"128 deep, one over the default", nested(128), nil, false},
+		{"127 deep, the default", nested(127), nil, true},
+		{"objects count too", strings.Repeat(`{"a":`, 128) + "1" + strings.Repeat("}", 128), nil, false},
+		{"127 objects deep", strings.Repeat(`{"a":`, 127) + "1" + strings.Repeat("}", 127), nil, true},
 		{"brackets in strings do not count", `["` + strings.Repeat("[", 1000) + `\"[[", "\\"]`, nil, true},
 		{"a raised limit", nested(1000), []stages.Option{stages.WithMaxDepth(1000)}, true},
 		{"over a raised limit", nested(1001), []stages.Option{stages.WithMaxDepth(1000)}, false},
@@ -86,8 +87,8 @@ func TestDeepSpecIsInvalidInput(t *testing.T) {
 		wantOK bool
 	}{
 		{"meta half a million deep", nested(500_000), nil, false},
-		{"meta 256 deep", nested(256), nil, false},
-		{"meta 255 deep", nested(255), nil, true},
+		{"meta 128 deep", nested(128), nil, false},
+		{"meta 127 deep", nested(127), nil, true},
 		{"meta 256 deep under a raised limit", nested(256), []stages.Option{stages.WithMaxDepth(300)}, true},
 	}
 	for _, tt := range tests {

@@ -331,6 +331,7 @@ func TestFetchRedactsCredentials(t *testing.T) {
 		{"a password with a slash", "http://alice:pw/secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
 		{"a password with a question mark", "http://alice:pw?secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
 		{"a password with a hash", "http://alice:pw#secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
+		{"no scheme", "u:secret@" + host + "/ok", stages.KindInvalidInput, "xxxxx@" + host + "/ok"},
 	}
 	var in strings.Builder
 	for _, tt := range tests {
@@ -477,20 +478,31 @@ func errorCause(e *stages.Error) error {
 // Location header that does not parse or from a spec line with a type
 // error, once showed its password; every message is masked now.
 func TestMessagesRedactCredentials(t *testing.T) {
+	locations := []string{"http://user:secret@example.com/%zz", `http://u:se"cret@[::1`, "http://u:sec ret@[::1", "http://u:<secret>@[::1",
+		"http://u:se/cret@h:1:2/"}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", "http://user:secret@example.com/%zz")
+		var i int
+		fmt.Sscan(r.URL.Query().Get("i"), &i)
+		w.Header()["Location"] = []string{locations[i]}
 		w.WriteHeader(http.StatusFound)
 	}))
 	defer srv.Close()
-	specs := fmt.Sprintf("{\"url\":%q}\n{\"url\":[\"http://user:secret@example.com/\"]}\n{\"url\":\"http://a/\",\"headers\":{\"A\":\"http://u:secret@h/ x\"}}\n", srv.URL)
+	var specs strings.Builder
+	for i := range locations {
+		fmt.Fprintf(&specs, "{\"url\":\"%s/?i=%d\"}\n", srv.URL, i)
+	}
+	specs.WriteString("{\"url\":[\"http://user:secret@example.com/\"]}\n")
+	specs.WriteString("{\"url\":\"http://a/\",\"headers\":{\"A\":\"Bearer secret\\n\"}}\n")
+	specs.WriteString("{\"url\":\"http://a/\",\"headers\":{\"X-Api Key\":\"secret\"}}\n")
+	specs.WriteString("{\"meta\":01,\"url\":\"http://u:it's-secret@127.0.0.1:9/ok\"}\n")
 	p := pipeline.New(t.Context())
-	for _, r := range collect(t, stages.Fetch(stages.Specs(p, strings.NewReader(specs)), stages.WithInputOrder())) {
+	for _, r := range collect(t, stages.Fetch(stages.Specs(p, strings.NewReader(specs.String())), stages.WithInputOrder())) {
 		if r.Err == nil {
 			t.Errorf("record %d: no error", r.Seq)
 			continue
 		}
-		if strings.Contains(r.Err.Message, "secret") {
-			t.Errorf("record %d: the message shows a password: %s", r.Seq, r.Err.Message)
+		if strings.Contains(r.Err.Message, "secret") || strings.Contains(r.Err.Message, "se\\\"") || strings.Contains(r.Err.Message, `"se"`) {
+			t.Errorf("record %d: the message shows a password or a piece of one: %s", r.Seq, r.Err.Message)
 		}
 	}
 }

@@ -13,10 +13,22 @@ const masked = "xxxxx"
 // stands alone, since that is how tokens travel (https://TOKEN@host/). Text
 // that does not parse as a URL is masked from "://" to its last "@": a
 // password may hold a raw "/", "?" or "#", which end the authority for a
-// parser but not for the person who typed it. A URL without "@" is
-// returned as is, at no cost.
+// parser but not for the person who typed it. Text with no "://"
+// (user:pw@host/x, a URL without its scheme) is masked up to the last "@"
+// before its first "/". A URL without "@" is returned as is, at no cost.
 func redact(raw string) string {
 	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		end := strings.IndexByte(raw, '/')
+		if end < 0 {
+			end = len(raw)
+		}
+		if at := strings.LastIndex(raw[:end], "@"); at >= 0 {
+			return masked + raw[at:]
+		}
 		return raw
 	}
 	if u, err := url.Parse(raw); err == nil {
@@ -24,10 +36,6 @@ func redact(raw string) string {
 			return raw
 		}
 		return redactURL(u)
-	}
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
 	}
 	rest := raw[i+3:]
 	at := strings.LastIndex(rest, "@")
@@ -38,34 +46,48 @@ func redact(raw string) string {
 }
 
 // redactText masks what may be credentials in URLs inside a message, such
-// as one quoted from a Location header or from a line of input: in each
-// run of text that follows a "://", up to the first character that cannot
-// be part of a URL (white space, a quote, a backslash), from the "://" to
-// the last "@". A message is not a URL, so masking too much is harmless.
+// as one quoted from a Location header or from a line of input: from each
+// "://" to the last "@" of the message, since a password may hold any
+// character, quotes and spaces too, once it is quoted. What it masks is
+// masked wherever else the message quotes a piece of it, as a parser's
+// error does ("invalid port \":pw\""). A message is not a URL, so masking
+// too much is harmless.
 func redactText(msg string) string {
-	if !strings.Contains(msg, "@") {
+	at := strings.LastIndex(msg, "@")
+	if at < 0 {
 		return msg
 	}
-	var b strings.Builder
-	for {
-		i := strings.Index(msg, "://")
-		if i < 0 {
+	i := strings.Index(msg, "://")
+	if i < 0 || i > at {
+		return msg
+	}
+	secret := msg[i+3 : at]
+	if isMasked(secret) {
+		return msg
+	}
+	rest := msg[at:]
+	// Pieces of each user info the span holds (from a "://" to the next
+	// "@") that the rest quotes, such as a password's head that a parser
+	// took for a port; short pieces too, as a leak of a few characters is
+	// still a leak.
+	for span := secret; ; {
+		userinfo, after, found := strings.Cut(span, "@")
+		if k := strings.LastIndex(userinfo, "://"); k >= 0 {
+			userinfo = userinfo[k+3:]
+		}
+		for _, piece := range strings.FieldsFunc(userinfo, func(r rune) bool {
+			return strings.ContainsRune(":/?#\"' \\", r)
+		}) {
+			if len(piece) >= 2 && piece != masked {
+				rest = strings.ReplaceAll(rest, piece, masked)
+			}
+		}
+		if !found {
 			break
 		}
-		b.WriteString(msg[:i+3])
-		msg = msg[i+3:]
-		end := strings.IndexAny(msg, " \t\r\n\"'\\<>`")
-		if end < 0 {
-			end = len(msg)
-		}
-		// A URL that redact has masked already keeps its user name.
-		if at := strings.LastIndex(msg[:end], "@"); at >= 0 && !isMasked(msg[:at]) {
-			b.WriteString(masked)
-			msg = msg[at:]
-		}
+		span = after
 	}
-	b.WriteString(msg)
-	return b.String()
+	return msg[:i+3] + masked + rest
 }
 
 // redactURL is redact for a parsed URL.

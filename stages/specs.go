@@ -85,8 +85,10 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 	if len(sp.Headers) > 0 {
 		req.Header = make(http.Header, len(sp.Headers))
 		for k, v := range sp.Headers {
-			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-				req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec header %q: %q is not a valid HTTP header", k, v))
+			// The message names the header, never its value, which may
+			// be a token; CheckHeader's words do both.
+			if err := CheckHeader(k, v); err != nil {
+				req.Err = newError(KindInvalidInput, "request spec "+err.Error())
 				return req
 			}
 			req.Header.Set(k, v)

@@ -170,10 +170,10 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		k, v, ok := strings.Cut(h, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok {
-			return nil, 0, fmt.Errorf("--header %q must look like 'Name: value'", h)
+			return nil, 0, errors.New("a --header must look like 'Name: value'") // not quoted: it may hold a secret
 		}
 		if err := stages.CheckHeader(k, v); err != nil {
-			return nil, 0, fmt.Errorf("--header %q: %w", h, err)
+			return nil, 0, fmt.Errorf("--header: %w", err)
 		}
 		fetch = append(fetch, stages.WithHeader(k, v))
 	}
