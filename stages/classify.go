@@ -41,7 +41,8 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 	switch {
 	case errors.As(err, &tooLarge):
 		return causedBy(KindTooLarge, tooLarge.Error(), bare(err))
-	case errors.As(err, new(flate.CorruptInputError)), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, zlib.ErrChecksum):
+	case errors.As(err, new(flate.CorruptInputError)), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader),
+		errors.Is(err, zlib.ErrChecksum), errors.Is(err, zlib.ErrHeader), errors.Is(err, zlib.ErrDictionary):
 		return causedBy(KindDecode, "compressed body is corrupt: "+err.Error(), bare(err))
 	case run.Err() != nil:
 		return causedBy(KindCanceled, "canceled "+phase+": "+stopReason(f.run), context.Cause(run))

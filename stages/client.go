@@ -76,6 +76,11 @@ func checkRedirect(limit int, trusted bool) func(*http.Request, []*http.Request)
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return &errRedirect{fmt.Sprintf("redirect to %s, which is not an http or https URL", redactURL(req.URL))}
 		}
+		if bad := checkParsed(req.URL, redactURL(req.URL)); bad != nil {
+			// A port out of range, no host: what an input URL is refused
+			// for, a redirect is refused for, rather than tried thrice.
+			return &errRedirect{"redirect refused: " + bad.Message}
+		}
 		next := req.URL.String()
 		for _, prev := range via {
 			if prev.URL.String() == next {
@@ -126,7 +131,9 @@ var harmlessHeaders = map[string]bool{
 	"Accept": true, "Accept-Charset": true, "Accept-Encoding": true, "Accept-Language": true,
 	"Cache-Control": true, "Content-Language": true, "Content-Type": true, "Pragma": true,
 	"If-Match": true, "If-Modified-Since": true, "If-None-Match": true, "If-Range": true,
-	"If-Unmodified-Since": true, "Range": true, "Referer": true, "User-Agent": true,
+	"If-Unmodified-Since": true, "Range": true, "User-Agent": true,
+	// Not Referer, which net/http sets to the URL redirected from, whose
+	// query may hold an api_key.
 }
 
 // sameOrigin reports whether a and b have one scheme, host and port.

@@ -214,3 +214,61 @@ func TestEncodedBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestEncodingsTheAdversaryFound: no body to decode (HEAD, 204, 304) is
+// no failure whatever Content-Encoding says; two Content-Encoding lines
+// are two encodings; a 503 whose body does not decode is still a 503,
+// retried; raw deflate sent as "deflate" is a decode failure.
+func TestEncodingsTheAdversaryFound(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/204":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusNoContent)
+		case "/head":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Length", "20")
+		case "/two-lines":
+			w.Header().Add("Content-Encoding", "gzip")
+			w.Header().Add("Content-Encoding", "gzip")
+			w.Write([]byte{0x1f, 0x8b})
+		case "/503-br":
+			w.Header().Set("Content-Encoding", "br")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte{0x1b, 0x03})
+		case "/503-empty-gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/raw-deflate":
+			w.Header().Set("Content-Encoding", "deflate")
+			w.Write([]byte{0xab, 0x56, 0x4a, 0x54, 0xb2})
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		method, path string
+		kind         stages.Kind
+		message      string
+		attempts     int
+	}{
+		{"GET", "/204", "", "", 1},
+		{"HEAD", "/head", "", "", 1},
+		{"GET", "/two-lines", stages.KindDecode, `"gzip, gzip"`, 1},
+		{"GET", "/503-br", stages.KindHTTPStatus, `503 Service Unavailable; the body is encoded with "br"`, 3},
+		{"GET", "/503-empty-gzip", stages.KindHTTPStatus, "503 Service Unavailable; its body does not decode", 3},
+		{"GET", "/raw-deflate", stages.KindDecode, "compressed body is corrupt", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			r := collect(t, stages.Fetch(stages.URLs(p, []string{srv.URL + tt.path}), stages.WithMethod(tt.method), stages.WithMaxRetryWait(0)))[0]
+			var kind stages.Kind
+			if r.Err != nil {
+				kind = r.Err.Kind
+			}
+			if kind != tt.kind || r.Attempts != tt.attempts || (r.Err != nil && !strings.Contains(r.Err.Message, tt.message)) {
+				t.Errorf("error %v after %d attempts; want kind %q saying %q after %d", r.Err, r.Attempts, tt.kind, tt.message, tt.attempts)
+			}
+		})
+	}
+}

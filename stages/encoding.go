@@ -38,9 +38,11 @@ func (w *wireBody) Read(p []byte) (int, error) {
 // the body's Content-Encoding ("" for none). An encoding it does not know
 // is read as it came; the caller fails the record on it.
 func decoded(resp *http.Response, wire *wireBody) (io.ReadCloser, string, error) {
-	encoding := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
-	if resp.Uncompressed || encoding == "identity" {
-		// A client of the caller's own decompressed it already.
+	// Two header lines are two encodings, as "gzip, gzip" is.
+	encoding := strings.ToLower(strings.TrimSpace(strings.Join(resp.Header.Values("Content-Encoding"), ", ")))
+	if resp.Uncompressed || encoding == "identity" || noBody(resp) {
+		// A client of the caller's own decompressed it already, or there
+		// is no body to decode: the answer to a HEAD, a 204, a 304.
 		encoding = ""
 	}
 	switch encoding {
@@ -94,4 +96,11 @@ func (f *fetcher) bodyError(err error, wire *wireBody, encoding string, run, att
 		return causedBy(KindDecode, fmt.Sprintf("the %s-compressed body is %s: the server sent it whole, but it does not decode", encoding, what), err)
 	}
 	return f.classify(err, run, attempt, phaseBody)
+}
+
+// noBody reports whether resp has no body by the rules of HTTP, whatever
+// its Content-Encoding says: the answer to a HEAD, a 204 or a 304.
+func noBody(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified ||
+		resp.Request != nil && resp.Request.Method == http.MethodHead
 }

@@ -273,33 +273,48 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 	if resp.Body == http.NoBody {
 		announced = 0 // a HEAD's Content-Length is of the body it did not send
 	}
+	failed := resp.StatusCode < 200 || resp.StatusCode > 299
+	// statusError is the record's error for a status other than 2xx; a
+	// body that does not decode adds to it, and does not hide it, so that
+	// a 503 is retried however its body came.
+	statusError := func(more string) time.Duration {
+		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status+f.leftBehind(hreq, resp)+more)
+		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
 	wire := &wireBody{r: resp.Body}
 	dec, encoding, err := decoded(resp, wire)
+	if err == nil {
+		defer dec.Close()
+		if encoding != "" {
+			announced = -1 // the announced length is of the compressed bytes
+		}
+		var body []byte
+		body, err = readBody(dec, announced, f.maxBody)
+		rec.Bytes = int64(len(body))
+		rec.Body = body
+	}
 	if err != nil {
-		rec.Err = f.bodyError(err, wire, encoding, ctx, actx)
+		rec.Body = nil
+		bad := f.bodyError(err, wire, encoding, ctx, actx)
+		if failed && bad.Kind == KindDecode {
+			return statusError("; its body does not decode: " + bad.Message)
+		}
+		rec.Err = bad
 		return 0
 	}
-	defer dec.Close()
-	if encoding != "" {
-		announced = -1 // the announced length is of the compressed bytes
-	}
-	body, err := readBody(dec, announced, f.maxBody)
-	rec.Bytes = int64(len(body))
-	if err != nil {
-		rec.Err = f.bodyError(err, wire, encoding, ctx, actx)
-		return 0
-	}
-	rec.Body = body
 	if encoding != "" && !knownEncoding(encoding) {
 		// Kept as it came, for what it is worth, and said plainly: as
 		// text it reads as garbage, and as JSON it fails to parse.
 		rec.Format = Text
-		rec.Err = newError(KindDecode, fmt.Sprintf("the body is encoded with %q, which fetchpipe does not decode (it asks for gzip)", encoding))
+		msg := fmt.Sprintf("the body is encoded with %q, which fetchpipe does not decode (it asks for gzip)", encoding)
+		if failed {
+			return statusError("; " + msg)
+		}
+		rec.Err = newError(KindDecode, msg)
 		return 0
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		rec.Err = newError(KindHTTPStatus, "server answered "+resp.Status+f.leftBehind(hreq, resp))
-		return parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if failed {
+		return statusError("")
 	}
 	return 0
 }
@@ -373,7 +388,8 @@ func checkParsed(u *url.URL, shown string) *Error {
 		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return newError(KindInvalidInput, fmt.Sprintf("unsupported scheme %q in %q: want http or https", u.Scheme, shown))
-	case u.Host == "":
+	case u.Hostname() == "":
+		// http://:8080/ would reach this machine, which nobody means.
 		return newError(KindInvalidInput, fmt.Sprintf("URL %q has no host", shown))
 	}
 	if p := u.Port(); p != "" {

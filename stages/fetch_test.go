@@ -508,14 +508,15 @@ func TestMessagesRedactCredentials(t *testing.T) {
 }
 
 // TestPortOutOfRangeIsInvalidInput: a port the parser takes but no socket
-// can have was tried three times as a connect failure; it is an item that
-// is not a request, with no attempt.
+// can have was tried three times as a connect failure, and a URL with a
+// port but no host fetched this machine; each is an item that is not a
+// request, with no attempt.
 func TestPortOutOfRangeIsInvalidInput(t *testing.T) {
-	for _, port := range []string{"99999", "65536", "0"} {
-		t.Run(port, func(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:99999/x", "http://127.0.0.1:65536/x", "http://127.0.0.1:0/x", "http://:8080/x"} {
+		t.Run(u, func(t *testing.T) {
 			p := pipeline.New(t.Context())
-			r := collect(t, stages.Fetch(stages.URLs(p, []string{"http://127.0.0.1:" + port + "/x"})))[0]
-			if r.Err == nil || r.Err.Kind != stages.KindInvalidInput || r.Attempts != 0 || !strings.Contains(r.Err.Message, "out of range") {
+			r := collect(t, stages.Fetch(stages.URLs(p, []string{u})))[0]
+			if r.Err == nil || r.Err.Kind != stages.KindInvalidInput || r.Attempts != 0 {
 				t.Errorf("error %v after %d attempts, want invalid_input, none", r.Err, r.Attempts)
 			}
 		})

@@ -145,12 +145,7 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 // known by its byte order mark, or without one by NULs at every other
 // byte of its first characters.
 func utf8Input(br *bufio.Reader) *bufio.Reader {
-	if _, err := br.Peek(1); err != nil {
-		return br
-	}
-	// What has come so far, without waiting for more: a first line typed
-	// at a terminal must not wait for the next.
-	b, _ := br.Peek(min(br.Buffered(), 16))
+	b := start(br)
 	var order unicode.Endianness
 	switch {
 	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
@@ -181,4 +176,33 @@ func utf16Pattern(b []byte, zero int) bool {
 		}
 	}
 	return true
+}
+
+// start returns the first bytes of br, as many as it takes to tell UTF-16
+// from UTF-8, without waiting for more than that: input may come a few
+// bytes at a time, but a first line typed at a terminal must not wait
+// for the next one.
+func start(br *bufio.Reader) []byte {
+	for n := 1; ; n++ {
+		if _, err := br.Peek(n); err != nil {
+			b, _ := br.Peek(br.Buffered()) // the whole input, or all there will be
+			return b
+		}
+		b, _ := br.Peek(min(br.Buffered(), 16))
+		switch {
+		case len(b) >= 16:
+			return b
+		case b[0] == 0xFF || b[0] == 0xFE:
+			if len(b) >= 2 { // a byte order mark, or not one
+				return b
+			}
+		case bytes.IndexByte(b, 0) >= 0:
+			if len(b) >= 4 { // enough for the pattern of NULs
+				return b
+			}
+		case bytes.IndexByte(b, '\n') >= 0:
+			return b // a line, with no NUL: UTF-8
+		}
+		n = len(b)
+	}
 }

@@ -117,6 +117,8 @@ func TestRedirectLimitsAndTargets(t *testing.T) {
 		{"to file:", "/x?to=file:///etc/passwd", 10, stages.KindRedirect, "redirect to file:///etc/passwd, which is not an http or https URL"},
 		{"to ftp:", "/x?to=ftp://user:pw@h/f", 10, stages.KindRedirect, "redirect to ftp://user:xxxxx@h/f"},
 		{"to javascript:", "/x?to=javascript:alert(1)", 10, stages.KindRedirect, "redirect to javascript:alert(1)"},
+		{"to a port out of range", "/x?to=http://127.0.0.1:99999/", 10, stages.KindRedirect, "redirect refused: port 99999"},
+		{"to no host", "/x?to=http://:8080/", 10, stages.KindRedirect, "has no host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +135,24 @@ func TestRedirectLimitsAndTargets(t *testing.T) {
 				t.Errorf("%d attempts: a redirect record is not worth a retry", r.Attempts)
 			}
 		})
+	}
+}
+
+// TestRefererStaysHome: net/http sends the URL redirected from as the
+// Referer, query and all, and a query may hold an api_key; to another
+// origin it is not sent.
+func TestRefererStaysHome(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%q", r.Header.Get("Referer"))
+	}))
+	defer other.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/seen", http.StatusFound)
+	}))
+	defer front.Close()
+	p := pipeline.New(t.Context())
+	r := collect(t, stages.Fetch(stages.URLs(p, []string{front.URL + "/?api_key=secret"})))[0]
+	if string(r.Body) != `""` {
+		t.Errorf("the other origin saw Referer %s", r.Body)
 	}
 }

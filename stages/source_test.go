@@ -3,6 +3,7 @@ package stages_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -231,6 +232,7 @@ func TestTemplateEscapesForItsPartOfTheURL(t *testing.T) {
 		{"https://{}/robots.txt", "evil.com@x", "invalid_input"},
 		{"https://{}/robots.txt", "x/y", "invalid_input"},
 		{"https://{}/robots.txt", "", "invalid_input"},
+		{"https://{}/robots.txt", ":8080", "invalid_input"},
 		{"https://{}.example.com/", "eu", "https://eu.example.com/"},
 		{"http://h/#{}", "a b", "http://h/#a%20b"},
 		{"{raw}/items?id={}", "1&x=2", "{raw}"}, // filled below
@@ -248,5 +250,45 @@ func TestTemplateEscapesForItsPartOfTheURL(t *testing.T) {
 				t.Errorf("%s with %q gives %s, want %s", tt.template, line, got, want)
 			}
 		})
+	}
+}
+
+// trickle hands out its bytes a few at a time, as a pipe may.
+type trickle struct {
+	b []byte
+	n int
+}
+
+func (r *trickle) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// TestUTF16InputInPieces: UTF-16 arriving a byte or three at a time, as
+// through a pipe, was read as UTF-8 from what had come; it waits for
+// enough bytes to tell, and a UTF-8 line is not held up.
+func TestUTF16InputInPieces(t *testing.T) {
+	const text = "http://h/a\r\n# c\r\nhttp://h/b\r\n"
+	for _, n := range []int{1, 2, 3} {
+		for _, bom := range []bool{true, false} {
+			t.Run(fmt.Sprint(n, " bytes at a time, BOM ", bom), func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				var got []string
+				for _, r := range collect(t, stages.Lines(p, &trickle{utf16(text, false, bom), n})) {
+					got = append(got, brief(r))
+				}
+				if want := []string{"http://h/a", "http://h/b"}; !slices.Equal(got, want) {
+					t.Errorf("requests %q, want %q", got, want)
+				}
+			})
+		}
+	}
+	p := pipeline.New(t.Context())
+	if got := collect(t, stages.Lines(p, &trickle{[]byte("ab\nc\n"), 1})); len(got) != 2 || got[0].URL != "ab" {
+		t.Errorf("UTF-8 read a byte at a time: %+v", got)
 	}
 }

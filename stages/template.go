@@ -142,5 +142,5 @@ func validHost(s string) bool {
 	// The brackets of an IPv6 address, and a port, must be where a
 	// parser expects them.
 	u, err := url.Parse("http://" + s + "/")
-	return err == nil && u.Host == s
+	return err == nil && u.Host == s && u.Hostname() != ""
 }

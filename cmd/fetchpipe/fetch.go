@@ -109,7 +109,7 @@ func (f *fetchFlags) openInput(args []string, e env) (in io.Reader, items []stri
 func (f *fetchFlags) openOutput(e env, in io.Reader) (io.Writer, func() error, error) {
 	if f.output == "" || f.output == "-" {
 		if sameFile(in, e.stdout) {
-			return nil, nil, errors.New("standard output is the input file: it was emptied before fetchpipe started; write to another file")
+			return nil, nil, errors.New("standard output is the input file: writing records into it would destroy the input (and '>' has already emptied it); write to another file")
 		}
 		return e.stdout, func() error { return nil }, nil
 	}

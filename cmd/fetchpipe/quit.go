@@ -45,7 +45,7 @@ func quitNow(stderr io.Writer) int {
 	if !locked || pr.flush() != nil {
 		// What the writer held is lost with the process; what reached
 		// the output is whole lines all the same.
-		fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once, with the output blocked; of %s read, %d had a record, not all of them written\n",
+		fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once, with the output blocked; of %s read, %d had a record, not all of them written, and the last line written may be cut\n",
 			plural(int(read), "item"), written)
 		return exitInterrupted
 	}
