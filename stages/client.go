@@ -100,6 +100,13 @@ func checkRedirect(limit int, trusted bool) func(*http.Request, []*http.Request)
 					req.Header[k] = v
 				}
 			}
+			// The URL's own user info becomes an Authorization on a copy
+			// net/http makes of the first request, not on the first
+			// request itself: it goes on here.
+			if u := via[0].URL.User; u != nil && req.Header.Get("Authorization") == "" {
+				pw, _ := u.Password()
+				req.SetBasicAuth(u.Username(), pw)
+			}
 		} else {
 			keepCredentialsHome(req, via[0])
 		}

@@ -33,6 +33,9 @@ import (
 // WithMaxDepth, WithBuffer.
 func Decode(in pipeline.Stream[Record], format Format, opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Decode", decodeOptions, opts)
+	if s.given&optMaxDepth != 0 && format != JSON {
+		panic("stages.Decode: WithMaxDepth applies to JSON, not " + format.String())
+	}
 	return pipeline.Map(in, func(_ context.Context, r Record) (Record, error) {
 		// The body may be shared with another branch of a Tee: it is
 		// read-only here, and a changed body is a new slice.

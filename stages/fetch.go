@@ -61,8 +61,11 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
-	if s.given&optMaxDepth != 0 && s.decode == nil {
-		panic("stages.Fetch: WithMaxDepth applies to the decoding of WithDecode, which is not given")
+	if s.given&optMaxDepth != 0 && (s.decode == nil || *s.decode != JSON) {
+		panic("stages.Fetch: WithMaxDepth applies to the JSON decoding of WithDecode(JSON), which is not given")
+	}
+	if s.given&optBurst != 0 && s.rate == 0 && s.hostRate == 0 {
+		panic("stages.Fetch: WithBurst applies to WithRate and WithHostRate, neither of which is given")
 	}
 	p := in.Pipeline()
 	f := newFetcher(s, p.Context())
@@ -461,16 +464,24 @@ func (f *fetcher) leftBehind(req *http.Request, resp *http.Response) string {
 func graceful(p *pipeline.Pipeline, grace time.Duration) context.Context {
 	run := p.Context()
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(run))
-	var timer *time.Timer
-	var mu sync.Mutex
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		ended bool // the run is over: no timer is to be started
+	)
 	stop := context.AfterFunc(run, func() {
 		if errors.Is(run.Err(), context.DeadlineExceeded) {
 			cancel(context.Cause(run))
 			return
 		}
+		// Wait cancels the run's context too, when a run ends as it
+		// should: then the cleanup below may already have run, and a
+		// timer started now would hold the run for the whole grace.
 		mu.Lock()
-		timer = time.AfterFunc(grace, func() { cancel(context.Cause(run)) })
-		mu.Unlock()
+		defer mu.Unlock()
+		if !ended {
+			timer = time.AfterFunc(grace, func() { cancel(context.Cause(run)) })
+		}
 	})
 	go func() {
 		select {
@@ -482,6 +493,7 @@ func graceful(p *pipeline.Pipeline, grace time.Duration) context.Context {
 	p.Cleanup(func() {
 		stop()
 		mu.Lock()
+		ended = true
 		if timer != nil {
 			timer.Stop()
 		}

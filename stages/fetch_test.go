@@ -331,7 +331,7 @@ func TestFetchRedactsCredentials(t *testing.T) {
 		{"a password with a slash", "http://alice:pw/secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
 		{"a password with a question mark", "http://alice:pw?secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
 		{"a password with a hash", "http://alice:pw#secret@" + host + "/ok", stages.KindInvalidInput, "http://xxxxx@" + host + "/ok"},
-		{"no scheme", "u:secret@" + host + "/ok", stages.KindInvalidInput, "xxxxx@" + host + "/ok"},
+		{"no scheme", "u:secret@" + host + "/ok", stages.KindInvalidInput, "u:xxxxx@" + host + "/ok"},
 	}
 	var in strings.Builder
 	for _, tt := range tests {

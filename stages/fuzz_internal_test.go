@@ -29,3 +29,20 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactWithoutAScheme: text with no "://" is masked up to the last
+// "@" before its first "/", after a scheme and slashes if any.
+func TestRedactWithoutAScheme(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"u:secret@host/x", "u:xxxxx@host/x"}, // a user name, or a scheme: the password is masked either way
+		{"//u:secret@host/x", "//xxxxx@host/x"},
+		{"http:/u:secret@host/x", "http:/xxxxx@host/x"},
+		{"host:8080/@user", "host:8080/@user"},
+		{"mailto:a@b", "mailto:xxxxx@b"},
+	}
+	for _, tt := range tests {
+		if got := redact(tt.raw); got != tt.want {
+			t.Errorf("redact(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}

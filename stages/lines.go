@@ -145,7 +145,14 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 // known by its byte order mark, or without one by NULs at every other
 // byte of its first characters.
 func utf8Input(br *bufio.Reader) *bufio.Reader {
-	b := start(br)
+	b, err := start(br)
+	if err != nil {
+		// Peek forgets an error once it has reported it, and a terminal
+		// after Ctrl-D blocks on the next read: what came is all there
+		// is, followed by the error, every time it is asked for.
+		b = bytes.Clone(b)
+		br = bufio.NewReader(io.MultiReader(bytes.NewReader(b), stickyError{err}))
+	}
 	var order unicode.Endianness
 	switch {
 	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
@@ -181,28 +188,34 @@ func utf16Pattern(b []byte, zero int) bool {
 // start returns the first bytes of br, as many as it takes to tell UTF-16
 // from UTF-8, without waiting for more than that: input may come a few
 // bytes at a time, but a first line typed at a terminal must not wait
-// for the next one.
-func start(br *bufio.Reader) []byte {
+// for the next one. If the input ends or fails first, it returns all
+// there is and the error.
+func start(br *bufio.Reader) ([]byte, error) {
 	for n := 1; ; n++ {
 		if _, err := br.Peek(n); err != nil {
-			b, _ := br.Peek(br.Buffered()) // the whole input, or all there will be
-			return b
+			b, _ := br.Peek(br.Buffered())
+			return b, err
 		}
 		b, _ := br.Peek(min(br.Buffered(), 16))
 		switch {
 		case len(b) >= 16:
-			return b
+			return b, nil
 		case b[0] == 0xFF || b[0] == 0xFE:
 			if len(b) >= 2 { // a byte order mark, or not one
-				return b
+				return b, nil
 			}
 		case bytes.IndexByte(b, 0) >= 0:
 			if len(b) >= 4 { // enough for the pattern of NULs
-				return b
+				return b, nil
 			}
 		case bytes.IndexByte(b, '\n') >= 0:
-			return b // a line, with no NUL: UTF-8
+			return b, nil // a line, with no NUL: UTF-8
 		}
 		n = len(b)
 	}
 }
+
+// stickyError is a reader that fails with its error on every read.
+type stickyError struct{ err error }
+
+func (r stickyError) Read([]byte) (int, error) { return 0, r.err }

@@ -122,8 +122,9 @@ func WithBuffer(n int) Option {
 
 // WithClient makes Fetch use c instead of a client of its own, for a custom
 // transport, proxy or TLS set-up. Fetch sets no timeout on c: its own
-// per-attempt timeout applies (WithTimeout). WithConnectTimeout and
-// WithMaxRedirects set up Fetch's own client, so they do not go with it.
+// per-attempt timeout applies (WithTimeout). WithConnectTimeout,
+// WithMaxRedirects and WithTrustRedirects set up Fetch's own client, so
+// they do not go with it; c's own redirect policy applies.
 func WithClient(c *http.Client) Option {
 	if c == nil {
 		panic("stages.WithClient: nil client")

@@ -49,7 +49,16 @@ func TestMistakesPanicWhenMade(t *testing.T) {
 		}, "WithClient replaces WithConnectTimeout"},
 		{"a depth limit with nothing to decode", func(p *pipeline.Pipeline) {
 			stages.Fetch(stages.URLs(p, nil), stages.WithMaxDepth(100))
-		}, "WithMaxDepth applies to the decoding of WithDecode"},
+		}, "WithMaxDepth applies to the JSON decoding of WithDecode(JSON)"},
+		{"a depth limit with text to decode", func(p *pipeline.Pipeline) {
+			stages.Fetch(stages.URLs(p, nil), stages.WithDecode(stages.Text), stages.WithMaxDepth(100))
+		}, "WithMaxDepth applies to the JSON decoding"},
+		{"a depth limit on Decode(Text)", func(p *pipeline.Pipeline) {
+			stages.Decode(stages.Fetch(stages.URLs(p, nil)), stages.Text, stages.WithMaxDepth(100))
+		}, "WithMaxDepth applies to JSON, not text"},
+		{"a burst with no rate", func(p *pipeline.Pipeline) {
+			stages.Fetch(stages.URLs(p, nil), stages.WithBurst(5))
+		}, "WithBurst applies to WithRate and WithHostRate"},
 		{"a depth limit over MaxDepth", func(*pipeline.Pipeline) { stages.WithMaxDepth(20000) }, "from 1 to MaxDepth"},
 		{"concurrency 0", func(*pipeline.Pipeline) { stages.WithConcurrency(0) }, "at least 1, not 0"},
 		{"a buffer of 2^40", func(*pipeline.Pipeline) { stages.WithBuffer(1 << 40) }, "pipeline.MaxBuffer"},

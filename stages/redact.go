@@ -11,23 +11,32 @@ const masked = "xxxxx"
 // redact returns raw with its credentials masked, for records and messages.
 // A password is masked, as url.URL.Redacted does, and so is a user name that
 // stands alone, since that is how tokens travel (https://TOKEN@host/). Text
-// that does not parse as a URL is masked from "://" to its last "@": a
-// password may hold a raw "/", "?" or "#", which end the authority for a
-// parser but not for the person who typed it. Text with no "://"
-// (user:pw@host/x, a URL without its scheme) is masked up to the last "@"
-// before its first "/". A URL without "@" is returned as is, at no cost.
+// that does not parse as a URL is masked from "://" to its last "@", as a
+// password with a raw "/", "?" or "#" often makes a URL that does not
+// parse. Text with no "://" (u:pw@host/x, //u:pw@host/x) is masked up to
+// the last "@" before its first "/" after the scheme and slashes. A URL
+// that parses without user info is returned as is: in
+// http://u:12/34@host/ the "@" is in the path, for every URL parser.
 func redact(raw string) string {
 	if !strings.Contains(raw, "@") {
 		return raw
 	}
 	i := strings.Index(raw, "://")
 	if i < 0 {
-		end := strings.IndexByte(raw, '/')
-		if end < 0 {
-			end = len(raw)
+		// After a scheme and slashes, if any (//u:pw@h/, http:/u:pw@h/).
+		start := 0
+		if c := strings.IndexByte(raw, ':'); c > 0 && strings.IndexByte(raw[:c], '@') < 0 && strings.IndexByte(raw[:c], '/') < 0 {
+			start = c + 1
 		}
-		if at := strings.LastIndex(raw[:end], "@"); at >= 0 {
-			return masked + raw[at:]
+		for start < len(raw) && raw[start] == '/' {
+			start++
+		}
+		end := strings.IndexByte(raw[start:], '/')
+		if end < 0 {
+			end = len(raw) - start
+		}
+		if at := strings.LastIndex(raw[start:start+end], "@"); at >= 0 {
+			return raw[:start] + masked + raw[start+at:]
 		}
 		return raw
 	}

@@ -75,6 +75,14 @@ func TestRedirectKeepsCredentialsAtHome(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the URL's own user info, trusted", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		u := strings.Replace(h.urls[0], "http://", "http://user:pw@", 1) + "/to-host"
+		r := collect(t, stages.Fetch(stages.URLs(p, []string{u}), stages.WithTrustRedirects()))[0]
+		if want := `"Basic dXNlcjpwdw==||||"`; string(r.Body) != want {
+			t.Errorf("the other host saw %s, want %s", r.Body, want)
+		}
+	})
 	t.Run("a refusal says why", func(t *testing.T) {
 		p := pipeline.New(t.Context())
 		r := collect(t, stages.Fetch(stages.URLs(p, []string{h.urls[0] + "/to-port/api"}), stages.WithHeader("Authorization", "Bearer t")))[0]

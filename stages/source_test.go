@@ -2,6 +2,8 @@ package stages_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -233,6 +235,8 @@ func TestTemplateEscapesForItsPartOfTheURL(t *testing.T) {
 		{"https://{}/robots.txt", "x/y", "invalid_input"},
 		{"https://{}/robots.txt", "", "invalid_input"},
 		{"https://{}/robots.txt", ":8080", "invalid_input"},
+		{"https://{}@api/x", "tok+en/=a b@c", "https://tok%2Ben%2F%3Da%20b%40c@api/x"},
+		{"https://u:{}@api/x", "p:w", "https://u:p%3Aw@api/x"},
 		{"https://{}.example.com/", "eu", "https://eu.example.com/"},
 		{"http://h/#{}", "a b", "http://h/#a%20b"},
 		{"{raw}/items?id={}", "1&x=2", "{raw}"}, // filled below
@@ -291,4 +295,55 @@ func TestUTF16InputInPieces(t *testing.T) {
 	if got := collect(t, stages.Lines(p, &trickle{[]byte("ab\nc\n"), 1})); len(got) != 2 || got[0].URL != "ab" {
 		t.Errorf("UTF-8 read a byte at a time: %+v", got)
 	}
+}
+
+// scripted returns its reads in turn, then blocks (as a terminal after
+// Ctrl-D does) until the test ends.
+type scripted struct {
+	reads []struct {
+		s   string
+		err error
+	}
+	block <-chan struct{}
+}
+
+func (r *scripted) Read(p []byte) (int, error) {
+	if len(r.reads) == 0 {
+		<-r.block
+		return 0, io.ErrClosedPipe
+	}
+	next := r.reads[0]
+	r.reads = r.reads[1:]
+	return copy(p, next.s), next.err
+}
+
+// TestFirstReadErrorIsKept: the first bytes are peeked to tell UTF-16
+// from UTF-8, and a peek forgets the error it reports; an error that
+// comes with the first bytes must still end the run as a failed read, and
+// an EOF must end the input, not lead to another read that blocks.
+func TestFirstReadErrorIsKept(t *testing.T) {
+	broken := errors.New("disk on fire")
+	block := make(chan struct{})
+	defer close(block)
+	type read = struct {
+		s   string
+		err error
+	}
+	t.Run("an error, then EOF", func(t *testing.T) {
+		r := &scripted{reads: []read{{"http://a", broken}, {"", io.EOF}}, block: block}
+		p := pipeline.New(t.Context())
+		err := pipeline.ForEach(stages.Lines(p, r), func(context.Context, stages.Request) error { return nil })
+		if !errors.Is(err, broken) {
+			t.Errorf("error %v, want the read's", err)
+		}
+	})
+	t.Run("EOF, then a read that blocks", func(t *testing.T) {
+		r := &scripted{reads: []read{{"http://a", io.EOF}}, block: block}
+		p := pipeline.New(t.Context())
+		n := 0
+		err := pipeline.ForEach(stages.Lines(p, r), func(context.Context, stages.Request) error { n++; return nil })
+		if n != 1 || err != nil {
+			t.Errorf("%d items, error %v; want the one item read", n, err)
+		}
+	})
 }

@@ -24,9 +24,10 @@ type tmplPart struct {
 type urlPart uint8
 
 const (
-	inPath  urlPart = iota // a path segment, or before the template says more
-	inHost                 // after "://", before the path
-	inQuery                // after "?": a key or a value
+	inPath     urlPart = iota // a path segment, or before the template says more
+	inHost                    // after "://", before the path
+	inUserinfo                // in the host part, before an "@": a user or password
+	inQuery                   // after "?": a key or a value
 	inFragment
 )
 
@@ -48,10 +49,24 @@ func parseTemplate(t string) template {
 		}
 		in = advance(in, p.lit)
 		p.in = in
+		if p.hole && in == inHost && userinfoFollows(t) {
+			p.in = inUserinfo
+		}
 		tp.parts = append(tp.parts, p)
 		tp.size += len(p.lit)
 	}
 	return tp
+}
+
+// userinfoFollows reports whether the template text after a placeholder
+// in the host part has an "@" before the host part ends: the placeholder
+// is then a user name or password (https://{}@api.example.com/).
+func userinfoFollows(rest string) bool {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	return strings.Contains(rest[:end], "@")
 }
 
 // advance returns the part of the URL that follows lit, from the part in.
@@ -79,8 +94,10 @@ func advance(in urlPart, lit string) urlPart {
 // path segment, a "/" is escaped and "." or ".." are refused, since they
 // would move up the path; in a query, "&", "=", "+" and "#" are escaped,
 // so a line is one key or value; in the host, a line must be a host name
-// or host:port, so that "evil.com@x" cannot name another host. {raw}
-// puts the line in as it is.
+// or host:port, so that "evil.com@x" cannot name another host; in the
+// user info before an "@", everything that could end it is escaped. {raw}
+// puts the line in as it is; a template that is only {} escapes a whole
+// URL as a path, which {raw} does not.
 func (tp template) fill(line string) (string, *Error) {
 	if tp.parts == nil {
 		return line, nil
@@ -97,6 +114,10 @@ func (tp template) fill(line string) (string, *Error) {
 			continue
 		}
 		switch p.in {
+		case inUserinfo:
+			// Every character that could end the user info is escaped;
+			// a space as %20, since "+" is itself there.
+			b.WriteString(strings.ReplaceAll(url.QueryEscape(line), "+", "%20"))
 		case inHost:
 			if !validHost(line) {
 				return "", newError(KindInvalidInput, fmt.Sprintf("%q is not a host name or host:port, which the template's {} stands for", line))

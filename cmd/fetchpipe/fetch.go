@@ -234,13 +234,13 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	// Fetch decodes in its workers, and the sink counts as it writes: each
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
-	pr := &progress{read: p.Produced}
+	nw := stages.NewNDJSONWriter(t.out)
+	// Complete before it is published: the signal handler reads it.
+	pr := &progress{read: p.Produced, flush: nw.Flush}
 	current.Store(pr)
 	defer current.Store(nil)
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
 	res := runResult{failed: make(map[stages.Kind]int)}
-	nw := stages.NewNDJSONWriter(t.out)
-	pr.flush = nw.Flush
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 		if res.records == 0 && t.first != nil {
 			t.first()
@@ -251,8 +251,11 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		}
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
+		if err := nw.Write(r); err != nil {
+			return err
+		}
 		pr.written.Add(1)
-		return nw.Write(r)
+		return nil
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()
 		defer pr.writing.Unlock()

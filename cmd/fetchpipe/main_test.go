@@ -125,6 +125,7 @@ func TestExitStatus(t *testing.T) {
 		{"a size under a byte is not no cap", "", []string{"--max-body", "0.5"}, exitUsage, "less than a byte"},
 		{"bad decode mode", "", []string{"-d", "xml"}, exitUsage, "--decode must be json, text or none"},
 		{"depth limit 0", "", []string{"--max-depth", "0"}, exitUsage, "--max-depth must be from 1 to 10000"},
+		{"a burst without a rate", "", []string{"--burst", "5"}, exitUsage, "--burst applies to --rate and --host-rate"},
 		{"depth limit over 10000", "", []string{"--max-depth", "10001"}, exitUsage, "--max-depth must be from 1 to 10000"},
 		{"missing input file", "", []string{"-i", filepath.Join(t.TempDir(), "nope")}, exitUsage, "cannot open input"},
 		{"uncreatable output", "", []string{"-o", filepath.Join(t.TempDir(), "no", "dir")}, exitUsage, "cannot create output"},

@@ -37,12 +37,15 @@ func quitNow(stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fetchpipe: interrupted again: quitting at once")
 		return exitInterrupted
 	}
+	deadline := time.Now().Add(quitWait)
 	locked := false
-	for deadline := time.Now().Add(quitWait); !locked && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		locked = pr.writing.TryLock()
+	for !locked && time.Now().Before(deadline) {
+		if locked = pr.writing.TryLock(); !locked {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	read, written := pr.read(), pr.written.Load()
-	if !locked || pr.flush() != nil {
+	if !locked || !flushBy(pr.flush, time.Now().Add(quitWait)) {
 		// What the writer held is lost with the process; what reached
 		// the output is whole lines all the same.
 		fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once, with the output blocked; of %s read, %d had a record, not all of them written, and the last line written may be cut\n",
@@ -51,4 +54,18 @@ func quitNow(stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once; %s read had no record\n", plural(int(read-written), "item"))
 	return exitInterrupted
+}
+
+// flushBy flushes, and reports whether that succeeded by the deadline: a
+// flush into a pipe whose reader has stopped reading (a paused pager)
+// would block the quit for good.
+func flushBy(flush func() error, deadline time.Time) bool {
+	done := make(chan error, 1)
+	go func() { done <- flush() }()
+	select {
+	case err := <-done:
+		return err == nil
+	case <-time.After(time.Until(deadline)):
+		return false
+	}
 }

@@ -158,7 +158,9 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		stages.WithConcurrency(f.concurrency),
 		stages.WithTimeout(f.timeout),
 		stages.WithMaxBody(maxBody),
-		stages.WithMaxDepth(f.maxDepth),
+	}
+	if format == stages.JSON {
+		fetch = append(fetch, stages.WithMaxDepth(f.maxDepth))
 	}
 	if f.method != "" {
 		if err := stages.CheckMethod(f.method); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -78,7 +79,6 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 	}
 	opts := []stages.Option{
 		stages.WithPerHost(f.perHost),
-		stages.WithBurst(f.burst),
 		stages.WithRetries(f.retries),
 		stages.WithMaxRetryWait(f.maxRetryWait),
 		stages.WithConnectTimeout(f.connectTimeout),
@@ -103,6 +103,12 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 		}
 		opts = append(opts, r.option(n, per))
 	}
+	if f.rate != "" || f.hostRate != "" {
+		opts = append(opts, stages.WithBurst(f.burst))
+	} else if f.burst != 1 {
+		return nil, errors.New("--burst applies to --rate and --host-rate, neither of which is given")
+	}
+
 	statuses, kinds, err := parseRetryOn(f.retryOn)
 	if err != nil {
 		return nil, fmt.Errorf("--retry-on: %w", err)
