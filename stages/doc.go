@@ -66,6 +66,7 @@
 //
 //	seq           the item's position in the input
 //	[follow]      a follow-up request's path below item seq (see Follow)
+//	[item]        the identity of the input item: a hash of what was read (see ItemOf)
 //	url           the URL requested, password redacted
 //	[final_url]   where redirects ended, if elsewhere
 //	status        the HTTP status; 0 when no response came

@@ -198,7 +198,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 			req.Method = normalMethod(req.Method)
 		}
 	}
-	rec := Record{Seq: req.Seq, Follow: req.Follow, URL: redact(req.URL), Meta: req.Meta, Attempts: t.Try}
+	rec := Record{Seq: req.Seq, Follow: req.Follow, Item: req.Item, URL: redact(req.URL), Meta: req.Meta, Attempts: t.Try}
 	retryAfter := f.attempt(f.requests, &rec, req)
 	if rec.Attempts > 0 {
 		rec.Elapsed = time.Since(t.Started)
@@ -240,7 +240,7 @@ func (f *fetcher) notStarted(req Request) Record {
 // newRecord starts an item's record with what its request says, and the
 // request's own failure if it has one.
 func newRecord(req Request) Record {
-	return Record{Seq: req.Seq, Follow: req.Follow, URL: redact(req.URL), Meta: req.Meta, Err: req.Err}
+	return Record{Seq: req.Seq, Follow: req.Follow, Item: req.Item, URL: redact(req.URL), Meta: req.Meta, Err: req.Err}
 }
 
 // attempt makes one request and fills rec with its outcome. It returns the

@@ -121,7 +121,9 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 			if t := bytes.TrimSpace(line); isItem && (over || !skip(t)) {
 				var req Request
 				if over {
-					req = Request{Seq: seq, Err: newError(KindInvalidInput,
+					// Its text is gone: all overlong lines at one seq are
+					// one item.
+					req = Request{Seq: seq, Item: ItemOf("\x00overlong"), Err: newError(KindInvalidInput,
 						fmt.Sprintf("input line is longer than the %d-byte limit", MaxLine))}
 				} else {
 					req = parse(seq, t)

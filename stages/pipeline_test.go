@@ -74,6 +74,8 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 // required field from a zero one.
 type line struct {
 	Seq         *int64   `json:"seq"`
+	Follow      []int    `json:"follow"`
+	Item        string   `json:"item"`
 	URL         *string  `json:"url"`
 	FinalURL    string   `json:"final_url"`
 	Status      *int     `json:"status"`
@@ -91,7 +93,7 @@ type line struct {
 }
 
 // schema is the documented field order of a record (Record.AppendJSON).
-var schema = []string{"seq", "url", "final_url", "status", "ok", "attempts", "elapsed_ms", "bytes",
+var schema = []string{"seq", "follow", "item", "url", "final_url", "status", "ok", "attempts", "elapsed_ms", "bytes",
 	"content_type", "error", "meta", "body"}
 
 // parseLines reads NDJSON output with encoding/json, refusing any field the

@@ -14,6 +14,7 @@ import (
 type Record struct {
 	Seq      int64  // the item's position in the input, from 0
 	Follow   []int  // for a follow-up request, its path below item Seq (see Request.Follow)
+	Item     string // the identity of the input item (see Request.Item)
 	URL      string // the URL requested, with any password redacted
 	FinalURL string // where redirects ended, when that differs from URL
 	Status   int    // the HTTP status, 0 when no response arrived
@@ -44,7 +45,7 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 // buffer, so that a writer can reuse one buffer for every record. The
 // fields, in this order (those in brackets only when set):
 //
-//	seq, [follow], url, [final_url], status, ok, attempts, elapsed_ms, bytes,
+//	seq, [follow], [item], url, [final_url], status, ok, attempts, elapsed_ms, bytes,
 //	[content_type], [error {kind, message}], [meta], [body]
 //
 // A JSON body is embedded as a JSON value, a text body as a string.
@@ -60,6 +61,10 @@ func (r *Record) AppendJSON(b []byte) []byte {
 			b = strconv.AppendInt(b, int64(n), 10)
 		}
 		b = append(b, ']')
+	}
+	if r.Item != "" {
+		b = append(b, `,"item":`...)
+		b = appendString(b, r.Item)
 	}
 	b = append(b, `,"url":`...)
 	b = appendString(b, r.URL)

@@ -23,6 +23,11 @@ type Request struct {
 	// the same answers, whatever order the requests complete in.
 	Follow []int
 
+	// Item is the identity of the input item, the same in every run for
+	// the same item (see ItemOf): what resuming a run matches records by.
+	// A follow-up's is that of the value it was made from.
+	Item string
+
 	// Method defaults to Fetch's WithMethod, itself GET by default.
 	Method string
 	URL    string

@@ -20,9 +20,10 @@ import (
 // Specs is a source of requests read from r as JSON lines, one request spec
 // per line, streamed like Lines:
 //
-//	{"url": "https://…", "method": "POST", "headers": {"K": "V"}, "body": …, "meta": …}
+//	{"url": "https://…", "method": "POST", "headers": {"K": "V"}, "body": …, "meta": …, "id": …}
 //
-// Only url is required. A body that is a JSON string is sent as its text;
+// Only url is required. id, a string or a number, is the item's identity
+// (Request.Item) in place of the hash of its canonical form (see ItemOf). A body that is a JSON string is sent as its text;
 // any other JSON value is sent as JSON, with Content-Type application/json
 // unless headers say otherwise. meta, any JSON value, is copied into the
 // record. A line that is not such a spec becomes an invalid_input record.
@@ -62,25 +63,43 @@ type spec struct {
 	Headers map[string]string `json:"headers"`
 	Body    json.RawMessage   `json:"body"`
 	Meta    json.RawMessage   `json:"meta"`
+	ID      json.RawMessage   `json:"id"`
 }
 
+// parseSpec makes the Request of a spec line, with its item identity: the
+// spec's id, the hash of its canonical form, or, for a line that is not a
+// spec that can be made, the hash of the line.
 func parseSpec(seq int64, line []byte, maxDepth int) Request {
+	req, id := parseSpecLine(seq, line, maxDepth)
+	switch {
+	case id != "":
+		req.Item = id
+	case req.Err == nil:
+		req.Item = specItem("", &req)
+	default:
+		req.Item = ItemOf(string(line))
+	}
+	return req
+}
+
+func parseSpecLine(seq int64, line []byte, maxDepth int) (req Request, id string) {
 	if tooDeep(line, maxDepth+1) { // +1: the spec's own object
-		return Request{Seq: seq, Err: newError(KindInvalidInput, deepMessage("a value of the request spec (its meta or body)", maxDepth))}
+		return Request{Seq: seq, Err: newError(KindInvalidInput, deepMessage("a value of the request spec (its meta or body)", maxDepth))}, ""
 	}
 	var sp spec
 	if err := json.Unmarshal(line, &sp); err != nil {
-		return Request{Seq: seq, Err: newError(KindInvalidInput, specError(err))}
+		return Request{Seq: seq, Err: newError(KindInvalidInput, specError(err))}, ""
 	}
 	if !utf8.Valid(sp.Meta) {
 		// Copied into every output line, so it must not make one invalid.
 		sp.Meta = bytes.ToValidUTF8(sp.Meta, []byte("\uFFFD"))
 	}
 	sp.Meta = oneLine(sp.Meta, false) // a spec given as an argument may span lines
-	req := Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
+	id = specID(sp.ID)
+	req = Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
 	if sp.URL == "" {
 		req.Err = newError(KindInvalidInput, `request spec has no "url"`)
-		return req
+		return req, id
 	}
 	if len(sp.Headers) > 0 {
 		req.Header = make(http.Header, len(sp.Headers))
@@ -89,7 +108,7 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 			// be a token; CheckHeader's words do both.
 			if err := CheckHeader(k, v); err != nil {
 				req.Err = newError(KindInvalidInput, "request spec "+err.Error())
-				return req
+				return req, id
 			}
 			req.Header.Set(k, v)
 		}
@@ -100,7 +119,7 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 		var s string
 		if err := json.Unmarshal(sp.Body, &s); err != nil {
 			req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec body: %v", err))
-			return req
+			return req, id
 		}
 		req.Body = []byte(s)
 	default:
@@ -117,7 +136,7 @@ func parseSpec(seq int64, line []byte, maxDepth int) Request {
 	} else if !httpguts.ValidHeaderFieldName(req.Method) {
 		req.Err = newError(KindInvalidInput, fmt.Sprintf("request spec method %q is not an HTTP method", req.Method))
 	}
-	return req
+	return req, id
 }
 
 // specError says why a line is not a spec in the words of the spec's
@@ -161,4 +180,17 @@ func jsonKind(v string) string {
 		return "null"
 	}
 	return "a number"
+}
+
+// specID is a spec's own id as text: a string as it is, a number as
+// written, nothing for none.
+func specID(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
