@@ -56,8 +56,10 @@
 // Every input item yields exactly one Record, whatever happens to it, and the
 // Record carries the item's position in the input as Seq (from 0; blank and
 // "#" lines are not items). So a consumer can tell which input each line
-// answers, spot what is missing, and resume a run by skipping the seqs it
-// already has. Follow-up requests (see Follow) add records of their own,
+// answers, spot what is missing, and resume an interrupted run from its
+// own output: ReadPrevious reads it, and Resume skips the items it holds
+// ok, matched by seq and by the item's identity (Request.Item), which the
+// record carries too. Follow-up requests (see Follow) add records of their own,
 // which keep the seq of the item they descend from and tell themselves
 // apart by their follow path.
 //

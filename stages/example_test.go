@@ -410,3 +410,35 @@ func ExampleFollow() {
 	// seq=1 status=200 ok=true follow=[1]
 	// seq=1 status=200 ok=true follow=[]
 }
+
+// Resuming a run from its own output: the items the earlier output holds
+// ok are skipped, the rest (here the one that failed, and one it never
+// reached) are fetched again. In a program, the output is a file opened
+// for reading and then for appending after prev.Size() bytes.
+func ExampleResume() {
+	srv := fakeAPI()
+	defer srv.Close()
+	names := []string{"golang", "rust", "zig"}
+	earlier := strings.Join([]string{
+		fmt.Sprintf(`{"seq":0,"item":%q,"url":"…","status":200,"ok":true,"attempts":1,"elapsed_ms":3,"bytes":1900}`, stages.ItemOf("golang")),
+		fmt.Sprintf(`{"seq":1,"item":%q,"url":"…","status":503,"ok":false,"attempts":3,"elapsed_ms":9,"bytes":30}`, stages.ItemOf("rust")),
+	}, "\n") + "\n"
+	prev, err := stages.ReadPrevious(strings.NewReader(earlier))
+	if err != nil {
+		panic(err)
+	}
+
+	p := pipeline.New(context.Background())
+	reqs := stages.Resume(stages.URLs(p, names, stages.WithTemplate(srv.URL()+"/r/{}.json")), prev)
+	for r, err := range pipeline.All(stages.Fetch(reqs, stages.WithInputOrder())) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(describe(r))
+	}
+	fmt.Println("skipped:", prev.Skipped())
+	// Output:
+	// seq=1 status=200 ok=true
+	// seq=2 status=200 ok=true
+	// skipped: 1
+}

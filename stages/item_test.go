@@ -26,7 +26,9 @@ func TestItemIdentity(t *testing.T) {
 		})
 	}
 	spec := func(s string) string {
-		return item(func(p *pipeline.Pipeline) pipeline.Stream[stages.Request] { return stages.Specs(p, strings.NewReader(s+"\n")) })
+		return item(func(p *pipeline.Pipeline) pipeline.Stream[stages.Request] {
+			return stages.Specs(p, strings.NewReader(s+"\n"))
+		})
 	}
 	tests := []struct {
 		name string

@@ -50,11 +50,23 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer closeIn()
-	out, closeOut, err := f.openOutput(e, in)
+	var (
+		out      io.Writer
+		closeOut func() error
+		prev     *stages.Previous
+		sync     func() error
+	)
+	if f.resume != "" {
+		out, prev, closeOut, sync, err = f.resumeOutput(in)
+	} else {
+		out, closeOut, err = f.openOutput(e, in)
+	}
 	if err != nil {
 		return err
 	}
 	t := fetchTask{
+		prev:   prev,
+		sync:   sync,
 		in:     in,
 		items:  items,
 		source: sourceOpts,
@@ -71,6 +83,12 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		defer cancel()
 	}
 	res := t.runTo(ctx, closeOut)
+	if changed, ok := errors.AsType[*stages.ChangedInputError](res.err); ok {
+		return fmt.Errorf("--resume %s: %w; nothing was written", f.resume, changed)
+	}
+	if prev != nil && prev.Done() > 0 {
+		fmt.Fprintf(e.stderr, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(prev.Done(), "item"))
+	}
 	return exitCode(res.report(ctx, e.stderr))
 }
 
@@ -154,7 +172,9 @@ type fetchTask struct {
 	format stages.Format
 	out    io.Writer
 	stderr io.Writer
-	grace  time.Duration // for the message on an interrupt
+	grace  time.Duration    // for the message on an interrupt
+	prev   *stages.Previous // with --resume: what the output holds already
+	sync   func() error     // syncs the output to disk, where it is a file
 
 	// first, when set, is called when the first record reaches the sink.
 	first func()
@@ -231,14 +251,29 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	default:
 		reqs = stages.Lines(p, t.in, t.source...)
 	}
+	read := p.Produced
+	if t.prev != nil {
+		reqs = stages.Resume(reqs, t.prev)
+		// Items skipped get no record in this run: they have theirs.
+		read = func() int64 { return p.Produced() - t.prev.Skipped() }
+	}
+	nw := stages.NewNDJSONWriter(t.out)
+	flush := nw.Flush
+	if t.sync != nil {
+		flush = func() error {
+			if err := nw.Flush(); err != nil {
+				return err
+			}
+			return t.sync()
+		}
+	}
+	// Complete before it is published: the signal handler reads it.
+	pr := &progress{read: read, flush: flush}
+	current.Store(pr)
+	defer current.Store(nil)
 	// Fetch decodes in its workers, and the sink counts as it writes: each
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
-	nw := stages.NewNDJSONWriter(t.out)
-	// Complete before it is published: the signal handler reads it.
-	pr := &progress{read: p.Produced, flush: nw.Flush}
-	current.Store(pr)
-	defer current.Store(nil)
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
 	res := runResult{failed: make(map[stages.Kind]int)}
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {

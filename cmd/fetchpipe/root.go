@@ -101,6 +101,7 @@ type fetchFlags struct {
 	maxDepth    int
 	decode      string
 	ordered     bool
+	resume      string
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -111,6 +112,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line, escaped\nfor its part of the URL (path segment, query value, host); {raw} inserts it as is")
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
+	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest\n(a FILE that does not exist is created: the same command starts and resumes a run)")
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// resumeOutput opens the output of --resume: FILE, read for what it holds,
+// then written from the end of its whole lines, which drops a tail torn by
+// a kill. A FILE that does not exist is created, so the command line that
+// starts a run is the one that resumes it. At close, the file is cut where
+// the records written end (if any were: a refused resume writes nothing),
+// and synced, so that what it says survives a crash of the machine too.
+func (f *fetchFlags) resumeOutput(in io.Reader) (io.Writer, *stages.Previous, func() error, func() error, error) {
+	if f.output != "" && f.output != f.resume {
+		st, err1 := os.Stat(f.output)
+		rt, err2 := os.Stat(f.resume)
+		if err1 != nil || err2 != nil || !os.SameFile(st, rt) {
+			return nil, nil, nil, nil, errors.New("--resume appends to its FILE: -o must name the same file, or be left out")
+		}
+	}
+	file, err := os.OpenFile(f.resume, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("--resume: %w", err)
+	}
+	fail := func(err error) (io.Writer, *stages.Previous, func() error, func() error, error) {
+		file.Close()
+		return nil, nil, nil, nil, err
+	}
+	st, err := file.Stat()
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("--resume: %w", err))
+	case !st.Mode().IsRegular():
+		return fail(fmt.Errorf("--resume %s: not a regular file", f.resume))
+	case sameFileInfo(in, st):
+		return fail(fmt.Errorf("--resume %s is the input file: it must be an earlier output", f.resume))
+	}
+	prev, err := stages.ReadPrevious(file)
+	if err != nil {
+		return fail(fmt.Errorf("--resume %s: %w; is it an output of fetchpipe?", f.resume, err))
+	}
+	if _, err := file.Seek(prev.Size(), io.SeekStart); err != nil {
+		return fail(fmt.Errorf("--resume: %w", err))
+	}
+	closeOut := func() error {
+		end, err := file.Seek(0, io.SeekCurrent)
+		if err == nil && end > prev.Size() {
+			err = file.Truncate(end)
+		}
+		if err == nil {
+			err = file.Sync()
+		}
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return file, prev, closeOut, file.Sync, nil
+}
