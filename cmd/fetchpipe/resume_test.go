@@ -93,11 +93,12 @@ func TestResumeLosesNothing(t *testing.T) {
 		{"a template", names.String(), []string{"-t", srv.URL + "/r/{}.json"}},
 		{"--jsonl", specs.String(), []string{"--jsonl"}},
 		{"--ordered", urls.String(), []string{"--ordered"}},
+		{"arguments", "", append([]string{"--"}, strings.Fields(urls.String())...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "out.ndjson")
-			args := append([]string{"-d", "none", "-c", "8", "--grace", "0", "--resume", file}, tt.args...)
+			args := append([]string{"-d", "none", "-c", "8", "--grace", "0", "--resume", file, "-o", file}, tt.args...)
 			api.requests.Store(0)
 			if r := interrupted(t, api, 60, tt.input, args...); r.code != exitInterrupted {
 				t.Fatalf("first run: exit status %d, stderr %s", r.code, r.stderr)
