@@ -3,6 +3,7 @@ module github.com/fetchpipe/fetchpipe
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/dustin/go-humanize v1.1.0
 	github.com/segmentio/encoding v0.5.4
 	github.com/sourcegraph/conc v0.3.0
@@ -18,4 +19,5 @@ require (
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 )

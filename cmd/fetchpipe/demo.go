@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, f *fetchFlags, n int, compare bool, e env) err
 		first:  func() { first = time.Since(start) },
 	}
 	res := t.runTo(ctx, closeOut)
-	code := res.report(ctx, e.stderr)
+	code := res.report(ctx, e.stderr, f.summary)
 	if code == exitOK && compare {
 		rows := compareStrategies(ctx, srv.URL(), names, e.stderr)
 		if ctx.Err() != nil {

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/segmentio/encoding/json"
+	"golang.org/x/term"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
@@ -89,7 +89,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if prev != nil && prev.Done() > 0 {
 		fmt.Fprintf(e.stderr, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(prev.Done(), "item"))
 	}
-	return exitCode(res.report(ctx, e.stderr))
+	return exitCode(res.report(ctx, e.stderr, f.summary))
 }
 
 // openInput returns the input: the arguments, each an item whatever it
@@ -183,8 +183,7 @@ type fetchTask struct {
 // runResult is how a run ended.
 type runResult struct {
 	err     error // fatal, or the context's cause when input was left unread
-	records int
-	failed  map[stages.Kind]int
+	tally   *stages.Tally
 	elapsed time.Duration
 }
 
@@ -275,15 +274,14 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
-	res := runResult{failed: make(map[stages.Kind]int)}
+	res := runResult{tally: stages.NewTally()}
+	firstRecord := true
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
-		if res.records == 0 && t.first != nil {
+		if firstRecord && t.first != nil {
 			t.first()
 		}
-		res.records++
-		if r.Err != nil {
-			res.failed[r.Err.Kind]++
-		}
+		firstRecord = false
+		res.tally.Add(&r)
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
 		if err := nw.Write(r); err != nil {
@@ -300,9 +298,19 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	return res
 }
 
-// report says on stderr how the run ended, if that needs saying, and
-// returns the exit status.
-func (r runResult) report(ctx context.Context, stderr io.Writer) int {
+// A summaryMode says when the summary of a run is printed (--summary).
+type summaryMode string
+
+const (
+	summaryAuto   summaryMode = "auto"   // on a terminal, and whenever something failed
+	summaryAlways summaryMode = "always" // every time
+	summaryNever  summaryMode = "never"  // never: only how the run ended, if it did not end well
+	summaryJSON   summaryMode = "json"   // one JSON object, every time
+)
+
+// report says on stderr how the run ended, if that needs saying, and the
+// summary if mode says so, and returns the exit status.
+func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMode) int {
 	cause := context.Cause(ctx)
 	deadline, late := errors.AsType[deadlineReached](cause)
 	interrupted := errors.Is(cause, errInterrupted)
@@ -311,21 +319,35 @@ func (r runResult) report(ctx context.Context, stderr io.Writer) int {
 	if cut {
 		unread = "the rest of the input was left unread"
 	}
+	s := r.tally.Summary()
+	code := exitOK
 	switch {
 	case r.err != nil && !cut:
 		fmt.Fprintf(stderr, "fetchpipe: %v\n", r.err)
-		return exitFatal
+		code = exitFatal
 	case interrupted:
-		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(r.records, "record"), unread)
-		return exitInterrupted
-	case late && (cut || r.failed[stages.KindCanceled] > 0):
-		fmt.Fprintf(stderr, "fetchpipe: %v after %s (%d not ok); %s\n", deadline, plural(r.records, "record"), r.failedCount(), unread)
-		return exitFailed
-	case len(r.failed) > 0:
-		fmt.Fprintf(stderr, "fetchpipe: %d of %d records failed (%s)\n", r.failedCount(), r.records, r.failedKinds())
-		return exitFailed
+		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(int(s.Items), "record"), unread)
+		code = exitInterrupted
+	case late && (cut || s.Kinds[stages.KindCanceled] > 0):
+		fmt.Fprintf(stderr, "fetchpipe: %v after %s (%d not ok); %s\n", deadline, plural(int(s.Items), "record"), s.Failed, unread)
+		code = exitFailed
+	case s.Failed > 0:
+		code = exitFailed
 	}
-	return exitOK
+	switch {
+	case mode == summaryJSON:
+		b, _ := json.Marshal(s)
+		fmt.Fprintf(stderr, "%s\n", b)
+	case mode == summaryAlways, mode == summaryAuto && (s.Failed > 0 || isTerminal(stderr)):
+		fmt.Fprintf(stderr, "fetchpipe: %s", s)
+	}
+	return code
+}
+
+// isTerminal reports whether w is a terminal, where a person reads.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func plural(n int, noun string) string {
@@ -333,34 +355,6 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func (r runResult) failedCount() int {
-	n := 0
-	for _, c := range r.failed {
-		n += c
-	}
-	return n
-}
-
-// failedKinds lists the failure kinds by count, most frequent first, as
-// "http_status 3, timeout 1".
-func (r runResult) failedKinds() string {
-	kinds := make([]stages.Kind, 0, len(r.failed))
-	for k := range r.failed {
-		kinds = append(kinds, k)
-	}
-	slices.SortFunc(kinds, func(a, b stages.Kind) int {
-		if c := cmp.Compare(r.failed[b], r.failed[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a), string(b))
-	})
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%s %d", k, r.failed[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // parseSize reads a byte size such as 16MiB, 512KiB, 2MB or 1048576.

@@ -116,7 +116,9 @@ func TestExitStatus(t *testing.T) {
 		stderr string
 	}{
 		{"all ok", ok + "\n" + ok, nil, exitOK, ""},
-		{"some failed", ok + "\n" + bad, nil, exitFailed, "1 of 2 records failed (http_status 1)"},
+		{"some failed", ok + "\n" + bad, nil, exitFailed, "2 items in "},
+		{"some failed, the summary", ok + "\n" + bad, nil, exitFailed, "1 ok, 1 failed (http_status 1)"},
+		{"a summary of no kind", "", []string{"--summary", "sometimes"}, exitUsage, "--summary must be auto, always, never or json"},
 		{"no input", "", nil, exitOK, ""},
 		{"unknown flag", "", []string{"--frobnicate"}, exitUsage, "unknown flag"},
 		{"zero concurrency", "", []string{"-c", "0"}, exitUsage, "--concurrency must be at least 1"},
@@ -137,7 +139,7 @@ func TestExitStatus(t *testing.T) {
 		{"header name not a token", "", []string{"-H", "X É: v"}, exitUsage, "--header"},
 		{"method not a token", "", []string{"-X", "GE(T"}, exitUsage, "--method"},
 		{"input is a directory", "", []string{"-i", t.TempDir()}, exitUsage, "is a directory"},
-		{"every argument is an item", "", []string{"-d", "none", "", "#x"}, exitFailed, "2 of 2 records failed (invalid_input 2)"},
+		{"every argument is an item", "", []string{"-d", "none", "", "#x"}, exitFailed, "0 ok, 2 failed (invalid_input 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -141,5 +142,52 @@ func TestJSONLArgumentsAreItems(t *testing.T) {
 		if rec.kind() != "invalid_input" {
 			t.Errorf("record %d: %+v, want invalid_input", rec.Seq, rec)
 		}
+	}
+}
+
+// TestSummaryCountsEqualTheRecords: --summary json prints one JSON object
+// whose counts are those of the records written; never prints nothing
+// but how a run ended; always prints the text even when all went well.
+func TestSummaryCountsEqualTheRecords(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	var in strings.Builder
+	for i := range 30 {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&in, "%s/r/%d.json\n", base, i)
+		case 1:
+			fmt.Fprintf(&in, "%s/r/%d.json?status=404\n", base, i)
+		default:
+			in.WriteString("not a url\n")
+		}
+	}
+	r := runCmd(t, in.String(), "-d", "none", "--summary", "json")
+	var s struct {
+		Items, OK, Failed int
+		Kinds             map[string]int `json:"failed_by_kind"`
+		Statuses          map[string]int
+		P99               float64 `json:"p99_ms"`
+	}
+	if err := json.Unmarshal([]byte(r.stderr), &s); err != nil {
+		t.Fatalf("stderr is not one JSON object: %v\n%s", err, r.stderr)
+	}
+	ok, kinds := 0, map[string]int{}
+	recs := parseRecords(t, r.stdout)
+	for _, rec := range recs {
+		if rec.OK {
+			ok++
+		} else {
+			kinds[rec.kind()]++
+		}
+	}
+	if s.Items != len(recs) || s.OK != ok || s.Failed != len(recs)-ok || s.Kinds["http_status"] != kinds["http_status"] ||
+		s.Kinds["invalid_input"] != kinds["invalid_input"] || s.Statuses["404"] != 10 || s.Statuses["200"] != 10 || s.P99 <= 0 {
+		t.Errorf("summary %+v, records: %d, %d ok, %v", s, len(recs), ok, kinds)
+	}
+	if r := runCmd(t, in.String(), "-d", "none", "--summary", "never"); r.stderr != "" {
+		t.Errorf("--summary never printed %q", r.stderr)
+	}
+	if r := runCmd(t, base+"/r/a.json\n", "-d", "none", "--summary", "always"); !strings.Contains(r.stderr, "1 item in ") || !strings.Contains(r.stderr, "1 ok") {
+		t.Errorf("--summary always printed %q", r.stderr)
 	}
 }

@@ -102,6 +102,7 @@ type fetchFlags struct {
 	decode      string
 	ordered     bool
 	resume      string
+	summary     summaryMode
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -130,6 +131,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record\n(the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
+	fs.StringVar((*string)(&f.summary), "summary", string(summaryAuto), "print a summary on stderr at the end: `WHEN` is auto (on a terminal, or when something\nfailed), always, never or json (one JSON object)")
 }
 
 // options checks the flags that do not depend on the input and turns them
@@ -148,6 +150,11 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	maxBody, err := parseSize(f.maxBody)
 	if err != nil {
 		return nil, 0, fmt.Errorf("--max-body: %w", err)
+	}
+	switch f.summary {
+	case summaryAuto, summaryAlways, summaryNever, summaryJSON:
+	default:
+		return nil, 0, fmt.Errorf("--summary must be auto, always, never or json, not %q", f.summary)
 	}
 	if f.maxDepth < 1 || f.maxDepth > stages.MaxDepth {
 		return nil, 0, fmt.Errorf("--max-depth must be from 1 to %d, not %d", stages.MaxDepth, f.maxDepth)

@@ -1,0 +1,184 @@
+package stages
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/dustin/go-humanize"
+)
+
+// A Tally counts records as they pass, for the summary of a run: items ok
+// and failed by kind, statuses, attempts and retries, bytes, and the
+// items' latency (Record.Elapsed, backoffs included) in a histogram of
+// fixed memory, however many records pass. Add it to a sink:
+//
+//	tally := stages.NewTally()
+//	err := pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
+//		tally.Add(&r)
+//		return nw.Write(r)
+//	})
+//	fmt.Fprint(os.Stderr, tally.Summary())
+//
+// It is safe for concurrent use, so a progress report may read it while
+// the run goes on.
+type Tally struct {
+	mu       sync.Mutex
+	start    time.Time
+	items    int64
+	ok       int64
+	kinds    map[Kind]int64
+	statuses map[int]int64
+	attempts int64
+	retries  int64
+	bytes    int64
+	latency  *hdrhistogram.Histogram // in microseconds
+}
+
+// latencyMax is the longest latency the histogram tells apart: longer
+// ones count as this. An item held past a day is an item to look at, not
+// a quantile.
+const latencyMax = 24 * time.Hour
+
+// NewTally returns an empty Tally whose clock, for items per second,
+// starts now.
+func NewTally() *Tally {
+	return &Tally{
+		start:    time.Now(),
+		kinds:    make(map[Kind]int64),
+		statuses: make(map[int]int64),
+		// Three significant digits: quantiles within 0.1%.
+		latency: hdrhistogram.New(1, latencyMax.Microseconds(), 3),
+	}
+}
+
+// Add counts r.
+func (t *Tally) Add(r *Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.items++
+	if r.Err == nil {
+		t.ok++
+	} else {
+		t.kinds[r.Err.Kind]++
+	}
+	if r.Status != 0 {
+		t.statuses[r.Status]++
+	}
+	t.attempts += int64(r.Attempts)
+	if r.Attempts > 1 {
+		t.retries += int64(r.Attempts - 1)
+	}
+	t.bytes += r.Bytes
+	if r.Attempts > 0 {
+		us := min(max(r.Elapsed.Microseconds(), 1), latencyMax.Microseconds())
+		_ = t.latency.RecordValue(us) // in range by construction
+	}
+}
+
+// A Summary is what a Tally has counted. Durations are in milliseconds,
+// with the unit in the JSON key.
+type Summary struct {
+	Items     int64          `json:"items"`
+	OK        int64          `json:"ok"`
+	Failed    int64          `json:"failed"`
+	Kinds     map[Kind]int64 `json:"failed_by_kind"`
+	Statuses  map[int]int64  `json:"statuses"`
+	Attempts  int64          `json:"attempts"`
+	Retries   int64          `json:"retries"`
+	Bytes     int64          `json:"bytes"`
+	WallMS    float64        `json:"wall_ms"`
+	PerSecond float64        `json:"items_per_s"`
+	// Latency of the items that were sent (Record.Elapsed): quantiles and
+	// the most.
+	P50MS float64 `json:"p50_ms"`
+	P90MS float64 `json:"p90_ms"`
+	P99MS float64 `json:"p99_ms"`
+	MaxMS float64 `json:"max_ms"`
+}
+
+// Summary returns what t has counted so far.
+func (t *Tally) Summary() Summary {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	wall := time.Since(t.start)
+	s := Summary{
+		Items: t.items, OK: t.ok, Failed: t.items - t.ok,
+		Kinds: maps.Clone(t.kinds), Statuses: maps.Clone(t.statuses),
+		Attempts: t.attempts, Retries: t.retries, Bytes: t.bytes,
+		WallMS: ms(wall),
+	}
+	if wall > 0 {
+		s.PerSecond = float64(t.items) / wall.Seconds()
+	}
+	if t.latency.TotalCount() > 0 {
+		q := func(p float64) float64 { return float64(t.latency.ValueAtQuantile(p)) / 1000 }
+		s.P50MS, s.P90MS, s.P99MS = q(50), q(90), q(99)
+		s.MaxMS = float64(t.latency.Max()) / 1000
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// String is the summary in a few lines for a person, as the command
+// prints it on stderr.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s in %s (%s/s): %s ok", count(s.Items, "item"), wallTime(s.WallMS), humanize.FtoaWithDigits(s.PerSecond, 1), humanize.Comma(s.OK))
+	if s.Failed > 0 {
+		fmt.Fprintf(&b, ", %s failed (%s)", humanize.Comma(s.Failed), byCount(s.Kinds, func(k Kind) string { return string(k) }))
+	}
+	b.WriteByte('\n')
+	if len(s.Statuses) > 0 {
+		fmt.Fprintf(&b, "  statuses  %s\n", byCount(s.Statuses, func(st int) string { return fmt.Sprint(st) }))
+	}
+	fmt.Fprintf(&b, "  attempts  %s (%s)\n", humanize.Comma(s.Attempts), count(s.Retries, "retry"))
+	if s.MaxMS > 0 {
+		fmt.Fprintf(&b, "  latency   p50 %s  p90 %s  p99 %s  max %s\n", wallTime(s.P50MS), wallTime(s.P90MS), wallTime(s.P99MS), wallTime(s.MaxMS))
+	}
+	fmt.Fprintf(&b, "  received  %s\n", humanize.IBytes(uint64(s.Bytes)))
+	return b.String()
+}
+
+// byCount lists counts, most first, as "http_status 3, timeout 1".
+func byCount[K cmp.Ordered](m map[K]int64, name func(K) string) string {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %s", name(k), humanize.Comma(m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		noun = noun[:len(noun)-1] + "ie"
+	}
+	return humanize.Comma(n) + " " + noun + "s"
+}
+
+// wallTime writes milliseconds as a person reads them: 850 ms, 1.2 s.
+func wallTime(ms float64) string {
+	if ms < 1000 {
+		return humanize.FtoaWithDigits(ms, 1) + " ms"
+	}
+	return humanize.FtoaWithDigits(ms/1000, 2) + " s"
+}
