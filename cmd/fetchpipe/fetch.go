@@ -56,6 +56,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		prev     *stages.Previous
 		sync     func() error
 	)
+	messages := e.stderr
+	if f.silent {
+		f.summary = summarySilent
+		messages = io.Discard
+	}
 	if f.resume != "" {
 		out, prev, closeOut, sync, err = f.resumeOutput(in)
 	} else {
@@ -74,7 +79,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		fetch:  fetchOpts,
 		format: format,
 		out:    out,
-		stderr: e.stderr,
+		stderr: messages,
 		grace:  f.throttle.grace,
 	}
 	if d := f.throttle.deadline; d > 0 {
@@ -87,7 +92,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("--resume %s: %w; nothing was written", f.resume, changed)
 	}
 	if prev != nil && prev.Done() > 0 {
-		fmt.Fprintf(e.stderr, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(prev.Done(), "item"))
+		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(prev.Done(), "item"))
 	}
 	return exitCode(res.report(ctx, e.stderr, f.summary))
 }
@@ -306,6 +311,9 @@ const (
 	summaryAlways summaryMode = "always" // every time
 	summaryNever  summaryMode = "never"  // never: only how the run ended, if it did not end well
 	summaryJSON   summaryMode = "json"   // one JSON object, every time
+
+	// summarySilent is --silent: nothing on stderr but a fatal error.
+	summarySilent summaryMode = "silent"
 )
 
 // report says on stderr how the run ended, if that needs saying, and the
@@ -321,9 +329,13 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 	}
 	s := r.tally.Summary()
 	code := exitOK
+	fatal := stderr
+	if mode == summarySilent {
+		stderr = io.Discard // all but a fatal error
+	}
 	switch {
 	case r.err != nil && !cut:
-		fmt.Fprintf(stderr, "fetchpipe: %v\n", r.err)
+		fmt.Fprintf(fatal, "fetchpipe: %v\n", r.err)
 		code = exitFatal
 	case interrupted:
 		fmt.Fprintf(stderr, "fetchpipe: interrupted after %s; %s\n", plural(int(s.Items), "record"), unread)

@@ -449,3 +449,25 @@ func TestInputFailureKeepsWhatWasRead(t *testing.T) {
 		t.Errorf("stderr %q does not say why", stderr.String())
 	}
 }
+
+// TestVersionAndSilent: -V and --version print the version, the commit
+// (or "commit unknown") and the Go; -v is no longer --version, which once
+// printed a version into the output of a run meant to be verbose;
+// --silent prints nothing on stderr but a fatal error.
+func TestVersionAndSilent(t *testing.T) {
+	for _, flag := range []string{"-V", "--version"} {
+		if r := runCmd(t, "", flag); r.code != exitOK || !strings.HasPrefix(string(r.stdout), "fetchpipe "+version+" (") || !strings.Contains(string(r.stdout), "go1.") {
+			t.Errorf("%s: exit status %d, stdout %q", flag, r.code, r.stdout)
+		}
+	}
+	if r := runCmd(t, "", "-v", "http://127.0.0.1:1/"); r.code != exitUsage || len(r.stdout) > 0 {
+		t.Errorf("-v: exit status %d, stdout %q; want a usage error and no output", r.code, r.stdout)
+	}
+	base := fake(t, fakeapi.Config{})
+	if r := runCmd(t, base+"/r/a.json?status=500\n", "-s", "--summary", "always"); r.code != exitFailed || r.stderr != "" {
+		t.Errorf("--silent: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCmd(t, "", "-s", "-o", filepath.Join(t.TempDir(), "no", "dir")); r.code != exitUsage || r.stderr == "" {
+		t.Errorf("--silent hid a fatal error: exit status %d, stderr %q", r.code, r.stderr)
+	}
+}

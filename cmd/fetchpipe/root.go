@@ -14,9 +14,6 @@ import (
 	"github.com/fetchpipe/fetchpipe/stages"
 )
 
-// version is the release this binary was built from.
-const version = "0.1.0-dev"
-
 // env is what the command reads and writes, so that tests run it in-process
 // on pipes and buffers.
 type env struct {
@@ -75,7 +72,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
   fetchpipe -t 'https://api.example.com/r/{}.json' -c 100 < names.txt | jq .body.data
   fetchpipe --jsonl -i requests.jsonl -o results.ndjson
   fetchpipe demo`,
-		Version:       version,
+		Version:       versionText(),
 		Args:          cobra.ArbitraryArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -84,6 +81,11 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 		},
 	}
 	f.register(cmd)
+	// -V, as curl has it: -v is --verbose's letter there and in httpx, and
+	// cobra would give it to --version, which printed a version into the
+	// output of a run meant to be verbose.
+	cmd.Flags().BoolP("version", "V", false, "print the version, the commit and the Go it was built with")
+	cmd.SetVersionTemplate("fetchpipe {{.Version}}\n")
 	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e))
 	return cmd
 }
@@ -103,6 +105,7 @@ type fetchFlags struct {
 	ordered     bool
 	resume      string
 	summary     summaryMode
+	silent      bool
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -113,6 +116,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line, escaped\nfor its part of the URL (path segment, query value, host); {raw} inserts it as is")
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
+	fs.BoolVarP(&f.silent, "silent", "s", false, "print nothing on stderr but a fatal error (no summary, no messages)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest\n(a FILE that does not exist is created: the same command starts and resumes a run)")
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
