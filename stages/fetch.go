@@ -374,6 +374,10 @@ func unparsable(shown string, err error) *Error {
 		return causedBy(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: it does not parse as a URL; "+
 			"a password that holds a /, ? or # must have it percent-encoded (%%2F, %%3F, %%23)", shown), errUnparsable)
 	}
+	if strings.Contains(err.Error(), "first path segment in URL cannot contain colon") && !strings.Contains(shown, "://") {
+		// host:port/path, where the parser reads host as a scheme.
+		return causedBy(KindInvalidInput, fmt.Sprintf("URL %q has no scheme: want http:// or https://", shown), bare(err))
+	}
 	// bare drops the *url.Error's copy of the URL, credentials and all.
 	return causedBy(KindInvalidInput, fmt.Sprintf("cannot make a request of %q: %v", shown, bare(err)), bare(err))
 }

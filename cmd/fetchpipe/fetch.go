@@ -117,6 +117,9 @@ func (f *fetchFlags) openInput(args []string, e env) (in io.Reader, items []stri
 		}
 		return file, nil, func() { file.Close() }, nil
 	}
+	if e.stdinTerminal {
+		fmt.Fprintln(e.stderr, "fetchpipe: reading URLs from the terminal, one per line; end with Ctrl-D (or give URLs as arguments, or -i FILE)")
+	}
 	return e.stdin, nil, func() {}, nil
 }
 
@@ -249,7 +252,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	case t.items != nil && t.jsonl:
 		reqs = stages.SpecList(p, t.items, t.source...)
 	case t.items != nil:
-		reqs = stages.URLs(p, t.items, t.source...)
+		reqs = fileHints(stages.URLs(p, t.items, t.source...), t.items, len(t.source) > 0)
 	case t.jsonl:
 		reqs = stages.Specs(p, t.in, t.source...)
 	default:
@@ -399,4 +402,31 @@ func tuneGC(concurrency int) {
 	if concurrency <= 256 && os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+}
+
+// fileHints adds to the record of an argument that names an existing file,
+// and so cannot be a URL, a hint that -i reads URLs from a file: "fetchpipe
+// urls.txt" is a common first try. With a template, an argument is a value
+// and may well name a file.
+func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated bool) pipeline.Stream[stages.Request] {
+	if templated {
+		return reqs
+	}
+	files := make(map[int64]string)
+	for i, item := range items {
+		item = strings.TrimSpace(item)
+		if st, err := os.Stat(item); err == nil && st.Mode().IsRegular() && !strings.Contains(item, "://") {
+			files[int64(i)] = item
+		}
+	}
+	if len(files) == 0 {
+		return reqs
+	}
+	return pipeline.Map(reqs, func(_ context.Context, r stages.Request) (stages.Request, error) {
+		if name, ok := files[r.Seq]; ok {
+			r.Err = &stages.Error{Kind: stages.KindInvalidInput,
+				Message: fmt.Sprintf("%q is a file, not a URL: to read URLs from it, give -i %s", name, name)}
+		}
+		return r, nil
+	})
 }

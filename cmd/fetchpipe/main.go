@@ -16,6 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // doubleSignal is how long after the first signal a second one is taken as
@@ -28,7 +30,8 @@ func main() {
 	// that say nothing a record does not.
 	log.SetOutput(io.Discard)
 	ctx, stop := interruptContext()
-	code := run(ctx, os.Args[1:], env{stdin: interruptibleStdin(), stdout: os.Stdout, stderr: os.Stderr})
+	code := run(ctx, os.Args[1:], env{stdin: interruptibleStdin(), stdout: os.Stdout, stderr: os.Stderr,
+		stdinTerminal: term.IsTerminal(int(os.Stdin.Fd()))})
 	stop()
 	os.Exit(code)
 }

@@ -19,6 +19,9 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// stdinTerminal says a person types the input, who must be told
+	// where it is read from and how to end it.
+	stdinTerminal bool
 }
 
 // run runs the command line args and returns the exit status. Cancelling ctx
@@ -81,6 +84,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 		},
 	}
 	f.register(cmd)
+	cmd.SetFlagErrorFunc(flagError)
 	// -V, as curl has it: -v is --verbose's letter there and in httpx, and
 	// cobra would give it to --version, which printed a version into the
 	// output of a run meant to be verbose.
@@ -129,7 +133,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "`N` requests in flight at most")
-	fs.DurationVar(&f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
+	durationVar(fs, &f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
 	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
 	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record\n(the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
@@ -165,6 +169,10 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	}
 	format, ok := stages.ParseFormat(f.decode)
 	if !ok {
+		if strings.ContainsAny(f.decode, "{[=") {
+			// curl's -d sends a body; here it is --decode.
+			return nil, 0, fmt.Errorf("-d is --decode (json, text or none), not a body to send; to send a body, give --jsonl specs with a \"body\" (see --help)")
+		}
 		return nil, 0, fmt.Errorf("--decode must be json, text or none, not %q", f.decode)
 	}
 	fetch = []stages.Option{

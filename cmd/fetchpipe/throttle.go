@@ -39,13 +39,13 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.burst, "burst", 1, "let `N` requests start at once under --rate and --host-rate after a quiet spell")
 	fs.IntVar(&f.retries, "retries", stages.DefaultRetries, "retry a failed request up to `N` times, after a backoff (0: never)")
 	fs.StringVar(&f.retryOn, "retry-on", defaultRetryOn(), "what is worth a retry: a comma-separated `LIST` of statuses (429, 500-599) and error kinds")
-	fs.DurationVar(&f.maxRetryWait, "max-retry-wait", stages.DefaultMaxRetryWait, "wait at most `D` before a retry, whatever Retry-After asks")
+	durationVar(fs, &f.maxRetryWait, "max-retry-wait", stages.DefaultMaxRetryWait, "wait at most `D` before a retry, whatever Retry-After asks")
 	fs.BoolVar(&f.retryUnsafe, "retry-unsafe", false, "retry POST, PATCH and other methods that may not be safe to repeat")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
+	durationVar(fs, &f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
 	fs.IntVar(&f.maxRedirects, "max-redirects", stages.DefaultMaxRedirects, "follow at most `N` redirects (0: none, the redirect is the answer)")
 	fs.BoolVar(&f.trusted, "location-trusted", false, "send every header on after a redirect to another scheme, host or port\n(default: only headers that carry no credential, such as Accept, follow)")
-	fs.DurationVar(&f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
-	fs.DurationVar(&f.grace, "grace", defaultGrace, "on an interrupt, give the requests in flight `D` to finish before they are canceled (not at --deadline)")
+	durationVar(fs, &f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
+	durationVar(fs, &f.grace, "grace", defaultGrace, "on an interrupt, give the requests in flight `D` to finish before they are canceled (not at --deadline)")
 }
 
 // defaultGrace is long enough for most requests to finish, short enough
@@ -152,6 +152,9 @@ func parseRetryOn(s string) (statuses []int, kinds []stages.Kind, err error) {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
+		}
+		if len(part) == 3 && part[1:] == "xx" && part[0] >= '1' && part[0] <= '5' {
+			part = fmt.Sprintf("%c00-%c99", part[0], part[0]) // 5xx, as people write a class
 		}
 		lo, hi, isRange := strings.Cut(part, "-")
 		if a, err := strconv.Atoi(lo); err == nil {

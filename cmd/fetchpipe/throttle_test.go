@@ -41,6 +41,15 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
+// count returns the statuses from lo up to hi, not included.
+func count(lo, hi int) []int {
+	var s []int
+	for st := lo; st < hi; st++ {
+		s = append(s, st)
+	}
+	return s
+}
+
 func TestParseRetryOn(t *testing.T) {
 	tests := []struct {
 		in       string
@@ -55,7 +64,9 @@ func TestParseRetryOn(t *testing.T) {
 		{in: "http_status", bad: true},
 		{in: "600", bad: true},
 		{in: "504-502", bad: true},
-		{in: "5xx", bad: true},
+		{in: "4xx", statuses: count(400, 500)},
+		{in: "6xx", bad: true},
+		{in: "5x", bad: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

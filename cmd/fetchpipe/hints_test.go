@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+)
+
+// TestHints: the mistakes a newcomer makes get a message that says what
+// was wanted, with an example, or that reads the input as meant.
+func TestHints(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	file := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(file, []byte(base+"/r/a.json\n"), 0o644)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string // or, for a run, what a record's message says
+		record string
+	}{
+		{"a misspelt flag", []string{"--concurency", "5"}, exitUsage, "did you mean --concurrency?", ""},
+		{"a word for a number", []string{"-c", "ten"}, exitUsage, `--concurrency wants a whole number, such as 100, not "ten"`, ""},
+		{"curl's -d", []string{"-d", `{"q":1}`}, exitUsage, "-d is --decode", ""},
+		{"a duration in words", []string{"--timeout", "five"}, exitUsage, "a number of seconds", ""},
+		{"a bare number of seconds", []string{"--timeout", "5", "-d", "none", base + "/r/a.json"}, exitOK, "", ""},
+		{"a class of statuses", []string{"--retry-on", "5xx,connect", "-d", "none", base + "/r/a.json"}, exitOK, "", ""},
+		{"host:port without a scheme", []string{"-d", "none", strings.TrimPrefix(base, "http://") + "/r/a.json"}, exitFailed, "", "has no scheme: want http:// or https://"},
+		{"a file given as an argument", []string{"-d", "none", file}, exitFailed, "", "is a file, not a URL: to read URLs from it, give -i " + file},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, "", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit status %d, stderr %q; want %d and %q", r.code, r.stderr, tt.code, tt.stderr)
+			}
+			if tt.record != "" {
+				if recs := parseRecords(t, r.stdout); len(recs) != 1 || recs[0].Error == nil || !strings.Contains(recs[0].Error.Message, tt.record) {
+					t.Errorf("records %s, want one saying %q", r.stdout, tt.record)
+				}
+			}
+		})
+	}
+	t.Run("a terminal on stdin", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		run(t.Context(), []string{"-d", "none"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, stdinTerminal: true})
+		if !strings.Contains(stderr.String(), "reading URLs from the terminal, one per line; end with Ctrl-D") {
+			t.Errorf("stderr %q", stderr.String())
+		}
+	})
+}
