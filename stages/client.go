@@ -36,7 +36,7 @@ func MaxConcurrency() int {
 // idle ones stay within the open-file limit: a run over many hosts would
 // otherwise keep idle connections to each, until a dial failed with "too
 // many open files".
-func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, trustRedirects bool) *http.Client {
+func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, trustRedirects bool, trace func(Trace)) *http.Client {
 	dialer := &net.Dialer{
 		Timeout:   connectTimeout,
 		KeepAlive: 30 * time.Second,
@@ -55,7 +55,11 @@ func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, 
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  4 << 10,
 	}
-	return &http.Client{Transport: t, CheckRedirect: checkRedirect(maxRedirects, trustRedirects)}
+	check := checkRedirect(maxRedirects, trustRedirects)
+	if trace != nil {
+		check = traced(check, trace)
+	}
+	return &http.Client{Transport: t, CheckRedirect: check}
 }
 
 // errRedirect marks a redirect that Fetch refused to follow.
@@ -168,4 +172,15 @@ func idleCap(concurrency, limit int) int {
 		n = min(n, limit-concurrency-fileReserve)
 	}
 	return max(n, 1) // 0 would mean no cap at all
+}
+
+// traced reports each redirect that check lets through to trace.
+func traced(check func(*http.Request, []*http.Request) error, trace func(Trace)) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		err := check(req, via)
+		if it := traceItemOf(req.Context()); err == nil && it != nil {
+			trace(Trace{Event: TraceRedirect, Seq: it.seq, URL: it.url, Try: it.try, To: redactURL(req.URL)})
+		}
+		return err
+	}
 }

@@ -58,7 +58,8 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithTrustRedirects, WithDecode,
-// WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithBuffer.
+// WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithTrace,
+// WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
 	if s.given&optMaxDepth != 0 && (s.decode == nil || *s.decode != JSON) {
@@ -100,7 +101,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 func newFetcher(s *settings, run context.Context) *fetcher {
 	f := &fetcher{settings: s, run: run, client: s.client, method: s.method, header: s.header.Clone(), retry: s.retryPolicy}
 	if f.client == nil {
-		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects, s.trustRedirects)
+		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects, s.trustRedirects, s.trace)
 	}
 	f.method = normalMethod(cmp.Or(f.method, http.MethodGet))
 	if f.header == nil {
@@ -209,6 +210,10 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {
 			t.Retry(wait)
+			if f.trace != nil {
+				f.trace(Trace{Event: TraceRetry, Seq: req.Seq, URL: rec.URL, Try: t.Try, Reason: rec.Err.Message,
+					Wait: wait, FromRetryAfter: retryAfter > 0 && f.retryPolicy == nil})
+			}
 		}
 	}
 	return rec, nil
@@ -252,6 +257,9 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 		actx = clock.start(ctx, f.timeout)
 		defer f.putClock(clock)
 		defer clock.stop()
+	}
+	if f.trace != nil {
+		actx = withTraceItem(actx, &traceItem{seq: req.Seq, url: rec.URL, try: rec.Attempts})
 	}
 	hreq, bad := f.newRequest(actx, req, rec.URL)
 	if bad != nil {

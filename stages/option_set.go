@@ -37,6 +37,7 @@ const (
 	optMaxDepth
 	optTrustRedirects
 	optGrace
+	optTrace
 )
 
 var optionNames = [...]string{
@@ -45,7 +46,7 @@ var optionNames = [...]string{
 	"WithBudget", "WithObserver", "WithPerHost", "WithRate", "WithHostRate",
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
-	"WithTrustRedirects", "WithGrace",
+	"WithTrustRedirects", "WithGrace", "WithTrace",
 }
 
 // What each kind of stage takes.

@@ -48,6 +48,7 @@ type settings struct {
 	maxRedirects   int
 	trustRedirects bool
 	grace          time.Duration
+	trace          func(Trace)
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

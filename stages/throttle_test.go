@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -653,4 +654,35 @@ func TestGraceLetsRequestsInFlightFinish(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTraceTellsRetriesAndRedirects: WithTrace hears of each retry, with
+// why and the wait (and whether Retry-After set it), and of each redirect,
+// with the item's seq and URL.
+func TestTraceTellsRetriesAndRedirects(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	var mu sync.Mutex
+	var got []string
+	trace := func(tr stages.Trace) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch tr.Event {
+		case stages.TraceRetry:
+			got = append(got, fmt.Sprintf("%d retry try=%d %s retry-after=%v", tr.Seq, tr.Try, tr.Reason, tr.FromRetryAfter))
+		case stages.TraceRedirect:
+			got = append(got, fmt.Sprintf("%d redirect to %s", tr.Seq, strings.TrimPrefix(tr.To, api.URL())))
+		}
+	}
+	p := pipeline.New(t.Context())
+	urls := []string{api.URL() + "/r/a.json?fail=1&id=t&retry_after=1", api.URL() + "/r/b.json?redirect=1"}
+	for _, r := range collect(t, stages.Fetch(stages.URLs(p, urls), stages.WithTrace(trace), stages.WithMaxRetryWait(time.Millisecond))) {
+		if !r.OK() {
+			t.Errorf("record %d: %v", r.Seq, r.Err)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"0 retry try=1 server answered 503 Service Unavailable retry-after=true", "1 redirect to /r/b.json?redirect=0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("traces %q, want %q", got, want)
+	}
 }

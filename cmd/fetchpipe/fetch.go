@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -58,8 +59,14 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	)
 	messages := e.stderr
 	if f.silent {
+		if f.verbose {
+			return errors.New("--silent and --verbose do not go together")
+		}
 		f.summary = summarySilent
 		messages = io.Discard
+	}
+	if f.verbose {
+		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages)))
 	}
 	if f.resume != "" {
 		out, prev, closeOut, sync, err = f.resumeOutput(in)
@@ -429,4 +436,29 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 		}
 		return r, nil
 	})
+}
+
+// verboseLog returns the trace of --verbose: a line on w for each retry
+// and redirect, with the item's seq and URL. Fetch's workers call it at
+// once, so lines are written whole, one at a time.
+func verboseLog(w io.Writer) func(stages.Trace) {
+	var mu sync.Mutex
+	return func(tr stages.Trace) {
+		var line string
+		switch tr.Event {
+		case stages.TraceRetry:
+			why := ""
+			if tr.FromRetryAfter {
+				why = ", as Retry-After asks"
+			}
+			line = fmt.Sprintf("fetchpipe: [seq %d] %s: %s; try %d in %v%s\n", tr.Seq, tr.URL, tr.Reason, tr.Try+1, tr.Wait.Round(time.Millisecond), why)
+		case stages.TraceRedirect:
+			line = fmt.Sprintf("fetchpipe: [seq %d] %s: redirected to %s\n", tr.Seq, tr.URL, tr.To)
+		default:
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, line)
+	}
 }

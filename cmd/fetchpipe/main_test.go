@@ -451,17 +451,21 @@ func TestInputFailureKeepsWhatWasRead(t *testing.T) {
 }
 
 // TestVersionAndSilent: -V and --version print the version, the commit
-// (or "commit unknown") and the Go; -v is no longer --version, which once
-// printed a version into the output of a run meant to be verbose;
-// --silent prints nothing on stderr but a fatal error.
+// (or "commit unknown") and the Go; -v is --verbose, no longer --version,
+// which once printed a version into the output of a run meant to be
+// verbose; --silent prints nothing on stderr but a fatal error.
 func TestVersionAndSilent(t *testing.T) {
 	for _, flag := range []string{"-V", "--version"} {
 		if r := runCmd(t, "", flag); r.code != exitOK || !strings.HasPrefix(string(r.stdout), "fetchpipe "+version+" (") || !strings.Contains(string(r.stdout), "go1.") {
 			t.Errorf("%s: exit status %d, stdout %q", flag, r.code, r.stdout)
 		}
 	}
-	if r := runCmd(t, "", "-v", "http://127.0.0.1:1/"); r.code != exitUsage || len(r.stdout) > 0 {
-		t.Errorf("-v: exit status %d, stdout %q; want a usage error and no output", r.code, r.stdout)
+	if r := runCmd(t, "", "-v", "--retries", "1", "--max-retry-wait", "1ms", "http://127.0.0.1:1/"); r.code != exitFailed ||
+		strings.Contains(string(r.stdout), version) || !strings.Contains(r.stderr, "[seq 0] http://127.0.0.1:1/: connection refused by 127.0.0.1:1; try 2 in") {
+		t.Errorf("-v: exit status %d, stdout %q, stderr %q; want a run, told of its retry on stderr", r.code, r.stdout, r.stderr)
+	}
+	if r := runCmd(t, "", "-v", "-s", "http://127.0.0.1:1/"); r.code != exitUsage {
+		t.Errorf("-v -s: exit status %d, want a usage error", r.code)
 	}
 	base := fake(t, fakeapi.Config{})
 	if r := runCmd(t, base+"/r/a.json?status=500\n", "-s", "--summary", "always"); r.code != exitFailed || r.stderr != "" {

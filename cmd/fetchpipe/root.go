@@ -110,6 +110,7 @@ type fetchFlags struct {
 	resume      string
 	summary     summaryMode
 	silent      bool
+	verbose     bool
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -121,6 +122,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
 	fs.BoolVarP(&f.silent, "silent", "s", false, "print nothing on stderr but a fatal error (no summary, no messages)")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest\n(a FILE that does not exist is created: the same command starts and resumes a run)")
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")

@@ -1,0 +1,62 @@
+package stages
+
+import (
+	"context"
+	"time"
+)
+
+// A Trace is a moment in an item's fetch worth telling a person about, as
+// a verbose log does: a retry decided, or a redirect followed.
+type Trace struct {
+	Event TraceEvent
+	Seq   int64  // the item's Request.Seq
+	URL   string // the item's URL, password masked
+	Try   int    // the attempt that failed (TraceRetry) or is under way (TraceRedirect)
+
+	// For TraceRetry: what failed, and the wait before the next try,
+	// which the server's Retry-After set (capped) when FromRetryAfter.
+	Reason         string
+	Wait           time.Duration
+	FromRetryAfter bool
+
+	// For TraceRedirect: where the redirect leads, password masked.
+	To string
+}
+
+// A TraceEvent says what a Trace reports.
+type TraceEvent uint8
+
+const (
+	TraceRetry    TraceEvent = iota + 1 // an attempt failed, and another will be made after Wait
+	TraceRedirect                       // a redirect is followed to To
+)
+
+// WithTrace makes Fetch tell trace of each retry it decides and each
+// redirect its own client follows (not those of WithClient's), for a
+// verbose log. trace is called from Fetch's workers, several at once, so
+// it must be safe for concurrent use, and quick.
+func WithTrace(trace func(Trace)) Option {
+	if trace == nil {
+		panic("stages.WithTrace: nil function")
+	}
+	return set(optTrace, func(s *settings) { s.trace = trace })
+}
+
+// traceKey carries, in a request's context, what a redirect's trace needs
+// of its item; set only when tracing, so that it costs nothing otherwise.
+type traceKey struct{}
+
+type traceItem struct {
+	seq int64
+	url string
+	try int
+}
+
+func withTraceItem(ctx context.Context, it *traceItem) context.Context {
+	return context.WithValue(ctx, traceKey{}, it)
+}
+
+func traceItemOf(ctx context.Context) *traceItem {
+	it, _ := ctx.Value(traceKey{}).(*traceItem)
+	return it
+}
