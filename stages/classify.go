@@ -60,6 +60,10 @@ func (f *fetcher) classify(err error, run, attempt context.Context, phase string
 		if isPlainHTTP(err) {
 			return causedBy(KindTLS, "TLS failed: the server answered in plain HTTP; try http:// instead of https://", bare(err))
 		}
+		var unknown x509.UnknownAuthorityError
+		if errors.As(err, &unknown) {
+			return causedBy(KindTLS, "TLS failed: "+bare(err).Error()+"; if the server's authority is a private one, give its certificate (--cacert FILE), or skip the check (-k)", bare(err))
+		}
 		return causedBy(KindTLS, "TLS failed: "+bare(err).Error(), bare(err))
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		// Local, not the server's doing, and no retry mends it soon.

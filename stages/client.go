@@ -36,9 +36,10 @@ func MaxConcurrency() int {
 // idle ones stay within the open-file limit: a run over many hosts would
 // otherwise keep idle connections to each, until a dial failed with "too
 // many open files".
-func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, trustRedirects bool, trace func(Trace)) *http.Client {
+func newClient(s *settings) *http.Client {
+	concurrency := s.concurrencyOr(DefaultConcurrency)
 	dialer := &net.Dialer{
-		Timeout:   connectTimeout,
+		Timeout:   s.connectTimeout,
 		KeepAlive: 30 * time.Second,
 	}
 	t := &http.Transport{
@@ -49,15 +50,16 @@ func newClient(concurrency int, connectTimeout time.Duration, maxRedirects int, 
 		MaxIdleConnsPerHost:   concurrency,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
+		TLSClientConfig:       s.tls.Clone(), // nil: the defaults
 		ExpectContinueTimeout: time.Second,
 		// Requests are small; a small write buffer saves memory on every
 		// one of thousands of open connections.
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  4 << 10,
 	}
-	check := checkRedirect(maxRedirects, trustRedirects)
-	if trace != nil {
-		check = traced(check, trace)
+	check := checkRedirect(s.maxRedirects, s.trustRedirects)
+	if s.trace != nil {
+		check = traced(check, s.trace)
 	}
 	return &http.Client{Transport: t, CheckRedirect: check}
 }

@@ -57,7 +57,7 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithBudget in place of those five; WithRetries, WithRetryOn,
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
-// WithMethod, WithHeader, WithClient, WithTrustRedirects, WithDecode,
+// WithMethod, WithHeader, WithClient, WithTrustRedirects, WithTLS, WithDecode,
 // WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithTrace,
 // WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
@@ -101,7 +101,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 func newFetcher(s *settings, run context.Context) *fetcher {
 	f := &fetcher{settings: s, run: run, client: s.client, method: s.method, header: s.header.Clone(), retry: s.retryPolicy}
 	if f.client == nil {
-		f.client = newClient(s.concurrencyOr(DefaultConcurrency), s.connectTimeout, s.maxRedirects, s.trustRedirects, s.trace)
+		f.client = newClient(s)
 	}
 	f.method = normalMethod(cmp.Or(f.method, http.MethodGet))
 	if f.header == nil {

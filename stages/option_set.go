@@ -38,6 +38,7 @@ const (
 	optTrustRedirects
 	optGrace
 	optTrace
+	optTLS
 )
 
 var optionNames = [...]string{
@@ -46,7 +47,7 @@ var optionNames = [...]string{
 	"WithBudget", "WithObserver", "WithPerHost", "WithRate", "WithHostRate",
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
-	"WithTrustRedirects", "WithGrace", "WithTrace",
+	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
 }
 
 // What each kind of stage takes.
@@ -63,7 +64,7 @@ const (
 	// WithRetryPolicy replaces.
 	retryOptions = optRetries | optRetryOn | optRetryUnsafe | optMaxRetryWait
 	// clientOptions set up Fetch's own client, which WithClient replaces.
-	clientOptions = optConnectTimeout | optMaxRedirects | optTrustRedirects
+	clientOptions = optConnectTimeout | optMaxRedirects | optTrustRedirects | optTLS
 )
 
 // String lists the options in the set.

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
@@ -49,6 +50,7 @@ type settings struct {
 	trustRedirects bool
 	grace          time.Duration
 	trace          func(Trace)
+	tls            *tls.Config
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to
@@ -124,8 +126,8 @@ func WithBuffer(n int) Option {
 // WithClient makes Fetch use c instead of a client of its own, for a custom
 // transport, proxy or TLS set-up. Fetch sets no timeout on c: its own
 // per-attempt timeout applies (WithTimeout). WithConnectTimeout,
-// WithMaxRedirects and WithTrustRedirects set up Fetch's own client, so
-// they do not go with it; c's own redirect policy applies.
+// WithMaxRedirects, WithTrustRedirects and WithTLS set up Fetch's own
+// client, so they do not go with it; c's own redirect policy applies.
 func WithClient(c *http.Client) Option {
 	if c == nil {
 		panic("stages.WithClient: nil client")
@@ -196,4 +198,16 @@ func nonNegative[T int | int64 | time.Duration](option string, v T) {
 	if v < 0 {
 		panic(fmt.Sprintf("stages.%s: %v is negative", option, v))
 	}
+}
+
+// WithTLS gives Fetch's own client the TLS settings c, such as the
+// certificate authorities of an internal API (RootCAs), or a client
+// certificate; c is copied. It sets up Fetch's own client, so it does
+// not go with WithClient.
+func WithTLS(c *tls.Config) Option {
+	if c == nil {
+		panic("stages.WithTLS: nil config")
+	}
+	c = c.Clone()
+	return set(optTLS, func(s *settings) { s.tls = c })
 }

@@ -32,6 +32,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fetchOpts = append(fetchOpts, throttle...)
+	if tlsOpt, err := f.tlsOption(e.stderr); err != nil {
+		return err
+	} else if tlsOpt != nil {
+		fetchOpts = append(fetchOpts, tlsOpt)
+	}
 	tuneGC(f.concurrency)
 	var sourceOpts []stages.Option
 	if f.jsonl {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,4 +55,27 @@ func TestHints(t *testing.T) {
 			t.Errorf("stderr %q", stderr.String())
 		}
 	})
+}
+
+// TestTLSFlags: a server with a private authority fails with a message
+// that names both ways out; --cacert with its certificate reaches it, and
+// -k does too, warning on stderr.
+func TestTLSFlags(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	r := runCmd(t, "", "-d", "none", srv.URL)
+	if recs := parseRecords(t, r.stdout); r.code != exitFailed || recs[0].kind() != "tls" || !strings.Contains(recs[0].Error.Message, "--cacert FILE") || !strings.Contains(recs[0].Error.Message, "-k") {
+		t.Errorf("exit status %d, records %s", r.code, r.stdout)
+	}
+	if r := runCmd(t, "", "-d", "none", "--cacert", ca, srv.URL); r.code != exitOK {
+		t.Errorf("--cacert: exit status %d, records %s", r.code, r.stdout)
+	}
+	if r := runCmd(t, "", "-d", "none", "-k", srv.URL); r.code != exitOK || !strings.Contains(r.stderr, "certificates are not checked") {
+		t.Errorf("-k: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCmd(t, "", "--cacert", filepath.Join(t.TempDir(), "none.pem"), srv.URL); r.code != exitUsage {
+		t.Errorf("--cacert of no file: exit status %d", r.code)
+	}
 }

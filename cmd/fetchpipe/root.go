@@ -111,6 +111,8 @@ type fetchFlags struct {
 	summary     summaryMode
 	silent      bool
 	verbose     bool
+	insecure    bool
+	cacert      string
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -127,6 +129,8 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
+	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
+	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA)\ninstead of the system's")
 	f.throttle.register(cmd)
 }
 
