@@ -77,6 +77,7 @@
 //	elapsed_ms    time spent on the item, in milliseconds
 //	bytes         body bytes received
 //	[content_type]
+//	[headers]     the response headers WithResponseHeaders asks for, as strings
 //	[error]       {"kind": …, "message": …} when ok is false
 //	[meta]        a Specs line's meta, as given
 //	[body]        a JSON value after Decode(JSON), else a string

@@ -58,8 +58,8 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithTrustRedirects, WithTLS, WithDecode,
-// WithMaxDepth, WithGrace, WithInputOrder, WithObserver, WithTrace,
-// WithBuffer.
+// WithMaxDepth, WithResponseHeaders, WithGrace, WithInputOrder,
+// WithObserver, WithTrace, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
 	if s.given&optMaxDepth != 0 && (s.decode == nil || *s.decode != JSON) {
@@ -275,6 +275,9 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	rec.ContentType = resp.Header.Get("Content-Type")
+	if f.responseHeaders != nil {
+		rec.Header = keptHeaders(resp.Header, f.responseHeaders)
+	}
 	// The client copies the request for a redirect, and also to add the
 	// Authorization of a URL's user info: compare the URLs, not the requests.
 	if resp.Request != nil && resp.Request != hreq && resp.Request.URL.String() != hreq.URL.String() {

@@ -549,3 +549,32 @@ func TestMalformedResponseIsNotANetworkFailure(t *testing.T) {
 		t.Errorf("error %v after %d attempts, want one 'other' that says the response is not HTTP", r.Err, r.Attempts)
 	}
 }
+
+// TestResponseHeaders: the response headers asked for, by name or
+// pattern, in any case, are in the record; no others, and none without
+// WithResponseHeaders.
+func TestResponseHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<https://h/?page=2>; rel="next"`)
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("X-RateLimit-Remaining", "57")
+		w.Header().Set("X-RateLimit-Reset", "1700000000")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	fetch := func(opts ...stages.Option) stages.Record {
+		p := pipeline.New(t.Context())
+		return collect(t, stages.Fetch(stages.URLs(p, []string{srv.URL}), opts...))[0]
+	}
+	if r := fetch(); r.Header != nil {
+		t.Errorf("headers kept unasked: %v", r.Header)
+	}
+	r := fetch(stages.WithResponseHeaders("link", "ETAG", "x-ratelimit-*", "set-cookie"))
+	line := string(r.AppendJSON(nil))
+	want := `"headers":{"Etag":"\"v1\"","Link":"<https://h/?page=2>; rel=\"next\"","Set-Cookie":"a=1, b=2","X-Ratelimit-Remaining":"57","X-Ratelimit-Reset":"1700000000"}`
+	if !strings.Contains(line, want) {
+		t.Errorf("record %s\nwant %s", line, want)
+	}
+}

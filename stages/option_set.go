@@ -39,6 +39,7 @@ const (
 	optGrace
 	optTrace
 	optTLS
+	optResponseHeaders
 )
 
 var optionNames = [...]string{
@@ -48,6 +49,7 @@ var optionNames = [...]string{
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
+	"WithResponseHeaders",
 }
 
 // What each kind of stage takes.

@@ -51,6 +51,9 @@ type settings struct {
 	grace          time.Duration
 	trace          func(Trace)
 	tls            *tls.Config
+	// responseHeaders are lower-case patterns of the response headers
+	// to keep in records.
+	responseHeaders []string
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

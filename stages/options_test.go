@@ -60,6 +60,7 @@ func TestMistakesPanicWhenMade(t *testing.T) {
 			stages.Fetch(stages.URLs(p, nil), stages.WithBurst(5))
 		}, "WithBurst applies to WithRate and WithHostRate"},
 		{"a depth limit over MaxDepth", func(*pipeline.Pipeline) { stages.WithMaxDepth(20000) }, "from 1 to MaxDepth"},
+		{"a header pattern that is not one", func(*pipeline.Pipeline) { stages.WithResponseHeaders("Link", "a/b") }, `"a/b" is not a header name`},
 		{"concurrency 0", func(*pipeline.Pipeline) { stages.WithConcurrency(0) }, "at least 1, not 0"},
 		{"a buffer of 2^40", func(*pipeline.Pipeline) { stages.WithBuffer(1 << 40) }, "pipeline.MaxBuffer"},
 		{"a negative per-host limit", func(*pipeline.Pipeline) { stages.WithPerHost(-1) }, "WithPerHost: -1 is negative"},

@@ -73,17 +73,18 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 // schema reads it, with the standard library. Pointers tell a missing
 // required field from a zero one.
 type line struct {
-	Seq         *int64   `json:"seq"`
-	Follow      []int    `json:"follow"`
-	Item        string   `json:"item"`
-	URL         *string  `json:"url"`
-	FinalURL    string   `json:"final_url"`
-	Status      *int     `json:"status"`
-	OK          *bool    `json:"ok"`
-	Attempts    *int     `json:"attempts"`
-	ElapsedMS   *float64 `json:"elapsed_ms"`
-	Bytes       *int64   `json:"bytes"`
-	ContentType string   `json:"content_type"`
+	Seq         *int64            `json:"seq"`
+	Follow      []int             `json:"follow"`
+	Item        string            `json:"item"`
+	URL         *string           `json:"url"`
+	FinalURL    string            `json:"final_url"`
+	Status      *int              `json:"status"`
+	OK          *bool             `json:"ok"`
+	Attempts    *int              `json:"attempts"`
+	ElapsedMS   *float64          `json:"elapsed_ms"`
+	Bytes       *int64            `json:"bytes"`
+	ContentType string            `json:"content_type"`
+	Headers     map[string]string `json:"headers"`
 	Error       *struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
@@ -94,7 +95,7 @@ type line struct {
 
 // schema is the documented field order of a record (Record.AppendJSON).
 var schema = []string{"seq", "follow", "item", "url", "final_url", "status", "ok", "attempts", "elapsed_ms", "bytes",
-	"content_type", "error", "meta", "body"}
+	"content_type", "headers", "error", "meta", "body"}
 
 // parseLines reads NDJSON output with encoding/json, refusing any field the
 // schema does not document, any field out of the documented order, and any

@@ -1,7 +1,10 @@
 package stages
 
 import (
+	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -23,6 +26,9 @@ type Record struct {
 	Bytes    int64 // body bytes received, after decompression; for KindTooLarge, those read before the cap stopped the read
 
 	ContentType string
+	// Header holds the response headers that WithResponseHeaders asks
+	// for; nil without it.
+	Header http.Header
 
 	// Body is the response body; Format says whether it is raw text or
 	// validated one-line JSON, and Decode sets it.
@@ -46,7 +52,7 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 // fields, in this order (those in brackets only when set):
 //
 //	seq, [follow], [item], url, [final_url], status, ok, attempts, elapsed_ms, bytes,
-//	[content_type], [error {kind, message}], [meta], [body]
+//	[content_type], [headers], [error {kind, message}], [meta], [body]
 //
 // A JSON body is embedded as a JSON value, a text body as a string.
 func (r *Record) AppendJSON(b []byte) []byte {
@@ -85,6 +91,9 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	if r.ContentType != "" {
 		b = append(b, `,"content_type":`...)
 		b = appendString(b, r.ContentType)
+	}
+	if len(r.Header) > 0 {
+		b = appendHeader(b, r.Header)
 	}
 	if r.Err != nil {
 		b = append(b, `,"error":{"kind":`...)
@@ -132,4 +141,24 @@ func appendMillis(b []byte, d time.Duration) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// appendHeader appends the headers as an object of strings, names in
+// order, several values of one name joined by ", " as HTTP allows.
+func appendHeader(b []byte, h http.Header) []byte {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, `,"headers":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, strings.Join(h[k], ", "))
+	}
+	return append(b, '}')
 }

@@ -79,3 +79,20 @@ func TestTLSFlags(t *testing.T) {
 		t.Errorf("--cacert of no file: exit status %d", r.code)
 	}
 }
+
+// TestResponseHeadersFlag: --response-headers keeps the headers it names
+// in each record; a pattern that is not one is a usage error.
+func TestResponseHeadersFlag(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", "57")
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	r := runCmd(t, "", "-d", "none", "--response-headers", "x-ratelimit-*,ETag", srv.URL)
+	if r.code != exitOK || !strings.Contains(string(r.stdout), `"headers":{"X-Ratelimit-Remaining":"57"}`) {
+		t.Errorf("exit status %d, records %s", r.code, r.stdout)
+	}
+	if r := runCmd(t, "", "--response-headers", "a/b", srv.URL); r.code != exitUsage {
+		t.Errorf("a bad pattern: exit status %d", r.code)
+	}
+}

@@ -113,6 +113,7 @@ type fetchFlags struct {
 	verbose     bool
 	insecure    bool
 	cacert      string
+	respHeaders []string
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -129,6 +130,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
+	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST`\nof names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA)\ninstead of the system's")
 	f.throttle.register(cmd)
@@ -208,6 +210,14 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	}
 	if f.ordered {
 		fetch = append(fetch, stages.WithInputOrder())
+	}
+	if len(f.respHeaders) > 0 {
+		for _, h := range f.respHeaders {
+			if strings.ContainsAny(h, "/[\\") || strings.TrimSpace(h) == "" {
+				return nil, 0, fmt.Errorf("--response-headers: %q is not a header name or a pattern with *, such as X-RateLimit-*", h)
+			}
+		}
+		fetch = append(fetch, stages.WithResponseHeaders(f.respHeaders...))
 	}
 	return fetch, format, nil
 }
