@@ -99,6 +99,12 @@ func redactText(msg string) string {
 	return msg[:i+3] + masked + rest
 }
 
+// Redact returns the URL raw with any credentials masked, as records and
+// messages show URLs: a password, or a user name that stands alone (a
+// token), shows as "xxxxx", whether raw parses or not. For a program that
+// shows URLs of its own, such as a dry run.
+func Redact(raw string) string { return redact(raw) }
+
 // redactURL is redact for a parsed URL.
 func redactURL(u *url.URL) string {
 	if u.User == nil {

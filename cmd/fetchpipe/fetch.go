@@ -81,6 +81,10 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if f.dryRun {
+		src := fetchTask{in: in, items: items, source: sourceOpts, jsonl: f.jsonl}
+		return dryRun(ctx, &src, f, out, closeOut, e.stderr)
+	}
 	t := fetchTask{
 		prev:   prev,
 		sync:   sync,
@@ -259,17 +263,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		case <-ended:
 		}
 	}()
-	var reqs pipeline.Stream[stages.Request]
-	switch {
-	case t.items != nil && t.jsonl:
-		reqs = stages.SpecList(p, t.items, t.source...)
-	case t.items != nil:
-		reqs = fileHints(stages.URLs(p, t.items, t.source...), t.items, len(t.source) > 0)
-	case t.jsonl:
-		reqs = stages.Specs(p, t.in, t.source...)
-	default:
-		reqs = stages.Lines(p, t.in, t.source...)
-	}
+	reqs := t.requests(p)
 	read := p.Produced
 	if t.prev != nil {
 		reqs = stages.Resume(reqs, t.prev)
@@ -330,6 +324,19 @@ const (
 	// summarySilent is --silent: nothing on stderr but a fatal error.
 	summarySilent summaryMode = "silent"
 )
+
+// requests starts the source the input calls for.
+func (t *fetchTask) requests(p *pipeline.Pipeline) pipeline.Stream[stages.Request] {
+	switch {
+	case t.items != nil && t.jsonl:
+		return stages.SpecList(p, t.items, t.source...)
+	case t.items != nil:
+		return fileHints(stages.URLs(p, t.items, t.source...), t.items, len(t.source) > 0)
+	case t.jsonl:
+		return stages.Specs(p, t.in, t.source...)
+	}
+	return stages.Lines(p, t.in, t.source...)
+}
 
 // report says on stderr how the run ended, if that needs saying, and the
 // summary if mode says so, and returns the exit status.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
@@ -94,5 +96,40 @@ func TestResponseHeadersFlag(t *testing.T) {
 	}
 	if r := runCmd(t, "", "--response-headers", "a/b", srv.URL); r.code != exitUsage {
 		t.Errorf("a bad pattern: exit status %d", r.code)
+	}
+}
+
+// TestDryRun: --dry-run makes no request and prints, per item, the
+// request a run would make, with credentials masked; exit 0.
+func TestDryRun(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+	defer srv.Close()
+	u := strings.Replace(srv.URL, "http://", "http://user:secret@", 1)
+	r := runCmd(t, "a\nb\n", "--dry-run", "-t", u+"/r/{}.json", "-X", "post", "-H", "Authorization: Bearer secret", "-H", "X-Team: 7")
+	if r.code != exitOK || requests.Load() != 0 || strings.Contains(string(r.stdout), "secret") {
+		t.Fatalf("exit status %d, %d requests, stdout %s", r.code, requests.Load(), r.stdout)
+	}
+	var lines []struct {
+		Seq     int64
+		Method  string
+		URL     string
+		Headers map[string]string
+	}
+	for line := range bytes.Lines(r.stdout) {
+		var l struct {
+			Seq     int64
+			Method  string
+			URL     string
+			Headers map[string]string
+		}
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != 2 || lines[1].Seq != 1 || lines[1].Method != "POST" || !strings.HasSuffix(lines[1].URL, "/r/b.json") ||
+		lines[1].Headers["Authorization"] != "xxxxx" || lines[1].Headers["X-Team"] != "7" {
+		t.Errorf("lines %+v", lines)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"context"
 	"errors"
 	"fmt"
@@ -114,6 +115,8 @@ type fetchFlags struct {
 	insecure    bool
 	cacert      string
 	respHeaders []string
+	dryRun      bool
+	sendHeader  http.Header // -H, parsed, for --dry-run
 	headers     []string
 	method      string
 	throttle    throttleFlags
@@ -131,6 +134,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
 	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST`\nof names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make\n(seq, method, url, headers; credentials masked)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA)\ninstead of the system's")
 	f.throttle.register(cmd)
@@ -207,6 +211,10 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 			return nil, 0, fmt.Errorf("--header: %w", err)
 		}
 		fetch = append(fetch, stages.WithHeader(k, v))
+		if f.sendHeader == nil {
+			f.sendHeader = make(http.Header)
+		}
+		f.sendHeader.Add(k, v)
 	}
 	if f.ordered {
 		fetch = append(fetch, stages.WithInputOrder())
