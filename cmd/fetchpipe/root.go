@@ -1,11 +1,11 @@
 package main
 
 import (
-	"net/http"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
