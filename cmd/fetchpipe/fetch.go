@@ -70,6 +70,18 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		f.summary = summarySilent
 		messages = io.Discard
 	}
+	var (
+		progress *counts
+		disp     *display
+	)
+	if f.progress == progressAlways || f.progress == progressAuto && !f.silent && isTerminal(e.stderr) {
+		progress = &counts{}
+		progress.total.Store(-1)
+		disp = startDisplay(e.stderr, isTerminal(e.stderr), progress)
+		defer disp.stop() // on every way out; stopping twice is safe
+		messages = disp
+		fetchOpts = append(fetchOpts, stages.WithObserver(progress.observe))
+	}
 	if f.verbose {
 		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages)))
 	}
@@ -85,7 +97,20 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		src := fetchTask{in: in, items: items, source: sourceOpts, jsonl: f.jsonl}
 		return dryRun(ctx, &src, f, out, closeOut, e.stderr)
 	}
+	if progress != nil {
+		switch {
+		case items != nil:
+			progress.total.Store(int64(len(items)))
+		case f.input != "" && f.input != "-":
+			go countItems(f.input, progress)
+		}
+		if prev != nil {
+			progress.done.Store(int64(prev.Done()))
+			progress.ok.Store(int64(prev.Done()))
+		}
+	}
 	t := fetchTask{
+		counts: progress,
 		prev:   prev,
 		sync:   sync,
 		in:     in,
@@ -104,6 +129,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		defer cancel()
 	}
 	res := t.runTo(ctx, closeOut)
+	if disp != nil {
+		disp.stop() // before the summary, which the bar would cover
+	}
 	if changed, ok := errors.AsType[*stages.ChangedInputError](res.err); ok {
 		return fmt.Errorf("--resume %s: %w; nothing was written", f.resume, changed)
 	}
@@ -198,6 +226,7 @@ type fetchTask struct {
 	stderr io.Writer
 	grace  time.Duration    // for the message on an interrupt
 	prev   *stages.Previous // with --resume: what the output holds already
+	counts *counts          // with progress shown: what the sink has written
 	sync   func() error     // syncs the output to disk, where it is a file
 
 	// first, when set, is called when the first record reaches the sink.
@@ -265,6 +294,9 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}()
 	reqs := t.requests(p)
 	read := p.Produced
+	if t.counts != nil {
+		t.counts.run.Store(p)
+	}
 	if t.prev != nil {
 		reqs = stages.Resume(reqs, t.prev)
 		// Items skipped get no record in this run: they have theirs.
@@ -281,7 +313,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		}
 	}
 	// Complete before it is published: the signal handler reads it.
-	pr := &progress{read: read, flush: flush}
+	pr := &quitState{read: read, flush: flush}
 	current.Store(pr)
 	defer current.Store(nil)
 	// Fetch decodes in its workers, and the sink counts as it writes: each
@@ -302,6 +334,12 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			return err
 		}
 		pr.written.Add(1)
+		if t.counts != nil {
+			t.counts.done.Add(1)
+			if r.Err == nil {
+				t.counts.ok.Add(1)
+			}
+		}
 		return nil
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// progress is what a run has read and written so far, for the one report
+// quitState is what a run has read and written so far, for the one report
 // that cannot wait for the run's end: a quit at once on a second signal.
-type progress struct {
+type quitState struct {
 	read    func() int64 // items the source has read
 	written atomic.Int64
 
@@ -23,7 +23,7 @@ type progress struct {
 
 // current is the progress of the run under way, for the signal handler,
 // which lives outside any run. Nil between runs.
-var current atomic.Pointer[progress]
+var current atomic.Pointer[quitState]
 
 // quitWait bounds how long a quit waits for a write in progress: a write
 // to a pipe whose reader stopped reading would never end.

@@ -110,6 +110,7 @@ type fetchFlags struct {
 	ordered     bool
 	resume      string
 	summary     summaryMode
+	progress    progressMode
 	silent      bool
 	verbose     bool
 	insecure    bool
@@ -151,6 +152,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record\n(the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
+	fs.StringVar((*string)(&f.progress), "progress", string(progressAuto), "show progress on stderr: `WHEN` is auto (a bar when stderr is a terminal), always\n(elsewhere, a status line every 10 s) or never")
 	fs.StringVar((*string)(&f.summary), "summary", string(summaryAuto), "print a summary on stderr at the end: `WHEN` is auto (on a terminal, or when something\nfailed), always, never or json (one JSON object)")
 }
 
@@ -175,6 +177,11 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	case summaryAuto, summaryAlways, summaryNever, summaryJSON:
 	default:
 		return nil, 0, fmt.Errorf("--summary must be auto, always, never or json, not %q", f.summary)
+	}
+	switch f.progress {
+	case progressAuto, progressAlways, progressNever:
+	default:
+		return nil, 0, fmt.Errorf("--progress must be auto, always or never, not %q", f.progress)
 	}
 	if f.maxDepth < 1 || f.maxDepth > stages.MaxDepth {
 		return nil, 0, fmt.Errorf("--max-depth must be from 1 to %d, not %d", stages.MaxDepth, f.maxDepth)

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// progressMode says when progress is shown on stderr (--progress).
+type progressMode string
+
+const (
+	progressAuto   progressMode = "auto"   // when stderr is a terminal
+	progressAlways progressMode = "always" // a bar on a terminal, a status line every 10 s elsewhere
+	progressNever  progressMode = "never"
+)
+
+// statusEvery is how often progress away from a terminal prints a line: a
+// log that a person reads later needs no more.
+var statusEvery = 10 * time.Second
+
+// counts are what progress shows, kept by atomic adds: the records from
+// the sink, in flight and waiting from Fetch's observer, and the total
+// from a count of the input beside the fetch. Read on a ticker, never per
+// item.
+type counts struct {
+	run     atomic.Pointer[pipeline.Pipeline] // its sources' count is the items read
+	total   atomic.Int64                      // -1 while unknown
+	done    atomic.Int64
+	ok      atomic.Int64
+	running atomic.Int64 // requests in flight
+	waiting atomic.Int64 // held by a limit, or in a backoff
+}
+
+// read returns how many items the run has read so far.
+func (c *counts) read() int64 {
+	if p := c.run.Load(); p != nil {
+		return p.Produced()
+	}
+	return 0
+}
+
+// observe keeps running and waiting from Fetch's events.
+func (c *counts) observe(ev pipeline.Event) {
+	switch ev.Kind {
+	case pipeline.EventWaiting:
+		c.waiting.Add(1)
+	case pipeline.EventStarted:
+		if ev.Reason != 0 || ev.Try > 1 {
+			c.waiting.Add(-1) // it waited for a limit, or in a backoff
+		}
+		c.running.Add(1)
+	case pipeline.EventRetrying:
+		c.running.Add(-1)
+		c.waiting.Add(1) // a backoff
+	case pipeline.EventDone:
+		if ev.Try > 0 {
+			c.running.Add(-1)
+		} else if ev.Reason != 0 {
+			c.waiting.Add(-1)
+		}
+	}
+}
+
+// countItems counts the items of a regular file as Lines does, beside the
+// fetch, so that the first request never waits for it.
+func countItems(path string, c *counts) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	var n int64
+	for {
+		line, err := br.ReadSlice('\n')
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			n++
+		}
+		if err == bufio.ErrBufferFull {
+			// The rest of a long line: not an item of its own.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.total.Store(n)
+}
+
+// status is the one line that says how far a run has come.
+func (c *counts) status(start time.Time) string {
+	done, ok := c.done.Load(), c.ok.Load()
+	of := fmt.Sprintf("%s read", humanize.Comma(c.read()))
+	eta := ""
+	elapsed := time.Since(start)
+	if total := c.total.Load(); total >= 0 {
+		of = "of " + humanize.Comma(total)
+		if done > 0 && total > done {
+			left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+			eta = ", ETA " + left.Round(time.Second).String()
+		}
+	}
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(done) / elapsed.Seconds()
+	}
+	return fmt.Sprintf("%s %s done: %s ok, %s failed · %s/s · %d in flight, %d waiting · %s%s",
+		humanize.Comma(done), of, humanize.Comma(ok), humanize.Comma(done-ok), humanize.FtoaWithDigits(rate, 1),
+		c.running.Load(), max(c.waiting.Load(), 0), elapsed.Round(time.Second), eta)
+}
+
+// A display shows counts on stderr while a run goes on, and is the
+// writer of every other line for stderr meanwhile, so that they print
+// above the bar instead of through it.
+type display struct {
+	mu     sync.Mutex
+	out    io.Writer // stderr, or the bar's writer while it runs
+	stderr io.Writer
+	stop   func()
+}
+
+func (p *display) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// startDisplay shows c on stderr: a bar on a terminal, refreshed every
+// 200 ms, or else a plain line every 10 s. Stop ends it; lines written
+// after go to stderr as they are.
+func startDisplay(stderr io.Writer, terminal bool, c *counts) *display {
+	pr := &display{out: stderr, stderr: stderr}
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	if !terminal {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(statusEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					fmt.Fprintf(pr, "fetchpipe: %s\n", c.status(start))
+				case <-done:
+					return
+				}
+			}
+		}()
+		pr.stop = sync.OnceFunc(func() { close(done); wg.Wait() })
+		return pr
+	}
+	bars := mpb.New(mpb.WithOutput(stderr), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithWidth(24), mpb.WithAutoRefresh())
+	bar := bars.New(0, mpb.BarStyle(), mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return c.status(start) })))
+	pr.out = bars
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			total := c.total.Load()
+			if total < 0 {
+				total = c.read()
+			}
+			bar.SetTotal(max(total, 1), false)
+			bar.SetCurrent(c.done.Load())
+			select {
+			case <-tick.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	pr.stop = sync.OnceFunc(func() {
+		close(done)
+		wg.Wait()
+		bar.SetTotal(-1, true) // complete at what was done, whatever the total
+		bars.Wait()
+		pr.mu.Lock()
+		pr.out = stderr
+		pr.mu.Unlock()
+	})
+	return pr
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+)
+
+// TestProgressLeavesTheRecordsAlone: with --progress always, stdout holds
+// the same records as without it (elapsed_ms aside, in input order), and
+// away from a terminal stderr gets plain status lines, with no carriage
+// return, that count what was done.
+func TestProgressLeavesTheRecordsAlone(t *testing.T) {
+	defer func(d time.Duration) { statusEvery = d }(statusEvery)
+	statusEvery = 20 * time.Millisecond
+	base := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}})
+	var in strings.Builder
+	for i := range 60 {
+		q := ""
+		if i%7 == 0 {
+			q = "?status=404"
+		}
+		fmt.Fprintf(&in, "%s/r/%d.json%s\n", base, i, q)
+	}
+	strip := func(out []byte) string {
+		var b strings.Builder
+		for line := range bytes.Lines(out) {
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "elapsed_ms")
+			j, _ := json.Marshal(m)
+			b.Write(append(j, '\n'))
+		}
+		return b.String()
+	}
+	without := runCmd(t, in.String(), "--ordered", "-c", "4", "--progress", "never")
+	with := runCmd(t, in.String(), "--ordered", "-c", "4", "--progress", "always")
+	if strip(with.stdout) != strip(without.stdout) {
+		t.Errorf("the records differ with progress shown")
+	}
+	if !strings.Contains(with.stderr, "fetchpipe: ") || !strings.Contains(with.stderr, " done: ") || strings.Contains(with.stderr, "\r") {
+		t.Errorf("status lines %q", with.stderr)
+	}
+	if strings.Contains(without.stderr, " done: ") {
+		t.Errorf("--progress never printed %q", without.stderr)
+	}
+	if r := runCmd(t, "", "--progress", "sometimes"); r.code != exitUsage || !strings.Contains(r.stderr, "--progress must be auto, always or never") {
+		t.Errorf("a bad --progress: exit status %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestBarStopsCleanly: the bar, drawn as on a terminal, shows the counts,
+// prints lines written meanwhile above it, and leaves nothing running
+// once stopped (goleak checks, at the end of the package's tests).
+func TestBarStopsCleanly(t *testing.T) {
+	var out syncBuffer
+	c := &counts{}
+	c.total.Store(10)
+	d := startDisplay(&out, true, c)
+	c.done.Store(4)
+	c.ok.Store(3)
+	fmt.Fprintln(d, "fetchpipe: a line above the bar")
+	time.Sleep(300 * time.Millisecond)
+	d.stop()
+	d.stop() // twice is safe
+	fmt.Fprintln(d, "fetchpipe: a line after")
+	s := out.String()
+	for _, want := range []string{"4 of 10 done: 3 ok, 1 f", "a line above the bar", "a line after"} { // the bar is cut to the width it has
+		if !strings.Contains(s, want) {
+			t.Errorf("the display lacks %q:\n%q", want, s)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer for writers on several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
