@@ -33,7 +33,7 @@ func newDemoCmd(e env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Fetch subreddit listings from a built-in fake API, offline, and compare with the usual ways",
+		Short: "Run offline against a built-in fake API, beside the usual ways",
 		Long: `demo starts a fake Reddit-like API on 127.0.0.1 (no network needed), fetches
 the listings of 200 subreddits through a template, as
 

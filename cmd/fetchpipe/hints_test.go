@@ -133,3 +133,31 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("lines %+v", lines)
 	}
 }
+
+// TestHelpFitsAndTeaches: every help fits 80 columns, the root's groups
+// its flags and points to the help topics, which explain the records, the
+// kinds of error and the exit statuses; completion offers flag values.
+func TestHelpFitsAndTeaches(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"serve-fake", "--help"}, {"help", "records"}, {"help", "kinds"}, {"help", "exit"}} {
+		r := runCmd(t, "", args...)
+		for line := range strings.Lines(string(r.stdout)) {
+			if n := len([]rune(strings.TrimRight(line, "\n"))); n > 80 {
+				t.Errorf("%v: a line of %d columns: %q", args, n, line)
+			}
+		}
+	}
+	help := string(runCmd(t, "", "--help").stdout)
+	for _, want := range []string{"\nInput:\n", "\nConcurrency and politeness:\n", "\nRetries, timeouts and redirects:\n", "\nTLS:\n", "fetchpipe help records | kinds | exit"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	for topic, want := range map[string]string{"records": "elapsed_ms", "kinds": "http_status", "exit": "130"} {
+		if out := string(runCmd(t, "", "help", topic).stdout); !strings.Contains(out, want) {
+			t.Errorf("help %s lacks %q:\n%s", topic, want, out)
+		}
+	}
+	if out := string(runCmd(t, "", "__complete", "--decode", "").stdout); !strings.Contains(out, "json\ntext\nnone\n") {
+		t.Errorf("completion of --decode: %q", out)
+	}
+}

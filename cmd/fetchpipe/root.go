@@ -73,8 +73,11 @@ is a value put into the template instead of a whole URL.
 Exit status: 0 all records ok, 1 some records not ok, 2 usage error (nothing
 fetched), 3 fatal I/O error, 130 interrupted.`,
 		Example: `  fetchpipe https://example.com/a.json https://example.com/b.json
-  fetchpipe -t 'https://api.example.com/r/{}.json' -c 100 < names.txt | jq .body.data
+  fetchpipe -t 'https://api.example.com/r/{}.json' -c 100 < names.txt | jq .body
+  fetchpipe -i urls.txt --resume out.ndjson      # Ctrl-C, then the same again
+  fetchpipe -i urls.txt --per-host 4 --rate 10/s --retries 3 -o out.ndjson
   fetchpipe --jsonl -i requests.jsonl -o results.ndjson
+  fetchpipe -i urls.txt --dry-run | head        # what would be sent
   fetchpipe demo`,
 		Version:       versionText(),
 		Args:          cobra.ArbitraryArgs,
@@ -92,6 +95,9 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 	cmd.Flags().BoolP("version", "V", false, "print the version, the commit and the Go it was built with")
 	cmd.SetVersionTemplate("fetchpipe {{.Version}}\n")
 	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e))
+	cmd.AddCommand(helpTopics()...)
+	cmd.SetUsageFunc(usage)
+	completeValues(cmd)
 	return cmd
 }
 
@@ -125,19 +131,19 @@ type fetchFlags struct {
 
 func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line, escaped\nfor its part of the URL (path segment, query value, host); {raw} inserts it as is")
+	fs.StringVarP(&f.template, "template", "t", "", "build each URL from an input line: every {} in `T` is replaced by the line, escaped for its part of the URL (path segment, query value, host); {raw} inserts it as is")
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
 	fs.BoolVarP(&f.silent, "silent", "s", false, "print nothing on stderr but a fatal error (no summary, no messages)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect")
-	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest\n(a FILE that does not exist is created: the same command starts and resumes a run)")
+	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest (a FILE that does not exist is created: the same command starts and resumes a run)")
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
-	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST`\nof names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make\n(seq, method, url, headers; credentials masked)")
+	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST` of names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make (seq, method, url, headers; credentials masked)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
-	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA)\ninstead of the system's")
+	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
 	f.throttle.register(cmd)
 }
 
@@ -149,11 +155,11 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	durationVar(fs, &f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
 	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap on a response body, e.g. 512KiB, 16MiB (0: none); a larger `SIZE` gives a too_large record")
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
-	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record\n(the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
+	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record (the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
-	fs.StringVar((*string)(&f.progress), "progress", string(progressAuto), "show progress on stderr: `WHEN` is auto (a bar when stderr is a terminal), always\n(elsewhere, a status line every 10 s) or never")
-	fs.StringVar((*string)(&f.summary), "summary", string(summaryAuto), "print a summary on stderr at the end: `WHEN` is auto (on a terminal, or when something\nfailed), always, never or json (one JSON object)")
+	fs.StringVar((*string)(&f.progress), "progress", string(progressAuto), "show progress on stderr: `WHEN` is auto (a bar when stderr is a terminal), always (elsewhere, a status line every 10 s) or never")
+	fs.StringVar((*string)(&f.summary), "summary", string(summaryAuto), "print a summary on stderr at the end: `WHEN` is auto (on a terminal, or when something failed), always, never or json (one JSON object)")
 }
 
 // options checks the flags that do not depend on the input and turns them

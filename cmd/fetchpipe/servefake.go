@@ -18,11 +18,12 @@ func newServeFakeCmd(e env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "serve-fake",
-		Short: "Serve the fake API that the demo, tests and benchmarks use, until interrupted",
+		Short: "Serve the fake API of the demo and the tests, until interrupted",
 		Long: `serve-fake serves a fake Reddit-like JSON API, for trying fetchpipe or another
 client offline and for benchmarks that must run the server in its own process.
 
   GET /r/{name}.json   a listing; the same name always gets the same answer
+  GET {permalink}.json a post's comments (a listing's permalink + ".json")
   GET /stats           requests seen, in flight, peak in flight, by status
 
 Query parameters make a request misbehave: latency=150ms, status=503,
@@ -42,10 +43,10 @@ trickle=1, reset=1, hang=1, pretty=1.`,
 	fs := cmd.Flags()
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	fs.StringVar(&latency, "latency", "0", "hold each request this long: a duration such as 100ms, or a uniform `RANGE` such as 50ms..250ms")
-	fs.Float64Var(&cfg.Latency.TailRate, "tail", 0, "fraction of URLs, 0 to 1, that are slow outliers")
-	fs.Float64Var(&cfg.Latency.TailFactor, "tail-factor", 10, "how many times slower an outlier is")
-	fs.IntVar(&cfg.Posts, "posts", 5, "posts per listing (each about 350 bytes)")
-	fs.Uint64Var(&cfg.Seed, "seed", 0, "pick another, equally deterministic set of listings and latencies")
+	fs.Float64Var(&cfg.Latency.TailRate, "tail", 0, "a fraction `F` of URLs, 0 to 1, are slow outliers")
+	fs.Float64Var(&cfg.Latency.TailFactor, "tail-factor", 10, "an outlier is `X` times slower")
+	fs.IntVar(&cfg.Posts, "posts", 5, "`N` posts per listing (each about 350 bytes)")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "pick another, equally deterministic set `N` of listings and latencies")
 	return cmd
 }
 

@@ -43,7 +43,7 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.retryUnsafe, "retry-unsafe", false, "retry POST, PATCH and other methods that may not be safe to repeat")
 	durationVar(fs, &f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
 	fs.IntVar(&f.maxRedirects, "max-redirects", stages.DefaultMaxRedirects, "follow at most `N` redirects (0: none, the redirect is the answer)")
-	fs.BoolVar(&f.trusted, "location-trusted", false, "send every header on after a redirect to another scheme, host or port\n(default: only headers that carry no credential, such as Accept, follow)")
+	fs.BoolVar(&f.trusted, "location-trusted", false, "send every header on after a redirect to another scheme, host or port (default: only headers that carry no credential, such as Accept, follow)")
 	durationVar(fs, &f.deadline, "deadline", 0, "stop the whole run after `D`: stop reading input, and finish what was read as canceled records")
 	durationVar(fs, &f.grace, "grace", defaultGrace, "on an interrupt, give the requests in flight `D` to finish before they are canceled (not at --deadline)")
 }
