@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/segmentio/encoding/json"
+
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -85,6 +87,11 @@ func runDemo(ctx context.Context, f *fetchFlags, n int, compare bool, e env) err
 		out:    out,
 		stderr: e.stderr,
 		first:  func() { first = time.Since(start) },
+	}
+	if f.output == "" && isTerminal(e.stdout) {
+		// 360 KB of one-line JSON scrolling past shows nothing a person
+		// can read: at a terminal, a short line per record.
+		t.brief = briefLine
 	}
 	res := t.runTo(ctx, closeOut)
 	code := res.report(ctx, e.stderr, f.summary)
@@ -195,4 +202,25 @@ func printComparison(w io.Writer, rows []demoRow) {
 		fmt.Fprintf(w, "\nfetchpipe was %.0f× faster than the sequential loop, and its first record was out after %v.\n",
 			seq.total.Seconds()/pipe.total.Seconds(), pipe.first.Round(time.Millisecond))
 	}
+}
+
+// briefLine is the demo's line for a record at a terminal: its seq,
+// status, time and the title of the listing's first post.
+func briefLine(r stages.Record) string {
+	title := ""
+	if r.Err != nil {
+		title = string(r.Err.Kind) + ": " + r.Err.Message
+	} else {
+		var listing struct {
+			Data struct {
+				Children []struct {
+					Data struct{ Title string } `json:"data"`
+				} `json:"children"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(r.Body, &listing) == nil && len(listing.Data.Children) > 0 {
+			title = listing.Data.Children[0].Data.Title
+		}
+	}
+	return fmt.Sprintf("%4d  %3d  %6.1f ms  %s\n", r.Seq, r.Status, float64(r.Elapsed.Microseconds())/1000, title)
 }

@@ -224,10 +224,11 @@ type fetchTask struct {
 	format stages.Format
 	out    io.Writer
 	stderr io.Writer
-	grace  time.Duration    // for the message on an interrupt
-	prev   *stages.Previous // with --resume: what the output holds already
-	counts *counts          // with progress shown: what the sink has written
-	sync   func() error     // syncs the output to disk, where it is a file
+	grace  time.Duration              // for the message on an interrupt
+	prev   *stages.Previous           // with --resume: what the output holds already
+	counts *counts                    // with progress shown: what the sink has written
+	brief  func(stages.Record) string // when set, writes each record as this line instead of NDJSON
+	sync   func() error               // syncs the output to disk, where it is a file
 
 	// first, when set, is called when the first record reaches the sink.
 	first func()
@@ -330,7 +331,11 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		res.tally.Add(&r)
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
-		if err := nw.Write(r); err != nil {
+		if t.brief != nil {
+			if _, err := io.WriteString(t.out, t.brief(r)); err != nil {
+				return fmt.Errorf("writing output: %w", err)
+			}
+		} else if err := nw.Write(r); err != nil {
 			return err
 		}
 		pr.written.Add(1)

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/stages"
 )
 
 // TestHints: the mistakes a newcomer makes get a message that says what
@@ -159,5 +161,19 @@ func TestHelpFitsAndTeaches(t *testing.T) {
 	}
 	if out := string(runCmd(t, "", "__complete", "--decode", "").stdout); !strings.Contains(out, "json\ntext\nnone\n") {
 		t.Errorf("completion of --decode: %q", out)
+	}
+}
+
+// TestDemoBriefLine: at a terminal the demo writes a short line per
+// record, with the listing's first title, or the failure.
+func TestDemoBriefLine(t *testing.T) {
+	ok := stages.Record{Seq: 3, Status: 200, Elapsed: 12500 * time.Microsecond,
+		Body: []byte(`{"data":{"children":[{"data":{"title":"Go is fun"}}]}}`), Format: stages.JSON}
+	if got := briefLine(ok); got != "   3  200    12.5 ms  Go is fun\n" {
+		t.Errorf("%q", got)
+	}
+	bad := stages.Record{Seq: 4, Status: 503, Err: &stages.Error{Kind: stages.KindHTTPStatus, Message: "server answered 503"}}
+	if got := briefLine(bad); !strings.Contains(got, "http_status: server answered 503") {
+		t.Errorf("%q", got)
 	}
 }
