@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
 )
 
 // A Tally counts records as they pass, for the summary of a run: items ok
@@ -25,9 +28,14 @@ import (
 //	})
 //	fmt.Fprint(os.Stderr, tally.Summary())
 //
-// It is safe for concurrent use, so a progress report may read it while
-// the run goes on.
+// Given to Fetch's WithObserver too (WithObserver(tally.Observe)), it
+// counts the requests in flight and the items waiting, for a progress
+// report. It is safe for concurrent use, so a progress report may read it
+// (Now) while the run goes on.
 type Tally struct {
+	// Read lock-free, by a progress report.
+	done, good, running, waiting atomic.Int64
+
 	mu       sync.Mutex
 	start    time.Time
 	items    int64
@@ -59,6 +67,10 @@ func NewTally() *Tally {
 
 // Add counts r.
 func (t *Tally) Add(r *Record) {
+	t.done.Add(1)
+	if r.Err == nil {
+		t.good.Add(1)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.items++
@@ -79,6 +91,42 @@ func (t *Tally) Add(r *Record) {
 		us := min(max(r.Elapsed.Microseconds(), 1), latencyMax.Microseconds())
 		_ = t.latency.RecordValue(us) // in range by construction
 	}
+}
+
+// Observe counts the events of a Fetch (or any pipeline.Schedule stage):
+// give it to WithObserver, and Now reports requests in flight and items
+// waiting on a limit or in a backoff.
+func (t *Tally) Observe(ev pipeline.Event) {
+	switch ev.Kind {
+	case pipeline.EventWaiting:
+		t.waiting.Add(1)
+	case pipeline.EventStarted:
+		if ev.Reason != 0 || ev.Try > 1 {
+			t.waiting.Add(-1) // it waited for a limit, or in a backoff
+		}
+		t.running.Add(1)
+	case pipeline.EventRetrying:
+		t.running.Add(-1)
+		t.waiting.Add(1) // a backoff
+	case pipeline.EventDone:
+		if ev.Try > 0 {
+			t.running.Add(-1)
+		} else if ev.Reason != 0 {
+			t.waiting.Add(-1)
+		}
+	}
+}
+
+// Progress is what a Tally says of a run under way, read without a lock.
+type Progress struct {
+	Done, OK          int64 // records counted by Add
+	InFlight, Waiting int64 // from Observe
+}
+
+// Now returns the counts of a run under way, cheaply enough to be read on
+// a ticker by a progress display.
+func (t *Tally) Now() Progress {
+	return Progress{Done: t.done.Load(), OK: t.good.Load(), InFlight: t.running.Load(), Waiting: max(t.waiting.Load(), 0)}
 }
 
 // A Summary is what a Tally has counted. Durations are in milliseconds,

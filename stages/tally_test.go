@@ -4,9 +4,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
 
@@ -52,5 +55,42 @@ func TestTallyCountsWhatTheRecordsSay(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestTallyObservesARun: given Fetch's events, a Tally counts requests in
+// flight while they are (here, all four held by a slow server at once),
+// and nothing in flight or waiting once the run is over.
+func TestTallyObservesARun(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	tally := stages.NewTally()
+	p := pipeline.New(t.Context())
+	urls := []string{api.URL() + "/r/a.json?latency=300ms", api.URL() + "/r/b.json?latency=300ms", api.URL() + "/r/c.json?latency=300ms", api.URL() + "/r/d.json?fail=1&id=d"}
+	seen := int64(0)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n := tally.Now().InFlight; n > atomic.LoadInt64(&seen) {
+				atomic.StoreInt64(&seen, n)
+			}
+		}
+	}()
+	for r, err := range pipeline.All(stages.Fetch(stages.URLs(p, urls), stages.WithObserver(tally.Observe), stages.WithMaxRetryWait(0))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tally.Add(&r)
+	}
+	close(stop)
+	<-stopped
+	now := tally.Now()
+	if now.Done != 4 || now.OK != 4 || now.InFlight != 0 || now.Waiting != 0 || atomic.LoadInt64(&seen) < 3 {
+		t.Errorf("now %+v, most in flight seen %d", now, atomic.LoadInt64(&seen))
 	}
 }

@@ -74,13 +74,14 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		progress *counts
 		disp     *display
 	)
+	tally := stages.NewTally()
 	if f.progress == progressAlways || f.progress == progressAuto && !f.silent && isTerminal(e.stderr) {
-		progress = &counts{}
+		progress = &counts{tally: tally}
 		progress.total.Store(-1)
 		disp = startDisplay(e.stderr, isTerminal(e.stderr), progress)
 		defer disp.stop() // on every way out; stopping twice is safe
 		messages = disp
-		fetchOpts = append(fetchOpts, stages.WithObserver(progress.observe))
+		fetchOpts = append(fetchOpts, stages.WithObserver(tally.Observe))
 	}
 	if f.verbose {
 		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages)))
@@ -105,11 +106,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			go countItems(f.input, progress)
 		}
 		if prev != nil {
-			progress.done.Store(int64(prev.Done()))
-			progress.ok.Store(int64(prev.Done()))
+			progress.base = int64(prev.Done())
 		}
 	}
 	t := fetchTask{
+		tally:  tally,
 		counts: progress,
 		prev:   prev,
 		sync:   sync,
@@ -227,6 +228,7 @@ type fetchTask struct {
 	grace  time.Duration              // for the message on an interrupt
 	prev   *stages.Previous           // with --resume: what the output holds already
 	counts *counts                    // with progress shown: what the sink has written
+	tally  *stages.Tally              // the records' counts; nil for a new one
 	brief  func(stages.Record) string // when set, writes each record as this line instead of NDJSON
 	sync   func() error               // syncs the output to disk, where it is a file
 
@@ -321,7 +323,10 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	// stage less is a hand-off between goroutines less per record, which
 	// costs more than the work it would do.
 	recs := stages.Fetch(reqs, append(t.fetch, stages.WithDecode(t.format))...)
-	res := runResult{tally: stages.NewTally()}
+	res := runResult{tally: t.tally}
+	if res.tally == nil {
+		res.tally = stages.NewTally()
+	}
 	firstRecord := true
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 		if firstRecord && t.first != nil {
@@ -339,12 +344,6 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			return err
 		}
 		pr.written.Add(1)
-		if t.counts != nil {
-			t.counts.done.Add(1)
-			if r.Err == nil {
-				t.counts.ok.Add(1)
-			}
-		}
 		return nil
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()

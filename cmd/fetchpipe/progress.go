@@ -15,6 +15,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
 )
 
 // progressMode says when progress is shown on stderr (--progress).
@@ -30,17 +31,14 @@ const (
 // log that a person reads later needs no more.
 var statusEvery = 10 * time.Second
 
-// counts are what progress shows, kept by atomic adds: the records from
-// the sink, in flight and waiting from Fetch's observer, and the total
-// from a count of the input beside the fetch. Read on a ticker, never per
-// item.
+// counts are what progress shows: the tally of the run (its records,
+// and Fetch's events for what is in flight and waiting), and the total,
+// counted beside the fetch. Read on a ticker, never per item.
 type counts struct {
-	run     atomic.Pointer[pipeline.Pipeline] // its sources' count is the items read
-	total   atomic.Int64                      // -1 while unknown
-	done    atomic.Int64
-	ok      atomic.Int64
-	running atomic.Int64 // requests in flight
-	waiting atomic.Int64 // held by a limit, or in a backoff
+	run   atomic.Pointer[pipeline.Pipeline] // its sources' count is the items read
+	tally *stages.Tally
+	total atomic.Int64 // -1 while unknown
+	base  int64        // items done before this run: a resumed run's
 }
 
 // read returns how many items the run has read so far.
@@ -49,28 +47,6 @@ func (c *counts) read() int64 {
 		return p.Produced()
 	}
 	return 0
-}
-
-// observe keeps running and waiting from Fetch's events.
-func (c *counts) observe(ev pipeline.Event) {
-	switch ev.Kind {
-	case pipeline.EventWaiting:
-		c.waiting.Add(1)
-	case pipeline.EventStarted:
-		if ev.Reason != 0 || ev.Try > 1 {
-			c.waiting.Add(-1) // it waited for a limit, or in a backoff
-		}
-		c.running.Add(1)
-	case pipeline.EventRetrying:
-		c.running.Add(-1)
-		c.waiting.Add(1) // a backoff
-	case pipeline.EventDone:
-		if ev.Try > 0 {
-			c.running.Add(-1)
-		} else if ev.Reason != 0 {
-			c.waiting.Add(-1)
-		}
-	}
 }
 
 // countItems counts the items of a regular file as Lines does, beside the
@@ -103,7 +79,8 @@ func countItems(path string, c *counts) {
 
 // status is the one line that says how far a run has come.
 func (c *counts) status(start time.Time) string {
-	done, ok := c.done.Load(), c.ok.Load()
+	now := c.tally.Now()
+	done, ok := c.base+now.Done, c.base+now.OK
 	of := fmt.Sprintf("%s read", humanize.Comma(c.read()))
 	eta := ""
 	elapsed := time.Since(start)
@@ -120,7 +97,7 @@ func (c *counts) status(start time.Time) string {
 	}
 	return fmt.Sprintf("%s %s done: %s ok, %s failed · %s/s · %d in flight, %d waiting · %s%s",
 		humanize.Comma(done), of, humanize.Comma(ok), humanize.Comma(done-ok), humanize.FtoaWithDigits(rate, 1),
-		c.running.Load(), max(c.waiting.Load(), 0), elapsed.Round(time.Second), eta)
+		now.InFlight, now.Waiting, elapsed.Round(time.Second), eta)
 }
 
 // A display shows counts on stderr while a run goes on, and is the
@@ -179,7 +156,7 @@ func startDisplay(stderr io.Writer, terminal bool, c *counts) *display {
 				total = c.read()
 			}
 			bar.SetTotal(max(total, 1), false)
-			bar.SetCurrent(c.done.Load())
+			bar.SetCurrent(c.base + c.tally.Now().Done)
 			select {
 			case <-tick.C:
 			case <-done:

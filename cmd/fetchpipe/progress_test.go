@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/stages"
 )
 
 // TestProgressLeavesTheRecordsAlone: with --progress always, stdout holds
@@ -62,11 +63,16 @@ func TestProgressLeavesTheRecordsAlone(t *testing.T) {
 // once stopped (goleak checks, at the end of the package's tests).
 func TestBarStopsCleanly(t *testing.T) {
 	var out syncBuffer
-	c := &counts{}
+	c := &counts{tally: stages.NewTally()}
 	c.total.Store(10)
 	d := startDisplay(&out, true, c)
-	c.done.Store(4)
-	c.ok.Store(3)
+	for i := range 4 {
+		r := stages.Record{Attempts: 1}
+		if i == 0 {
+			r.Err = &stages.Error{Kind: stages.KindTimeout}
+		}
+		c.tally.Add(&r)
+	}
 	fmt.Fprintln(d, "fetchpipe: a line above the bar")
 	time.Sleep(300 * time.Millisecond)
 	d.stop()
