@@ -420,8 +420,8 @@ func ExampleResume() {
 	defer srv.Close()
 	names := []string{"golang", "rust", "zig"}
 	earlier := strings.Join([]string{
-		fmt.Sprintf(`{"seq":0,"item":%q,"url":"…","status":200,"ok":true,"attempts":1,"elapsed_ms":3,"bytes":1900}`, stages.ItemOf("golang")),
-		fmt.Sprintf(`{"seq":1,"item":%q,"url":"…","status":503,"ok":false,"attempts":3,"elapsed_ms":9,"bytes":30}`, stages.ItemOf("rust")),
+		fmt.Sprintf(`{"seq":0,"item":%q,"url":"%s/r/golang.json","status":200,"ok":true,"attempts":1,"elapsed_ms":3,"bytes":1900}`, stages.ItemOf("golang"), srv.URL()),
+		fmt.Sprintf(`{"seq":1,"item":%q,"url":"%s/r/rust.json","status":503,"ok":false,"attempts":3,"elapsed_ms":9,"bytes":30}`, stages.ItemOf("rust"), srv.URL()),
 	}, "\n") + "\n"
 	prev, err := stages.ReadPrevious(strings.NewReader(earlier))
 	if err != nil {

@@ -13,16 +13,7 @@ import (
 // is a password is a changed list), or a spec's canonical form. It is
 // what resuming a run matches records by, and what sharding splits by.
 func ItemOf(text string) string {
-	// FNV-1a, 64 bits: stable by definition, and cheap on a short line.
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := 0; i < len(text); i++ {
-		h ^= uint64(text[i])
-		h *= prime
-	}
+	h := fnv64(text)
 	var b [8]byte
 	for i := range b {
 		b[i] = byte(h >> (56 - 8*i))
@@ -58,4 +49,19 @@ func specItem(id string, req *Request) string {
 	b.WriteByte(0)
 	b.Write(req.Body)
 	return ItemOf(b.String())
+}
+
+// fnv64 is FNV-1a, 64 bits: stable by definition, and cheap on a short
+// line.
+func fnv64(text string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(text); i++ {
+		h ^= uint64(text[i])
+		h *= prime
+	}
+	return h
 }

@@ -18,7 +18,8 @@ import (
 // for each seq, the item of its latest record and whether that record was
 // ok. ReadPrevious reads one; Resume skips what it holds ok.
 type Previous struct {
-	skipped atomic.Int64 // by Resume, so far
+	skipped  atomic.Int64 // by Resume, so far
+	verified bool         // by Verify: Resume need hold nothing back
 
 	items []prevItem // by seq
 	max   int64      // the highest seq recorded; -1 for none
@@ -28,6 +29,7 @@ type Previous struct {
 
 type prevItem struct {
 	item string
+	url  uint64 // a hash of the URL recorded, password masked
 	seen bool
 	ok   bool
 }
@@ -58,6 +60,7 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 			Seq    *int64 `json:"seq"`
 			Follow []int  `json:"follow"`
 			Item   string `json:"item"`
+			URL    string `json:"url"`
 			OK     *bool  `json:"ok"`
 		}
 		if json.Unmarshal(line, &rec) != nil || rec.Seq == nil || rec.OK == nil || *rec.Seq < 0 {
@@ -66,11 +69,11 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 		if rec.Follow != nil {
 			continue
 		}
-		prev.add(*rec.Seq, rec.Item, *rec.OK)
+		prev.add(*rec.Seq, rec.Item, rec.URL, *rec.OK)
 	}
 }
 
-func (p *Previous) add(seq int64, item string, ok bool) {
+func (p *Previous) add(seq int64, item, url string, ok bool) {
 	if seq >= int64(len(p.items)) {
 		p.items = append(p.items, make([]prevItem, seq+1-int64(len(p.items)))...)
 	}
@@ -78,7 +81,7 @@ func (p *Previous) add(seq int64, item string, ok bool) {
 	if it.ok {
 		p.ok--
 	}
-	*it = prevItem{item: item, seen: true, ok: ok}
+	*it = prevItem{item: item, url: fnv64(url), seen: true, ok: ok}
 	if ok {
 		p.ok++
 	}
@@ -99,18 +102,63 @@ func (p *Previous) Skipped() int64 { return p.skipped.Load() }
 
 // A ChangedInputError says that the input is not the one a previous
 // output answers: at Seq, the output recorded one item and the input holds
-// another (Read is "" when the input ended before Seq).
+// another, or the same item with another URL (the template changed), or
+// the input ended before Seq.
 type ChangedInputError struct {
 	Seq      int64
-	Recorded string
-	Read     string
+	Recorded string // the item's identity in the output; "" for an output that records none
+	Read     string // the item's identity in the input; "" when the input ended first
+	URL      string // the input item's URL, password masked
 }
 
 func (e *ChangedInputError) Error() string {
-	if e.Read == "" {
-		return fmt.Sprintf("the input ends before item %d, which the previous output records: it is not the input that output answers", e.Seq)
+	switch {
+	case e.Recorded == "":
+		return fmt.Sprintf("the previous output records no item identity at seq %d: it was written by a fetchpipe before identities, and cannot be resumed", e.Seq)
+	case e.Read == "":
+		return fmt.Sprintf("the input ends before item %d (counted from 0, blank and # lines not counted), which the previous output records: it is not the input that output answers", e.Seq)
+	case e.Read == e.Recorded:
+		return fmt.Sprintf("input item %d (counted from 0, blank and # lines not counted) now makes the URL %s, not the one the previous output records: it was written with another template, or another list", e.Seq, e.URL)
 	}
-	return fmt.Sprintf("item %d of the input (%s) is not the one the previous output records at seq %d (%s): the input changed since that output was written", e.Seq, e.Read, e.Seq, e.Recorded)
+	return fmt.Sprintf("input item %d (counted from 0, blank and # lines not counted; URL %s) is not the item the previous output records at seq %d: the input changed since that output was written", e.Seq, e.URL, e.Seq)
+}
+
+// check says how req differs from what prev records at its seq, if it does.
+func (p *Previous) check(req *Request) (it prevItem, err error) {
+	if req.Seq > p.max {
+		return prevItem{}, nil
+	}
+	it = p.items[req.Seq]
+	switch {
+	case !it.seen:
+		return it, nil
+	case it.item == "", it.item != req.Item, it.url != fnv64(redact(req.URL)):
+		return it, &ChangedInputError{Seq: req.Seq, Recorded: it.item, Read: req.Item, URL: redact(req.URL)}
+	}
+	return it, nil
+}
+
+// Verify reads a whole input and checks it against prev, ahead of the run
+// that Resume will skip it in: an input that can be read twice, such as a
+// file, is then resumed without Resume holding back the items to fetch
+// again until it is past the last one prev records, which after a run
+// where most items failed would be most of the input. It returns a
+// *ChangedInputError for an input that is not the one prev answers.
+func (p *Previous) Verify(in pipeline.Stream[Request]) error {
+	var n int64
+	err := pipeline.ForEach(in, func(_ context.Context, req Request) error {
+		n++
+		_, err := p.check(&req)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n <= p.max {
+		return &ChangedInputError{Seq: p.max, Recorded: p.items[p.max].item}
+	}
+	p.verified = true
+	return nil
 }
 
 // Resume passes on the requests of in that prev does not hold as ok, so
@@ -120,12 +168,12 @@ func (e *ChangedInputError) Error() string {
 // leaves, for every item, exactly one ok record, or failed ones of which
 // the latest is the run's last word.
 //
-// It first checks that the input is the one prev answers: every item that
-// prev records must come at its seq with its item identity. Until the
-// input is past the last seq prev records, it holds what it would pass on,
-// so that a changed input ends the run with a *ChangedInputError before a
-// single request is made. It holds only the items that prev does not hold
-// as ok, which after an interrupted run are few.
+// It checks that the input is the one prev answers: every item that prev
+// records must come at its seq with its item identity and its URL. Unless
+// prev.Verify checked the whole input first, it holds what it would pass
+// on until the input is past the last seq prev records, so that a changed
+// input ends the run with a *ChangedInputError before a single request is
+// made; it holds only the items that prev does not hold as ok.
 //
 // Options: WithBuffer.
 func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipeline.Stream[Request] {
@@ -133,7 +181,7 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 	run := in.Pipeline().Context()
 	return pipeline.Process(in, func(_ context.Context, reqs <-chan Request, emit func(Request) bool) error {
 		var held []Request
-		checking := prev.max >= 0
+		checking := prev.max >= 0 && !prev.verified
 		release := func() bool {
 			for _, r := range held {
 				if !emit(r) {
@@ -144,28 +192,19 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 			return true
 		}
 		for req := range reqs {
-			if !checking {
-				if !emit(req) {
-					return nil
-				}
-				continue
+			it, err := prev.check(&req)
+			if err != nil {
+				return err
 			}
-			if req.Seq <= prev.max {
-				if it := prev.items[req.Seq]; it.seen {
-					if it.item != req.Item {
-						return &ChangedInputError{Seq: req.Seq, Recorded: it.item, Read: req.Item}
-					}
-					if it.ok {
-						prev.skipped.Add(1)
-						if req.Seq == prev.max && !release() {
-							return nil
-						}
-						continue
-					}
-				}
+			last := checking && req.Seq >= prev.max
+			if it.ok {
+				prev.skipped.Add(1)
+			} else if checking {
+				held = append(held, req)
+			} else if !emit(req) {
+				return nil
 			}
-			held = append(held, req)
-			if req.Seq >= prev.max && !release() {
+			if last && !release() {
 				return nil
 			}
 		}

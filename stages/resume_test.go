@@ -39,7 +39,7 @@ func TestReadPrevious(t *testing.T) {
 func TestResumeSkipsWhatIsDone(t *testing.T) {
 	var out strings.Builder
 	for i, ok := range []bool{true, false, true, true} {
-		fmt.Fprintf(&out, `{"seq":%d,"item":%q,"url":"u","status":0,"ok":%v,"attempts":1,"elapsed_ms":1,"bytes":0}`+"\n", i, stages.ItemOf(fmt.Sprint("i", i)), ok)
+		fmt.Fprintf(&out, `{"seq":%d,"item":%q,"url":"i%d","status":0,"ok":%v,"attempts":1,"elapsed_ms":1,"bytes":0}`+"\n", i, stages.ItemOf(fmt.Sprint("i", i)), i, ok)
 	}
 	tests := []struct {
 		name  string
@@ -49,7 +49,7 @@ func TestResumeSkipsWhatIsDone(t *testing.T) {
 	}{
 		{"the same input, longer", []string{"i0", "i1", "i2", "i3", "i4", "i5"}, []int64{1, 4, 5}, ""},
 		{"the same input", []string{"i0", "i1", "i2", "i3"}, []int64{1}, ""},
-		{"a changed item", []string{"i0", "i1", "X", "i3"}, nil, "item 2 of the input"},
+		{"a changed item", []string{"i0", "i1", "X", "i3"}, nil, "input item 2 "},
 		{"a shorter input", []string{"i0", "i1"}, nil, "the input ends before item 3"},
 	}
 	for _, tt := range tests {
@@ -78,5 +78,55 @@ func TestResumeSkipsWhatIsDone(t *testing.T) {
 				t.Errorf("Skipped = %d, want 3", skipped)
 			}
 		})
+	}
+}
+
+// TestResumeAfterVerify: an input checked whole by Verify is resumed
+// without holding anything back, skipping the same items; an input that
+// Verify refuses is refused before a run.
+func TestResumeAfterVerify(t *testing.T) {
+	var out strings.Builder
+	for i, ok := range []bool{true, false, true, true} {
+		fmt.Fprintf(&out, `{"seq":%d,"item":%q,"url":"i%d","status":0,"ok":%v,"attempts":1,"elapsed_ms":1,"bytes":0}`+"\n", i, stages.ItemOf(fmt.Sprint("i", i)), i, ok)
+	}
+	items := []string{"i0", "i1", "i2", "i3", "i4"}
+	prev, err := stages.ReadPrevious(strings.NewReader(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prev.Verify(stages.URLs(pipeline.New(t.Context()), items)); err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(t.Context())
+	var got []int64
+	for r, err := range pipeline.All(stages.Resume(stages.URLs(p, items), prev)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.Seq)
+	}
+	if !slices.Equal(got, []int64{1, 4}) {
+		t.Errorf("passed on %v, want [1 4]", got)
+	}
+	changed := []string{"i0", "i1", "i2", "X3"}
+	var ce *stages.ChangedInputError
+	if err := prev.Verify(stages.URLs(pipeline.New(t.Context()), changed)); !errors.As(err, &ce) || ce.Seq != 3 {
+		t.Errorf("Verify of a changed input: %v", err)
+	}
+}
+
+// TestResumeRefusesAnotherTemplate: the same items under another
+// template make other URLs: the output answers another job.
+func TestResumeRefusesAnotherTemplate(t *testing.T) {
+	rec := fmt.Sprintf(`{"seq":0,"item":%q,"url":"http://h/a/golang","status":200,"ok":true,"attempts":1,"elapsed_ms":1,"bytes":0}`+"\n", stages.ItemOf("golang"))
+	prev, err := stages.ReadPrevious(strings.NewReader(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(t.Context())
+	err = pipeline.ForEach(stages.Resume(stages.URLs(p, []string{"golang"}, stages.WithTemplate("http://h/b/{}")), prev),
+		func(context.Context, stages.Request) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "another template") {
+		t.Errorf("error %v, want one about another template", err)
 	}
 }

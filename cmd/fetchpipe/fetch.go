@@ -129,15 +129,28 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		ctx, cancel = context.WithTimeoutCause(ctx, d, deadlineReached{d})
 		defer cancel()
 	}
+	refuse := func(changed error) error {
+		if disp != nil {
+			disp.stop()
+		}
+		closeOut()
+		fmt.Fprintf(e.stderr, "fetchpipe: --resume %s: %v; nothing was written\n", f.resume, changed)
+		return exitCode(exitUsage) // said: not a usage mistake to point to --help for
+	}
+	if prev != nil {
+		if err := verifyInput(&t, prev); err != nil {
+			return refuse(err)
+		}
+	}
 	res := t.runTo(ctx, closeOut)
 	if disp != nil {
 		disp.stop() // before the summary, which the bar would cover
 	}
 	if changed, ok := errors.AsType[*stages.ChangedInputError](res.err); ok {
-		return fmt.Errorf("--resume %s: %w; nothing was written", f.resume, changed)
+		return refuse(changed)
 	}
-	if prev != nil && prev.Done() > 0 {
-		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(prev.Done(), "item"))
+	if prev != nil && prev.Skipped() > 0 {
+		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(int(prev.Skipped()), "item"))
 	}
 	return exitCode(res.report(ctx, e.stderr, f.summary))
 }

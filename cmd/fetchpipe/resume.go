@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
+	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
 
@@ -40,6 +43,9 @@ func (f *fetchFlags) resumeOutput(in io.Reader) (io.Writer, *stages.Previous, fu
 	case sameFileInfo(in, st):
 		return fail(fmt.Errorf("--resume %s is the input file: it must be an earlier output", f.resume))
 	}
+	if err := lockFile(file); err != nil {
+		return fail(fmt.Errorf("--resume %s: %w", f.resume, err))
+	}
 	prev, err := stages.ReadPrevious(file)
 	if err != nil {
 		return fail(fmt.Errorf("--resume %s: %w; is it an output of fetchpipe?", f.resume, err))
@@ -47,7 +53,7 @@ func (f *fetchFlags) resumeOutput(in io.Reader) (io.Writer, *stages.Previous, fu
 	if _, err := file.Seek(prev.Size(), io.SeekStart); err != nil {
 		return fail(fmt.Errorf("--resume: %w", err))
 	}
-	closeOut := func() error {
+	closeOut := sync.OnceValue(func() error {
 		end, err := file.Seek(0, io.SeekCurrent)
 		if err == nil && end > prev.Size() {
 			err = file.Truncate(end)
@@ -59,6 +65,60 @@ func (f *fetchFlags) resumeOutput(in io.Reader) (io.Writer, *stages.Previous, fu
 			err = cerr
 		}
 		return err
+	})
+	return &cutFirst{file: file, at: prev.Size()}, prev, closeOut, file.Sync, nil
+}
+
+// cutFirst is the output of a resumed run: before its first write it cuts
+// the file where its whole lines end, dropping a tail a kill tore, so that
+// a reader following the file (tail -f) sees it shrink, rather than new
+// records written over the torn bytes it has already read.
+type cutFirst struct {
+	file *os.File
+	at   int64
+	cut  bool
+}
+
+func (c *cutFirst) Write(b []byte) (int, error) {
+	if !c.cut {
+		if err := c.file.Truncate(c.at); err != nil {
+			return 0, err
+		}
+		c.cut = true
 	}
-	return file, prev, closeOut, file.Sync, nil
+	return c.file.Write(b)
+}
+
+// verifyInput checks the whole input against prev before the run, where
+// it can be read twice (arguments, or a file, read again from where it
+// stands), so that the resumed run holds nothing back however much of the
+// input failed before. A stream is checked as the run reads it instead.
+func verifyInput(t *fetchTask, prev *stages.Previous) error {
+	var file *os.File
+	if t.items == nil {
+		f, ok := t.in.(*os.File)
+		if !ok {
+			return nil
+		}
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+			return nil
+		}
+		file = f
+	}
+	var at int64
+	if file != nil {
+		var err error
+		if at, err = file.Seek(0, io.SeekCurrent); err != nil {
+			return nil // not seekable after all: checked as it is read
+		}
+	}
+	p := pipeline.New(context.Background())
+	defer p.Stop()
+	err := prev.Verify(t.requests(p))
+	if file != nil {
+		if _, serr := file.Seek(at, io.SeekStart); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return err
 }

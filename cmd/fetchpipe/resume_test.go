@@ -140,12 +140,20 @@ func TestResumeRefusesAChangedInput(t *testing.T) {
 	}
 	before, _ := os.ReadFile(file)
 	tests := []struct{ name, input, stderr string }{
-		{"an item changed", "a\nB\nc\n", "item 1 of the input"},
+		{"an item changed", "a\nB\nc\n", "input item 1 "},
 		{"the input is shorter", "a\nb\n", "the input ends before item 2"},
+		{"another template", "a\nb\nc\n", "another template"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCmd(t, tt.input, "-t", base+"/r/{}.json", "-d", "none", "--resume", file)
+			template := base + "/r/{}.json"
+			if tt.name == "another template" {
+				template = base + "/r/{}.json?v=2"
+			}
+			r := runCmd(t, tt.input, "-t", template, "-d", "none", "--resume", file)
+			if strings.Contains(r.stderr, "--help") {
+				t.Errorf("a refused resume points to --help: %q", r.stderr)
+			}
 			if r.code != exitUsage || !strings.Contains(r.stderr, tt.stderr) || !strings.Contains(r.stderr, "nothing was written") {
 				t.Errorf("exit status %d, stderr %q; want %d saying %q", r.code, r.stderr, exitUsage, tt.stderr)
 			}
