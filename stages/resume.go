@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/segmentio/encoding/json"
@@ -27,12 +28,29 @@ type Previous struct {
 	size  int64      // bytes of whole lines
 }
 
+// prevItem is what an output says of one item, in 24 bytes: an output of
+// a million items is held in 24 MB.
 type prevItem struct {
-	item string
-	url  uint64 // a hash of the URL recorded, password masked
-	seen bool
-	ok   bool
+	item    uint64 // the item's identity, as itemKey makes it
+	url     uint64 // a hash of the URL recorded, password masked
+	seen    bool
+	ok      bool
+	noIdent bool // the record had no item: written before identities
 }
+
+// itemKey makes an item identity a number: the 64 bits an ItemOf hash
+// writes in hex, or a hash of a spec's own id.
+func itemKey(item string) uint64 {
+	if len(item) == 16 {
+		if k, err := strconv.ParseUint(item, 16, 64); err == nil {
+			return k
+		}
+	}
+	return fnv64("id\x00" + item)
+}
+
+// itemText writes a key back as an identity, for a message.
+func itemText(k uint64) string { return fmt.Sprintf("%016x", k) }
 
 // ReadPrevious reads an earlier output of records, such as one that
 // WriteNDJSON wrote, and keeps of each input item what its latest record
@@ -81,7 +99,7 @@ func (p *Previous) add(seq int64, item, url string, ok bool) {
 	if it.ok {
 		p.ok--
 	}
-	*it = prevItem{item: item, url: fnv64(url), seen: true, ok: ok}
+	*it = prevItem{item: itemKey(item), url: fnv64(url), seen: true, ok: ok, noIdent: item == ""}
 	if ok {
 		p.ok++
 	}
@@ -132,8 +150,14 @@ func (p *Previous) check(req *Request) (it prevItem, err error) {
 	switch {
 	case !it.seen:
 		return it, nil
-	case it.item == "", it.item != req.Item, it.url != fnv64(redact(req.URL)):
-		return it, &ChangedInputError{Seq: req.Seq, Recorded: it.item, Read: req.Item, URL: redact(req.URL)}
+	case it.noIdent:
+		return it, &ChangedInputError{Seq: req.Seq, Read: req.Item, URL: redact(req.URL)}
+	case it.item != itemKey(req.Item), it.url != fnv64(redact(req.URL)):
+		recorded := itemText(it.item)
+		if it.item == itemKey(req.Item) {
+			recorded = req.Item
+		}
+		return it, &ChangedInputError{Seq: req.Seq, Recorded: recorded, Read: req.Item, URL: redact(req.URL)}
 	}
 	return it, nil
 }
@@ -155,7 +179,7 @@ func (p *Previous) Verify(in pipeline.Stream[Request]) error {
 		return err
 	}
 	if n <= p.max {
-		return &ChangedInputError{Seq: p.max, Recorded: p.items[p.max].item}
+		return &ChangedInputError{Seq: p.max, Recorded: itemText(p.items[p.max].item)}
 	}
 	p.verified = true
 	return nil
@@ -210,7 +234,7 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 		}
 		if checking {
 			if run.Err() == nil {
-				return &ChangedInputError{Seq: prev.max, Recorded: prev.items[prev.max].item}
+				return &ChangedInputError{Seq: prev.max, Recorded: itemText(prev.items[prev.max].item)}
 			}
 			// Cut short by a cancel, not by a changed input: what was
 			// read goes on, to get its canceled records.

@@ -130,3 +130,16 @@ func TestResumeRefusesAnotherTemplate(t *testing.T) {
 		t.Errorf("error %v, want one about another template", err)
 	}
 }
+
+// TestResumeRefusesAnOutputWithoutIdentities: an output written before
+// records carried their item cannot be matched to an input, and says so.
+func TestResumeRefusesAnOutputWithoutIdentities(t *testing.T) {
+	prev, err := stages.ReadPrevious(strings.NewReader(`{"seq":0,"url":"golang","status":200,"ok":true,"attempts":1,"elapsed_ms":1,"bytes":0}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = prev.Verify(stages.URLs(pipeline.New(t.Context()), []string{"golang"}))
+	if err == nil || !strings.Contains(err.Error(), "before identities") {
+		t.Errorf("error %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
@@ -50,6 +51,9 @@ func (f *fetchFlags) resumeOutput(in io.Reader) (io.Writer, *stages.Previous, fu
 	if err != nil {
 		return fail(fmt.Errorf("--resume %s: %w; is it an output of fetchpipe?", f.resume, err))
 	}
+	// Reading a large output leaves garbage of every line decoded, which
+	// the run's lenient GOGC would let the heap hold for its whole length.
+	runtime.GC()
 	if _, err := file.Seek(prev.Size(), io.SeekStart); err != nil {
 		return fail(fmt.Errorf("--resume: %w", err))
 	}
