@@ -53,7 +53,7 @@ type settings struct {
 	tls            *tls.Config
 	// responseHeaders are lower-case patterns of the response headers
 	// to keep in records.
-	responseHeaders []string
+	responseHeaders []headerPattern
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

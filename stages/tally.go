@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type Tally struct {
 	done, good, running, waiting atomic.Int64
 
 	mu       sync.Mutex
+	backoff  map[int64]struct{} // items in a backoff, by seq: few at a time
 	start    time.Time
 	items    int64
 	ok       int64
@@ -60,6 +62,7 @@ func NewTally() *Tally {
 		start:    time.Now(),
 		kinds:    make(map[Kind]int64),
 		statuses: make(map[int]int64),
+		backoff:  make(map[int64]struct{}),
 		// Three significant digits: quantiles within 0.1%.
 		latency: hdrhistogram.New(1, latencyMax.Microseconds(), 3),
 	}
@@ -96,25 +99,47 @@ func (t *Tally) Add(r *Record) {
 // Observe counts the events of a Fetch (or any pipeline.Schedule stage):
 // give it to WithObserver, and Now reports requests in flight and items
 // waiting on a limit or in a backoff.
+//
+// A Tally observes one stage: items are told apart by their Seq.
 func (t *Tally) Observe(ev pipeline.Event) {
 	switch ev.Kind {
 	case pipeline.EventWaiting:
-		t.waiting.Add(1)
+		t.waiting.Add(1) // on a limit
 	case pipeline.EventStarted:
-		if ev.Reason != 0 || ev.Try > 1 {
-			t.waiting.Add(-1) // it waited for a limit, or in a backoff
+		if ev.Reason != 0 {
+			t.waiting.Add(-1) // the limit let it go
+		}
+		if ev.Try > 1 && t.leaveBackoff(ev.Seq) {
+			t.waiting.Add(-1)
 		}
 		t.running.Add(1)
 	case pipeline.EventRetrying:
 		t.running.Add(-1)
-		t.waiting.Add(1) // a backoff
+		t.waiting.Add(1) // in a backoff
+		t.mu.Lock()
+		t.backoff[ev.Seq] = struct{}{}
+		t.mu.Unlock()
 	case pipeline.EventDone:
-		if ev.Try > 0 {
+		if ev.Reason != 0 {
+			t.waiting.Add(-1) // cut short while held by a limit
+		}
+		switch {
+		case ev.Try == 0:
+		case t.leaveBackoff(ev.Seq):
+			t.waiting.Add(-1) // cut short in a backoff: it was not in flight
+		default:
 			t.running.Add(-1)
-		} else if ev.Reason != 0 {
-			t.waiting.Add(-1)
 		}
 	}
+}
+
+// leaveBackoff reports whether item seq was in a backoff, which it leaves.
+func (t *Tally) leaveBackoff(seq int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, in := t.backoff[seq]
+	delete(t.backoff, seq)
+	return in
 }
 
 // Progress is what a Tally says of a run under way, read without a lock.
@@ -162,7 +187,7 @@ func (t *Tally) Summary() Summary {
 		WallMS: ms(wall),
 	}
 	if wall > 0 {
-		s.PerSecond = float64(t.items) / wall.Seconds()
+		s.PerSecond = math.Round(float64(t.items)/wall.Seconds()*10) / 10
 	}
 	if t.latency.TotalCount() > 0 {
 		q := func(p float64) float64 { return float64(t.latency.ValueAtQuantile(p)) / 1000 }

@@ -1,6 +1,8 @@
 package stages_test
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -92,5 +94,33 @@ func TestTallyObservesARun(t *testing.T) {
 	now := tally.Now()
 	if now.Done != 4 || now.OK != 4 || now.InFlight != 0 || now.Waiting != 0 || atomic.LoadInt64(&seen) < 3 {
 		t.Errorf("now %+v, most in flight seen %d", now, atomic.LoadInt64(&seen))
+	}
+}
+
+// TestTallyAfterACancel: items cut short while waiting in a backoff, or on
+// a limit, were counted as leaving flight: the count went below zero.
+// After a cancel, nothing is in flight or waiting, and never less.
+func TestTallyAfterACancel(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	tally := stages.NewTally()
+	ctx, cancel := context.WithCancel(t.Context())
+	p := pipeline.New(ctx)
+	var urls []string
+	for i := range 12 {
+		urls = append(urls, fmt.Sprintf("%s/r/%d.json?fail=9&id=%d", api.URL(), i, i))
+	}
+	time.AfterFunc(150*time.Millisecond, cancel)
+	for r, err := range pipeline.All(stages.Fetch(stages.URLs(p, urls), stages.WithObserver(tally.Observe),
+		stages.WithConcurrency(3), stages.WithPerHost(2), stages.WithRetries(5), stages.WithMaxRetryWait(time.Second))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tally.Add(&r)
+		if now := tally.Now(); now.InFlight < 0 || now.Waiting < 0 {
+			t.Fatalf("now %+v", now)
+		}
+	}
+	if now := tally.Now(); now.InFlight != 0 || now.Waiting != 0 || now.Done != 12 {
+		t.Errorf("after the run: %+v", now)
 	}
 }

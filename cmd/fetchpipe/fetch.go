@@ -75,11 +75,17 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		disp     *display
 	)
 	tally := stages.NewTally()
-	if f.progress == progressAlways || f.progress == progressAuto && !f.silent && isTerminal(e.stderr) {
+	// A line redrawn in place only where nothing else writes: on a
+	// terminal that the records (stdout, unless -o) and typed URLs
+	// (stdin) are not on.
+	recordsOnStdout := (f.output == "" || f.output == "-") && f.resume == ""
+	typing := e.stdinTerminal && len(args) == 0 && (f.input == "" || f.input == "-")
+	redraw := isTerminal(e.stderr) && !(recordsOnStdout && isTerminal(e.stdout)) && !typing
+	if !f.dryRun && (f.progress == progressAlways || f.progress == progressAuto && !f.silent && redraw) {
 		progress = &counts{tally: tally}
 		progress.total.Store(-1)
-		disp = startDisplay(e.stderr, isTerminal(e.stderr), progress)
-		defer disp.stop() // on every way out; stopping twice is safe
+		disp = newDisplay(e.stderr, redraw)
+		defer func() { disp.stop() }() // on every way out; stopping twice is safe
 		messages = disp
 		fetchOpts = append(fetchOpts, stages.WithObserver(tally.Observe))
 	}
@@ -142,9 +148,12 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			return refuse(err)
 		}
 	}
+	if disp != nil {
+		disp.start(progress) // now that the run is sure to start
+	}
 	res := t.runTo(ctx, closeOut)
 	if disp != nil {
-		disp.stop() // before the summary, which the bar would cover
+		disp.stop() // before the summary, which the progress line would cover
 	}
 	if changed, ok := errors.AsType[*stages.ChangedInputError](res.err); ok {
 		return refuse(changed)
@@ -272,6 +281,9 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	said := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(said)
+		if t.counts != nil {
+			t.counts.stopping.Store(true)
+		}
 		if d, ok := errors.AsType[deadlineReached](context.Cause(ctx)); ok {
 			fmt.Fprintf(t.stderr, "fetchpipe: %v: finishing the records in flight as canceled\n", d)
 		} else {
@@ -386,7 +398,7 @@ func (t *fetchTask) requests(p *pipeline.Pipeline) pipeline.Stream[stages.Reques
 	case t.items != nil && t.jsonl:
 		return stages.SpecList(p, t.items, t.source...)
 	case t.items != nil:
-		return fileHints(stages.URLs(p, t.items, t.source...), t.items, len(t.source) > 0)
+		return fileHints(stages.URLs(p, t.items, t.source...), t.items, len(t.source) > 0, t.stderr)
 	case t.jsonl:
 		return stages.Specs(p, t.in, t.source...)
 	}
@@ -482,7 +494,7 @@ func tuneGC(concurrency int) {
 // and so cannot be a URL, a hint that -i reads URLs from a file: "fetchpipe
 // urls.txt" is a common first try. With a template, an argument is a value
 // and may well name a file.
-func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated bool) pipeline.Stream[stages.Request] {
+func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated bool, stderr io.Writer) pipeline.Stream[stages.Request] {
 	if templated {
 		return reqs
 	}
@@ -495,6 +507,13 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 	}
 	if len(files) == 0 {
 		return reqs
+	}
+	for _, name := range files {
+		// Said on stderr too: in a record, it is easily missed.
+		if stderr != nil {
+			fmt.Fprintf(stderr, "fetchpipe: %s is a file, not a URL: to read URLs from it, give -i %s\n", name, name)
+		}
+		break
 	}
 	return pipeline.Map(reqs, func(_ context.Context, r stages.Request) (stages.Request, error) {
 		if name, ok := files[r.Seq]; ok {

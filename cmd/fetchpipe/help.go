@@ -85,7 +85,7 @@ func usage(cmd *cobra.Command) error {
 // helpTopics are what "fetchpipe help TOPIC" explains beside the flags.
 func helpTopics() []*cobra.Command {
 	topic := func(name, short, long string) *cobra.Command {
-		return &cobra.Command{Use: name, Short: short, Long: strings.TrimSpace(long)}
+		return &cobra.Command{Use: name, Short: short, Long: strings.Trim(long, "\n")}
 	}
 	return []*cobra.Command{
 		topic("records", "The fields of an output record", `

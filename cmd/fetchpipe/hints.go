@@ -15,8 +15,13 @@ import (
 // as curl and httpx read "--timeout 5".
 type seconds time.Duration
 
-func (s *seconds) String() string { return time.Duration(*s).String() }
-func (s *seconds) Type() string   { return "duration" }
+func (s *seconds) String() string {
+	if *s == 0 {
+		return "0" // which --help reads as no default worth showing
+	}
+	return time.Duration(*s).String()
+}
+func (s *seconds) Type() string { return "duration" }
 
 func (s *seconds) Set(v string) error {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,8 @@ type counts struct {
 	tally *stages.Tally
 	total atomic.Int64 // -1 while unknown
 	base  int64        // items done before this run: a resumed run's
+
+	stopping atomic.Bool // the run was interrupted: no ETA
 }
 
 // read returns how many items the run has read so far.
@@ -77,54 +80,74 @@ func countItems(path string, c *counts) {
 	c.total.Store(n)
 }
 
-// status is the one line that says how far a run has come.
+// status is the one line that says how far a run has come, short enough
+// for an 80-column terminal.
 func (c *counts) status(start time.Time) string {
 	now := c.tally.Now()
 	done, ok := c.base+now.Done, c.base+now.OK
-	of := fmt.Sprintf("%s read", humanize.Comma(c.read()))
-	eta := ""
 	elapsed := time.Since(start)
-	if total := c.total.Load(); total >= 0 {
-		of = "of " + humanize.Comma(total)
-		if done > 0 && total > done {
-			left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
-			eta = ", ETA " + left.Round(time.Second).String()
-		}
+	var b strings.Builder
+	total := c.total.Load()
+	if total >= 0 {
+		fmt.Fprintf(&b, "%s/%s", humanize.Comma(done), humanize.Comma(total))
+	} else {
+		fmt.Fprintf(&b, "%s done of %s read", humanize.Comma(done), humanize.Comma(c.read()))
 	}
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(done) / elapsed.Seconds()
+	fmt.Fprintf(&b, " · %s failed", humanize.Comma(done-ok)) // the rest are ok
+	if elapsed > time.Second {
+		fmt.Fprintf(&b, " · %s/s", humanize.Comma(int64(float64(now.Done)/elapsed.Seconds())))
 	}
-	return fmt.Sprintf("%s %s done: %s ok, %s failed · %s/s · %d in flight, %d waiting · %s%s",
-		humanize.Comma(done), of, humanize.Comma(ok), humanize.Comma(done-ok), humanize.FtoaWithDigits(rate, 1),
-		now.InFlight, now.Waiting, elapsed.Round(time.Second), eta)
+	fmt.Fprintf(&b, " · %d in flight", now.InFlight)
+	if now.Waiting > 0 {
+		fmt.Fprintf(&b, ", %d waiting", now.Waiting)
+	}
+	fmt.Fprintf(&b, " · %s", elapsed.Round(time.Second))
+	left := total - done
+	switch {
+	case c.stopping.Load():
+		b.WriteString(" · stopping")
+	case total < 0 || left <= 0 || now.Done == 0:
+	case left <= now.InFlight+now.Waiting:
+		// The last ones are out: the rate says nothing of when they end.
+		fmt.Fprintf(&b, " · last %d out", left)
+	default:
+		eta := time.Duration(float64(elapsed) / float64(now.Done) * float64(left))
+		fmt.Fprintf(&b, " · ETA %s", eta.Round(time.Second))
+	}
+	return b.String()
 }
 
 // A display shows counts on stderr while a run goes on, and is the
 // writer of every other line for stderr meanwhile, so that they print
-// above the bar instead of through it.
+// above the progress line instead of through it.
 type display struct {
 	mu     sync.Mutex
-	out    io.Writer // stderr, or the bar's writer while it runs
+	out    io.Writer // stderr, or the progress line's writer while it runs
 	stderr io.Writer
+	redraw bool // in place, on a terminal; else a line every statusEvery
 	stop   func()
 }
 
-func (p *display) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
+func (d *display) Write(b []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.Write(b)
 }
 
-// startDisplay shows c on stderr: a bar on a terminal, refreshed every
-// 200 ms, or else a plain line every 10 s. Stop ends it; lines written
-// after go to stderr as they are.
-func startDisplay(stderr io.Writer, terminal bool, c *counts) *display {
-	pr := &display{out: stderr, stderr: stderr}
+// newDisplay returns a display for stderr that shows nothing until start.
+// redraw says whether it may redraw a line in place: only on a terminal
+// that nothing else writes to, as the records on stdout would be erased.
+func newDisplay(stderr io.Writer, redraw bool) *display {
+	return &display{out: stderr, stderr: stderr, redraw: redraw, stop: func() {}}
+}
+
+// start shows c: a line redrawn every 200 ms, or else a plain line every
+// statusEvery. Stop ends it; lines written after go to stderr as they are.
+func (d *display) start(c *counts) {
 	start := time.Now()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	if !terminal {
+	if !d.redraw {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -133,18 +156,22 @@ func startDisplay(stderr io.Writer, terminal bool, c *counts) *display {
 			for {
 				select {
 				case <-tick.C:
-					fmt.Fprintf(pr, "fetchpipe: %s\n", c.status(start))
+					fmt.Fprintf(d, "fetchpipe: %s\n", c.status(start))
 				case <-done:
 					return
 				}
 			}
 		}()
-		pr.stop = sync.OnceFunc(func() { close(done); wg.Wait() })
-		return pr
+		d.stop = sync.OnceFunc(func() { close(done); wg.Wait() })
+		return
 	}
-	bars := mpb.New(mpb.WithOutput(stderr), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithWidth(24), mpb.WithAutoRefresh())
-	bar := bars.New(0, mpb.BarStyle(), mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return c.status(start) })))
-	pr.out = bars
+	bars := mpb.New(mpb.WithOutput(d.stderr), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
+	// No bar drawn: the counts say more, and a line of text fits 80
+	// columns where a bar and the text would not.
+	bar := bars.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return c.status(start) })))
+	d.mu.Lock()
+	d.out = bars
+	d.mu.Unlock()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -164,14 +191,14 @@ func startDisplay(stderr io.Writer, terminal bool, c *counts) *display {
 			}
 		}
 	}()
-	pr.stop = sync.OnceFunc(func() {
+	d.stop = sync.OnceFunc(func() {
 		close(done)
 		wg.Wait()
-		bar.SetTotal(-1, true) // complete at what was done, whatever the total
+		// Left as it was: a run cut short is not shown complete.
+		bar.Abort(false)
 		bars.Wait()
-		pr.mu.Lock()
-		pr.out = stderr
-		pr.mu.Unlock()
+		d.mu.Lock()
+		d.out = d.stderr
+		d.mu.Unlock()
 	})
-	return pr
 }

@@ -47,10 +47,10 @@ func TestProgressLeavesTheRecordsAlone(t *testing.T) {
 	if strip(with.stdout) != strip(without.stdout) {
 		t.Errorf("the records differ with progress shown")
 	}
-	if !strings.Contains(with.stderr, "fetchpipe: ") || !strings.Contains(with.stderr, " done: ") || strings.Contains(with.stderr, "\r") {
+	if !strings.Contains(with.stderr, "fetchpipe: ") || !strings.Contains(with.stderr, " done of ") || strings.Contains(with.stderr, "\r") {
 		t.Errorf("status lines %q", with.stderr)
 	}
-	if strings.Contains(without.stderr, " done: ") {
+	if strings.Contains(without.stderr, " done of ") {
 		t.Errorf("--progress never printed %q", without.stderr)
 	}
 	if r := runCmd(t, "", "--progress", "sometimes"); r.code != exitUsage || !strings.Contains(r.stderr, "--progress must be auto, always or never") {
@@ -65,7 +65,8 @@ func TestBarStopsCleanly(t *testing.T) {
 	var out syncBuffer
 	c := &counts{tally: stages.NewTally()}
 	c.total.Store(10)
-	d := startDisplay(&out, true, c)
+	d := newDisplay(&out, true)
+	d.start(c)
 	for i := range 4 {
 		r := stages.Record{Attempts: 1}
 		if i == 0 {
@@ -79,7 +80,7 @@ func TestBarStopsCleanly(t *testing.T) {
 	d.stop() // twice is safe
 	fmt.Fprintln(d, "fetchpipe: a line after")
 	s := out.String()
-	for _, want := range []string{"4 of 10 done: 3 ok, 1 f", "a line above the bar", "a line after"} { // the bar is cut to the width it has
+	for _, want := range []string{"4/10 · 1 failed", "a line above the bar", "a line after"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the display lacks %q:\n%q", want, s)
 		}

@@ -38,7 +38,7 @@ func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.hostRate, "host-rate", "", "start at most `R` requests per host, as --rate")
 	fs.IntVar(&f.burst, "burst", 1, "let `N` requests start at once under --rate and --host-rate after a quiet spell")
 	fs.IntVar(&f.retries, "retries", stages.DefaultRetries, "retry a failed request up to `N` times, after a backoff (0: never)")
-	fs.StringVar(&f.retryOn, "retry-on", defaultRetryOn(), "what is worth a retry: a comma-separated `LIST` of statuses (429, 500-599) and error kinds")
+	fs.StringVar(&f.retryOn, "retry-on", defaultRetryOn(), "what is worth a retry, in place of the default: a comma-separated `LIST` of statuses (429, 500-599, 5xx) and error kinds")
 	durationVar(fs, &f.maxRetryWait, "max-retry-wait", stages.DefaultMaxRetryWait, "wait at most `D` before a retry, whatever Retry-After asks")
 	fs.BoolVar(&f.retryUnsafe, "retry-unsafe", false, "retry POST, PATCH and other methods that may not be safe to repeat")
 	durationVar(fs, &f.connectTimeout, "connect-timeout", stages.DefaultConnectTimeout, "give up connecting to a host after `D`; 0 leaves it to the operating system")
