@@ -58,10 +58,13 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithRetryUnsafe, WithMaxRetryWait, or WithRetryPolicy in place of those
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithTrustRedirects, WithTLS, WithDecode,
-// WithMaxDepth, WithResponseHeaders, WithGrace, WithInputOrder,
+// WithMaxDepth, WithQuery, WithResponseHeaders, WithGrace, WithInputOrder,
 // WithObserver, WithTrace, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
+	if s.query != nil && (s.decode == nil || *s.decode != JSON) {
+		panic("stages.Fetch: WithQuery runs on JSON bodies, which need WithDecode(JSON)")
+	}
 	if s.given&optMaxDepth != 0 && (s.decode == nil || *s.decode != JSON) {
 		panic("stages.Fetch: WithMaxDepth applies to the JSON decoding of WithDecode(JSON), which is not given")
 	}
@@ -206,6 +209,9 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 	}
 	if f.decode != nil {
 		decodeBody(&rec, *f.decode, true, f.maxDepth) // the body was just read: the record's own
+	}
+	if f.query != nil {
+		f.query.Apply(f.requests, &rec)
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {

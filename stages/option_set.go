@@ -40,6 +40,7 @@ const (
 	optTrace
 	optTLS
 	optResponseHeaders
+	optQuery
 )
 
 var optionNames = [...]string{
@@ -49,7 +50,7 @@ var optionNames = [...]string{
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
-	"WithResponseHeaders",
+	"WithResponseHeaders", "WithQuery",
 }
 
 // What each kind of stage takes.

@@ -54,6 +54,7 @@ type settings struct {
 	// responseHeaders are lower-case patterns of the response headers
 	// to keep in records.
 	responseHeaders []headerPattern
+	query           *Query
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

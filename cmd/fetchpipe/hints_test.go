@@ -177,3 +177,38 @@ func TestDemoBriefLine(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestJQFlag: --jq's result replaces each JSON body; a jq error on one
+// item makes it a decode record and leaves the others ok; a failing
+// server's JSON body is queried too; -d text with --jq is a usage error.
+func TestJQFlag(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a":
+			w.Write([]byte(`{"n":1}`))
+		case "/b":
+			w.Write([]byte(`{"n":"x"}`))
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":"busy","n":0}`))
+		}
+	}))
+	defer srv.Close()
+	r := runCmd(t, "", "--ordered", "--retries", "0", "--jq", ".n + 1", srv.URL+"/a", srv.URL+"/b", srv.URL+"/c")
+	recs := parseRecords(t, r.stdout)
+	if r.code != exitFailed || len(recs) != 3 {
+		t.Fatalf("exit status %d, records %s", r.code, r.stdout)
+	}
+	if !recs[0].OK || string(recs[0].Body) != "2" {
+		t.Errorf("record 0: %+v, body %s", recs[0], recs[0].Body)
+	}
+	if recs[1].kind() != "decode" || !strings.Contains(recs[1].Error.Message, "cannot add") {
+		t.Errorf("record 1: %+v", recs[1].Error)
+	}
+	if recs[2].kind() != "http_status" || string(recs[2].Body) != "1" {
+		t.Errorf("record 2: %+v, body %s", recs[2].Error, recs[2].Body)
+	}
+	if r := runCmd(t, "", "--jq", ".n", "-d", "text", srv.URL+"/a"); r.code != exitUsage {
+		t.Errorf("--jq with -d text: exit status %d", r.code)
+	}
+}

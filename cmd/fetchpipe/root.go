@@ -123,6 +123,7 @@ type fetchFlags struct {
 	cacert      string
 	respHeaders []string
 	dryRun      bool
+	jq          string
 	sendHeader  http.Header // -H, parsed, for --dry-run
 	headers     []string
 	method      string
@@ -141,6 +142,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
 	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST` of names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
+	fs.StringVar(&f.jq, "jq", "", "run the jq `PROGRAM` on each JSON body, ok or not; its result replaces the body (several as an array, none as null), as gojq runs it")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make (seq, method, url, headers; credentials masked)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
@@ -231,6 +233,16 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	}
 	if f.ordered {
 		fetch = append(fetch, stages.WithInputOrder())
+	}
+	if f.jq != "" {
+		if format != stages.JSON {
+			return nil, 0, fmt.Errorf("--jq runs on JSON bodies: it does not go with -d %s", f.decode)
+		}
+		q, err := stages.ParseQuery(f.jq)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--jq: %w", err)
+		}
+		fetch = append(fetch, stages.WithQuery(q))
 	}
 	if len(f.respHeaders) > 0 {
 		for _, h := range f.respHeaders {
