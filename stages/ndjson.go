@@ -41,9 +41,14 @@ func WriteNDJSON(in pipeline.Stream[Record], w io.Writer) error {
 // it, so that a process killed between two writes leaves a file of whole
 // records, never a torn last line.
 type NDJSONWriter struct {
-	w   io.Writer
-	buf []byte // whole lines not yet written
+	w      io.Writer
+	buf    []byte // whole lines not yet written
+	fields Fields // nil: all
 }
+
+// SetFields makes Write write only the fields fs, in their order (see
+// Record.AppendFields); nil writes them all.
+func (w *NDJSONWriter) SetFields(fs Fields) { w.fields = fs }
 
 // bufSize is how many bytes of records an NDJSONWriter gathers before it
 // writes them: large enough that a bulk run makes few system calls.
@@ -59,7 +64,11 @@ func NewNDJSONWriter(w io.Writer) *NDJSONWriter {
 func (w *NDJSONWriter) Write(r Record) error {
 	start := len(w.buf)
 	// Encoded in place: a record that fits, as most do, costs no copy.
-	w.buf = append(r.AppendJSON(w.buf), '\n')
+	if w.fields != nil {
+		w.buf = append(r.AppendFields(w.buf, w.fields), '\n')
+	} else {
+		w.buf = append(r.AppendJSON(w.buf), '\n')
+	}
 	if len(w.buf) <= bufSize {
 		return nil
 	}

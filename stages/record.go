@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/segmentio/encoding/json"
 )
@@ -59,14 +58,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
 	if r.Follow != nil {
-		b = append(b, `,"follow":[`...)
-		for i, n := range r.Follow {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, int64(n), 10)
-		}
-		b = append(b, ']')
+		b = append(b, `,"follow":`...)
+		b = appendFollow(b, r.Follow)
 	}
 	if r.Item != "" {
 		b = append(b, `,"item":`...)
@@ -96,26 +89,16 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = appendHeader(b, r.Header)
 	}
 	if r.Err != nil {
-		b = append(b, `,"error":{"kind":`...)
-		b = appendString(b, string(r.Err.Kind))
-		b = append(b, `,"message":`...)
-		b = appendString(b, r.Err.Message)
-		b = append(b, '}')
+		b = append(b, `,"error":`...)
+		b = appendError(b, r.Err)
 	}
 	if len(r.Meta) > 0 {
 		b = append(b, `,"meta":`...)
 		b = append(b, r.Meta...)
 	}
-	switch {
-	case r.Body == nil || r.Format == None:
-	case r.Format == JSON:
+	if r.Body != nil && r.Format != None {
 		b = append(b, `,"body":`...)
-		b = append(b, r.Body...)
-	default:
-		b = append(b, `,"body":`...)
-		// The escaper only reads the bytes; viewing them as a string
-		// spares a copy of every text body.
-		b = appendString(b, unsafe.String(unsafe.SliceData(r.Body), len(r.Body)))
+		b = r.AppendBody(b)
 	}
 	return append(b, '}')
 }

@@ -3,6 +3,7 @@ package stages_test
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,25 @@ func TestWritesHoldWholeLines(t *testing.T) {
 	}
 	if len(w) > 12 {
 		t.Errorf("%d writes for %d KB: the buffer does not gather small records", len(w), want.Len()>>10)
+	}
+}
+
+// TestAppendFields: the fields named, in their order, each written as
+// AppendJSON writes it; an absent one left out; an unknown name refused.
+func TestAppendFields(t *testing.T) {
+	r := stages.Record{Seq: 2, URL: "u", Status: 503, Attempts: 3, Err: &stages.Error{Kind: stages.KindHTTPStatus, Message: "m"},
+		Body: []byte(`{"a":1}`), Format: stages.JSON}
+	fs, err := stages.ParseFields("body, error,seq,final_url,seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.AppendFields(nil, fs)); got != `{"body":{"a":1},"error":{"kind":"http_status","message":"m"},"seq":2}` {
+		t.Errorf("got %s", got)
+	}
+	if got := string(r.AppendFields(nil, fs.With("ok", "seq"))); got != `{"body":{"a":1},"error":{"kind":"http_status","message":"m"},"seq":2,"ok":false}` {
+		t.Errorf("With: got %s", got)
+	}
+	if _, err := stages.ParseFields("url,size"); err == nil || !strings.Contains(err.Error(), `"size" is not a field`) {
+		t.Errorf("error %v", err)
 	}
 }

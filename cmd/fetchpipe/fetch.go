@@ -115,20 +115,35 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			progress.base = int64(prev.Done())
 		}
 	}
+	var fields stages.Fields
+	switch {
+	case f.rawBody && (f.fields != "" || f.resume != ""):
+		return errors.New("--raw-body writes bodies alone: it goes with neither --fields nor --resume, which need records")
+	case f.fields != "":
+		if fields, err = stages.ParseFields(f.fields); err != nil {
+			return fmt.Errorf("--fields: %w", err)
+		}
+		if prev != nil {
+			// What a later resume reads of each record.
+			fields = fields.With("seq", "follow", "item", "url", "ok")
+		}
+	}
 	t := fetchTask{
-		tally:  tally,
-		counts: progress,
-		prev:   prev,
-		sync:   sync,
-		in:     in,
-		items:  items,
-		source: sourceOpts,
-		jsonl:  f.jsonl,
-		fetch:  fetchOpts,
-		format: format,
-		out:    out,
-		stderr: messages,
-		grace:  f.throttle.grace,
+		fields:  fields,
+		rawBody: f.rawBody,
+		tally:   tally,
+		counts:  progress,
+		prev:    prev,
+		sync:    sync,
+		in:      in,
+		items:   items,
+		source:  sourceOpts,
+		jsonl:   f.jsonl,
+		fetch:   fetchOpts,
+		format:  format,
+		out:     out,
+		stderr:  messages,
+		grace:   f.throttle.grace,
 	}
 	if d := f.throttle.deadline; d > 0 {
 		var cancel context.CancelFunc
@@ -239,20 +254,22 @@ func sameFileInfo(in io.Reader, st os.FileInfo) bool {
 // fetchTask is one run of the fetch pipeline, shared by the command and
 // the demo.
 type fetchTask struct {
-	in     io.Reader // input lines, read when items is nil
-	items  []string  // input items, for arguments
-	source []stages.Option
-	jsonl  bool
-	fetch  []stages.Option
-	format stages.Format
-	out    io.Writer
-	stderr io.Writer
-	grace  time.Duration              // for the message on an interrupt
-	prev   *stages.Previous           // with --resume: what the output holds already
-	counts *counts                    // with progress shown: what the sink has written
-	tally  *stages.Tally              // the records' counts; nil for a new one
-	brief  func(stages.Record) string // when set, writes each record as this line instead of NDJSON
-	sync   func() error               // syncs the output to disk, where it is a file
+	in      io.Reader // input lines, read when items is nil
+	items   []string  // input items, for arguments
+	source  []stages.Option
+	jsonl   bool
+	fetch   []stages.Option
+	format  stages.Format
+	out     io.Writer
+	stderr  io.Writer
+	grace   time.Duration              // for the message on an interrupt
+	prev    *stages.Previous           // with --resume: what the output holds already
+	counts  *counts                    // with progress shown: what the sink has written
+	tally   *stages.Tally              // the records' counts; nil for a new one
+	brief   func(stages.Record) string // when set, writes each record as this line instead of NDJSON
+	fields  stages.Fields              // with --fields, the fields to write
+	rawBody bool                       // --raw-body: ok bodies alone, failures on stderr
+	sync    func() error               // syncs the output to disk, where it is a file
 
 	// first, when set, is called when the first record reaches the sink.
 	first func()
@@ -331,6 +348,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		read = func() int64 { return p.Produced() - t.prev.Skipped() }
 	}
 	nw := stages.NewNDJSONWriter(t.out)
+	nw.SetFields(t.fields)
 	flush := nw.Flush
 	if t.sync != nil {
 		flush = func() error {
@@ -361,12 +379,19 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		res.tally.Add(&r)
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
-		if t.brief != nil {
+		switch {
+		case t.brief != nil:
 			if _, err := io.WriteString(t.out, t.brief(r)); err != nil {
 				return fmt.Errorf("writing output: %w", err)
 			}
-		} else if err := nw.Write(r); err != nil {
-			return err
+		case t.rawBody:
+			if err := writeRaw(t.out, t.stderr, &r); err != nil {
+				return err
+			}
+		default:
+			if err := nw.Write(r); err != nil {
+				return err
+			}
 		}
 		pr.written.Add(1)
 		return nil
@@ -547,4 +572,18 @@ func verboseLog(w io.Writer) func(stages.Trace) {
 		defer mu.Unlock()
 		io.WriteString(w, line)
 	}
+}
+
+// writeRaw writes an ok record's body alone as a line of out (JSON as it
+// is, text as a JSON string, so that a line stays a line), and a record
+// that is not ok as a line of stderr.
+func writeRaw(out, stderr io.Writer, r *stages.Record) error {
+	if r.Err != nil {
+		fmt.Fprintf(stderr, "fetchpipe: [seq %d] %s: %s: %s\n", r.Seq, r.URL, r.Err.Kind, r.Err.Message)
+		return nil
+	}
+	if _, err := out.Write(append(r.AppendBody(nil), '\n')); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
 }

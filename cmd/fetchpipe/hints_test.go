@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -210,5 +211,34 @@ func TestJQFlag(t *testing.T) {
 	}
 	if r := runCmd(t, "", "--jq", ".n", "-d", "text", srv.URL+"/a"); r.code != exitUsage {
 		t.Errorf("--jq with -d text: exit status %d", r.code)
+	}
+}
+
+// TestFieldsAndRawBody: --fields writes the fields named, in order;
+// --raw-body writes ok bodies alone, a line each, as the API's own
+// objects, and failures on stderr, with the exit status saying so.
+func TestFieldsAndRawBody(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	ok, bad := base+"/r/a.json", base+"/r/b.json?status=404"
+	r := runCmd(t, "", "--ordered", "--fields", "status,url,seq", ok, bad)
+	want := fmt.Sprintf("{\"status\":200,\"url\":%q,\"seq\":0}\n{\"status\":404,\"url\":%q,\"seq\":1}\n", ok, bad)
+	if string(r.stdout) != want {
+		t.Errorf("--fields wrote\n%s\nwant\n%s", r.stdout, want)
+	}
+	r = runCmd(t, "", "--ordered", "--raw-body", ok, bad)
+	var listing struct {
+		Kind string
+		Data struct{ Dist int }
+	}
+	if lines := strings.Split(strings.TrimSpace(string(r.stdout)), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &listing) != nil || listing.Kind != "Listing" || listing.Data.Dist != 5 {
+		t.Errorf("--raw-body wrote %q", r.stdout)
+	}
+	if r.code != exitFailed || !strings.Contains(r.stderr, "[seq 1] "+bad+": http_status: server answered 404") {
+		t.Errorf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"--fields", "url,nope"}, {"--raw-body", "--fields", "url"}} {
+		if r := runCmd(t, "", append(args, ok)...); r.code != exitUsage {
+			t.Errorf("%v: exit status %d", args, r.code)
+		}
 	}
 }

@@ -124,6 +124,8 @@ type fetchFlags struct {
 	respHeaders []string
 	dryRun      bool
 	jq          string
+	fields      string
+	rawBody     bool
 	sendHeader  http.Header // -H, parsed, for --dry-run
 	headers     []string
 	method      string
@@ -143,6 +145,8 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringVarP(&f.method, "method", "X", "GET", "HTTP `METHOD` for requests that do not name their own")
 	fs.StringSliceVar(&f.respHeaders, "response-headers", nil, "keep these response headers in each record's \"headers\": a comma-separated `LIST` of names and patterns with *, in any case (Link,ETag,X-RateLimit-*)")
 	fs.StringVar(&f.jq, "jq", "", "run the jq `PROGRAM` on each JSON body, ok or not; its result replaces the body (several as an array, none as null), as gojq runs it")
+	fs.StringVar(&f.fields, "fields", "", "write only these record fields, in this order: a comma-separated `LIST` such as url,status,body")
+	fs.BoolVar(&f.rawBody, "raw-body", false, "write only the body of each ok record, one a line; a record that is not ok goes to stderr as a line")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make (seq, method, url, headers; credentials masked)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
