@@ -78,6 +78,7 @@
 //	bytes         body bytes received
 //	[content_type]
 //	[headers]     the response headers WithResponseHeaders asks for, as strings
+//	[file]        with WithSave, the file the body was saved to
 //	[error]       {"kind": …, "message": …} when ok is false
 //	[meta]        a Specs line's meta, as given
 //	[body]        a JSON value after Decode(JSON), else a string

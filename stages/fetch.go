@@ -308,10 +308,23 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 		if encoding != "" {
 			announced = -1 // the announced length is of the compressed bytes
 		}
-		var body []byte
-		body, err = readBody(dec, announced, f.maxBody)
-		rec.Bytes = int64(len(body))
-		rec.Body = body
+		if f.save != nil && !failed && knownEncoding(cmp.Or(encoding, "gzip")) {
+			var path string
+			if path, rec.Bytes, err = f.save.save(req, rec.ContentType, dec, f.maxBody); err == nil {
+				rec.File = path
+				return 0
+			}
+			var taken *errTaken
+			if errors.As(err, &taken) {
+				rec.Err = newError(KindOther, taken.Error())
+				return 0
+			}
+		} else {
+			var body []byte
+			body, err = readBody(dec, announced, f.maxBody)
+			rec.Bytes = int64(len(body))
+			rec.Body = body
+		}
 	}
 	if err != nil {
 		rec.Body = nil

@@ -27,13 +27,14 @@ const (
 	fieldBytes
 	fieldContentType
 	fieldHeaders
+	fieldFile
 	fieldError
 	fieldMeta
 	fieldBody
 )
 
 var fieldNames = [...]string{"seq", "follow", "item", "url", "final_url", "status", "ok", "attempts",
-	"elapsed_ms", "bytes", "content_type", "headers", "error", "meta", "body"}
+	"elapsed_ms", "bytes", "content_type", "headers", "file", "error", "meta", "body"}
 
 // ParseFields makes Fields of a comma-separated list of record field
 // names ("url,status,body"), in the order given, or says which name is not
@@ -128,6 +129,11 @@ func (r *Record) AppendFields(b []byte, fs Fields) []byte {
 			if len(r.Header) > 0 {
 				sep()
 				b = appendHeader(b, r.Header)
+			}
+		case fieldFile:
+			if r.File != "" {
+				name(f)
+				b = appendString(b, r.File)
 			}
 		case fieldError:
 			if r.Err != nil {

@@ -41,6 +41,7 @@ const (
 	optTLS
 	optResponseHeaders
 	optQuery
+	optSave
 )
 
 var optionNames = [...]string{
@@ -50,7 +51,7 @@ var optionNames = [...]string{
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
-	"WithResponseHeaders", "WithQuery",
+	"WithResponseHeaders", "WithQuery", "WithSave",
 }
 
 // What each kind of stage takes.

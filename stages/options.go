@@ -55,6 +55,7 @@ type settings struct {
 	// to keep in records.
 	responseHeaders []headerPattern
 	query           *Query
+	save            *saver
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

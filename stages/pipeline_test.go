@@ -95,7 +95,7 @@ type line struct {
 
 // schema is the documented field order of a record (Record.AppendJSON).
 var schema = []string{"seq", "follow", "item", "url", "final_url", "status", "ok", "attempts", "elapsed_ms", "bytes",
-	"content_type", "headers", "error", "meta", "body"}
+	"content_type", "headers", "file", "error", "meta", "body"}
 
 // parseLines reads NDJSON output with encoding/json, refusing any field the
 // schema does not document, any field out of the documented order, and any

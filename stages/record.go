@@ -29,6 +29,9 @@ type Record struct {
 	// for; nil without it.
 	Header http.Header
 
+	// File is, with WithSave, where the body was saved; Bytes is its size.
+	File string
+
 	// Body is the response body; Format says whether it is raw text or
 	// validated one-line JSON, and Decode sets it.
 	Body   []byte
@@ -51,7 +54,7 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 // fields, in this order (those in brackets only when set):
 //
 //	seq, [follow], [item], url, [final_url], status, ok, attempts, elapsed_ms, bytes,
-//	[content_type], [headers], [error {kind, message}], [meta], [body]
+//	[content_type], [headers], [file], [error {kind, message}], [meta], [body]
 //
 // A JSON body is embedded as a JSON value, a text body as a string.
 func (r *Record) AppendJSON(b []byte) []byte {
@@ -87,6 +90,10 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	}
 	if len(r.Header) > 0 {
 		b = appendHeader(b, r.Header)
+	}
+	if r.File != "" {
+		b = append(b, `,"file":`...)
+		b = appendString(b, r.File)
 	}
 	if r.Err != nil {
 		b = append(b, `,"error":`...)

@@ -23,6 +23,10 @@ type Request struct {
 	// the same answers, whatever order the requests complete in.
 	Follow []int
 
+	// Input is the item as read, before any template: the line or the
+	// value. Empty for a spec, and for a Request made by hand.
+	Input string
+
 	// Item is the identity of the input item, the same in every run for
 	// the same item (see ItemOf): what resuming a run matches records by.
 	// A follow-up's is that of the value it was made from.

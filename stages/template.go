@@ -139,7 +139,7 @@ func (tp template) fill(line string) (string, *Error) {
 // none.
 func (tp template) request(seq int64, line string) Request {
 	u, err := tp.fill(line)
-	return Request{Seq: seq, Item: ItemOf(line), URL: u, Err: err}
+	return Request{Seq: seq, Input: line, Item: ItemOf(line), URL: u, Err: err}
 }
 
 // validHost reports whether s can only be read as a host name, an IP

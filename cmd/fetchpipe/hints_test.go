@@ -242,3 +242,25 @@ func TestFieldsAndRawBody(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveFlag: --save writes the bodies to files the records name;
+// --save-name alone, or --save with --jq, is a usage error.
+func TestSaveFlag(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	dir := filepath.Join(t.TempDir(), "out")
+	r := runCmd(t, "golang\nrust\n", "-t", base+"/r/{}.json", "--save", dir, "--save-name", "{}{ext}", "--ordered")
+	recs := parseRecords(t, r.stdout)
+	if r.code != exitOK || len(recs) != 2 || recs[0].Body != nil {
+		t.Fatalf("exit status %d, records %s", r.code, r.stdout)
+	}
+	for _, name := range []string{"golang.json", "rust.json"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !strings.Contains(string(b), `"kind":"Listing"`) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, args := range [][]string{{"--save-name", "{}"}, {"--save", dir, "--jq", ".a"}} {
+		if r := runCmd(t, "", append(args, base+"/r/a.json")...); r.code != exitUsage {
+			t.Errorf("%v: exit status %d", args, r.code)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -126,6 +127,8 @@ type fetchFlags struct {
 	jq          string
 	fields      string
 	rawBody     bool
+	save        string
+	saveName    string
 	sendHeader  http.Header // -H, parsed, for --dry-run
 	headers     []string
 	method      string
@@ -147,6 +150,8 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.jq, "jq", "", "run the jq `PROGRAM` on each JSON body, ok or not; its result replaces the body (several as an array, none as null), as gojq runs it")
 	fs.StringVar(&f.fields, "fields", "", "write only these record fields, in this order: a comma-separated `LIST` such as url,status,body")
 	fs.BoolVar(&f.rawBody, "raw-body", false, "write only the body of each ok record, one a line; a record that is not ok goes to stderr as a line")
+	fs.StringVar(&f.save, "save", "", "write each ok body to a file in `DIR` (made if need be) instead of into its record, which says which file")
+	fs.StringVar(&f.saveName, "save-name", "", "name the files of --save by `TEMPLATE`: {seq}, {}, {host}, {path}, {ext} (default {seq}{ext})")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "fetch nothing: print on stdout, for each item, the request it would make (seq, method, url, headers; credentials masked)")
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
@@ -211,9 +216,7 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		stages.WithTimeout(f.timeout),
 		stages.WithMaxBody(maxBody),
 	}
-	if format == stages.JSON {
-		fetch = append(fetch, stages.WithMaxDepth(f.maxDepth))
-	}
+
 	if f.method != "" {
 		if err := stages.CheckMethod(f.method); err != nil {
 			return nil, 0, fmt.Errorf("--method: %w", err)
@@ -238,6 +241,18 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 	if f.ordered {
 		fetch = append(fetch, stages.WithInputOrder())
 	}
+	if f.save != "" {
+		if f.jq != "" {
+			return nil, 0, errors.New("--save writes bodies to files: --jq has none to run on")
+		}
+		if err := os.MkdirAll(f.save, 0o777); err != nil {
+			return nil, 0, fmt.Errorf("--save: %w", err)
+		}
+		format = stages.None // the bodies go to files, not into records
+		fetch = append(fetch, stages.WithSave(f.save, f.saveName))
+	} else if f.saveName != "" {
+		return nil, 0, errors.New("--save-name names the files of --save, which is not given")
+	}
 	if f.jq != "" {
 		if format != stages.JSON {
 			return nil, 0, fmt.Errorf("--jq runs on JSON bodies: it does not go with -d %s", f.decode)
@@ -255,6 +270,9 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 			}
 		}
 		fetch = append(fetch, stages.WithResponseHeaders(f.respHeaders...))
+	}
+	if format == stages.JSON { // after --save, which leaves no body to decode
+		fetch = append(fetch, stages.WithMaxDepth(f.maxDepth))
 	}
 	return fetch, format, nil
 }

@@ -1,0 +1,139 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// WithSave makes Fetch write the body of each ok response to a file in
+// dir instead of into the record: streamed to disk as it arrives, never
+// held in memory, under a temporary name and given its own name once
+// whole, so that a file under its name is always a whole body. The record
+// says where (Record.File) and how large (Record.Bytes). WithMaxBody caps
+// each file as it caps a body. A body that is not ok (a 404's) stays in
+// the record, as without WithSave.
+//
+// The name comes from name, a template of these parts, each made safe
+// for a file name (anything but letters, digits, ".", "-" and "_"
+// becomes "_"): {seq} (the item's Seq, zero-padded to 8 digits), {}
+// (the input item, as read), {host}, {path} (the URL's path, its "/"
+// made "_"), {ext} (an extension for the Content-Type, ".bin" if none
+// is known). "" means "{seq}{ext}". A name is never outside dir, whatever
+// the URL or the item holds, and never one already taken: that item
+// fails with kind other and a message that names the file.
+func WithSave(dir, name string) Option {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		panic("stages.WithSave: " + err.Error())
+	}
+	if name == "" {
+		name = "{seq}{ext}"
+	}
+	return set(optSave, func(s *settings) { s.save = &saver{dir: abs, name: name} })
+}
+
+type saver struct {
+	dir  string
+	name string
+}
+
+// fileName makes the name of req's body from the template, safe.
+func (sv *saver) fileName(req *Request, contentType string) string {
+	u, _ := url.Parse(req.URL)
+	var host, path string
+	if u != nil {
+		host, path = u.Hostname(), strings.Trim(u.Path, "/")
+	}
+	ext := ".bin"
+	if ct, _, err := mime.ParseMediaType(contentType); err == nil {
+		switch ct {
+		case "application/json":
+			ext = ".json"
+		case "text/html":
+			ext = ".html"
+		case "text/plain":
+			ext = ".txt"
+		default:
+			if exts, _ := mime.ExtensionsByType(ct); len(exts) > 0 {
+				ext = exts[0]
+			}
+		}
+	}
+	r := strings.NewReplacer(
+		"{seq}", fmt.Sprintf("%08d", req.Seq),
+		"{}", safeName(req.Input),
+		"{host}", safeName(host),
+		"{path}", safeName(path),
+		"{ext}", ext,
+	)
+	name := safeName(r.Replace(sv.name))
+	if name == "" || strings.Trim(name, ".") == "" {
+		name = fmt.Sprintf("%08d%s", req.Seq, ext) // nothing left to name it by
+	}
+	return name
+}
+
+// safeName keeps letters, digits, ".", "-" and "_", and makes anything
+// else "_", so that no part of a name can lead out of the directory.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// save streams body to a new file in the directory and names it, or says
+// why not. It returns the file's path and size.
+func (sv *saver) save(req *Request, contentType string, body io.Reader, limit int64) (string, int64, error) {
+	name := sv.fileName(req, contentType)
+	final := filepath.Join(sv.dir, name)
+	if filepath.Dir(final) != sv.dir { // safeName makes this hold; checked all the same
+		return "", 0, fmt.Errorf("the name %q would leave %s", name, sv.dir)
+	}
+	tmp, err := os.CreateTemp(sv.dir, ".fetchpipe-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(tmp.Name()) // gone once linked, or on failure
+	src := body
+	if limit > 0 {
+		src = io.LimitReader(body, limit+1)
+	}
+	n, err := io.Copy(tmp, src)
+	if err == nil {
+		err = tmp.Chmod(0o644) // a file like any other, not a temporary's 0600
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", n, err
+	}
+	if limit > 0 && n > limit {
+		return "", n, &errTooLarge{limit, -1}
+	}
+	// A link fails on a name that exists, where a rename would replace it.
+	if err := os.Link(tmp.Name(), final); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return "", n, &errTaken{final}
+		}
+		return "", n, err
+	}
+	return final, n, nil
+}
+
+// errTaken reports a file name already taken; its message is the record's.
+type errTaken struct{ path string }
+
+func (e *errTaken) Error() string {
+	return "not saved: " + e.path + " already exists, and is not overwritten (give --save a name template that tells items apart, such as {seq})"
+}

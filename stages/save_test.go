@@ -1,0 +1,64 @@
+package stages_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// TestSaveStaysInDir: bodies saved whole, under names made safe, never
+// outside the directory whatever the item or the URL holds; a name taken
+// is an "other" record, the file not overwritten; a body over the cap
+// leaves no file.
+func TestSaveStaysInDir(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("q") == "big" {
+			w.Write([]byte(strings.Repeat("x", 5000)))
+			return
+		}
+		w.Write([]byte(`{"path":` + `"` + r.URL.EscapedPath() + `"}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	items := []string{"a", "../../etc/passwd", "/etc/passwd", "..", "%2f..%2fx", "x/y", "big"}
+	p := pipeline.New(t.Context())
+	recs := collect(t, stages.Fetch(stages.URLs(p, items, stages.WithTemplate(srv.URL+"/r?q={}")),
+		stages.WithSave(dir, "{}{ext}"), stages.WithMaxBody(1000), stages.WithInputOrder()))
+	for _, r := range recs[:6] {
+		if !r.OK() || filepath.Dir(r.File) != dir {
+			t.Errorf("record %d: file %q, error %v; want a file in %s", r.Seq, r.File, r.Err, dir)
+			continue
+		}
+		b, err := os.ReadFile(r.File)
+		if err != nil || int64(len(b)) != r.Bytes || !strings.HasPrefix(string(b), `{"path":`) || r.Body != nil {
+			t.Errorf("record %d: %q (%v), %d bytes recorded, body %q", r.Seq, b, err, r.Bytes, r.Body)
+		}
+	}
+	if big := recs[6]; big.Err == nil || big.Err.Kind != stages.KindTooLarge || big.File != "" {
+		t.Errorf("a body over the cap: %+v", big)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 6 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the directory holds %v, want 6 files and no temporary", names)
+	}
+	// Again: every name is taken now.
+	p = pipeline.New(t.Context())
+	r := collect(t, stages.Fetch(stages.URLs(p, items[:1], stages.WithTemplate(srv.URL+"/r?q={}")), stages.WithSave(dir, "{}{ext}")))[0]
+	if r.Err == nil || r.Err.Kind != stages.KindOther || !strings.Contains(r.Err.Message, "already exists") {
+		t.Errorf("a name taken: %v", r.Err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.json")); !strings.Contains(string(b), `"path"`) {
+		t.Errorf("the file taken was changed: %q", b)
+	}
+}
