@@ -211,7 +211,10 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		decodeBody(&rec, *f.decode, true, f.maxDepth) // the body was just read: the record's own
 	}
 	if f.query != nil {
-		f.query.Apply(f.requests, &rec)
+		// Not the requests' context: a record finished as a run is
+		// interrupted must not fail its query for the interrupt. The
+		// query's own budget bounds it.
+		f.query.Apply(context.Background(), &rec)
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {
