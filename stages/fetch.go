@@ -215,6 +215,14 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		// interrupted must not fail its query for the interrupt. The
 		// query's own budget bounds it.
 		f.query.Apply(context.Background(), &rec)
+		if rec.Format == JSON && tooDeep(rec.Body, f.maxDepth) {
+			// What a program builds must keep readers reading as much as
+			// what a server sends.
+			rec.Format = Text
+			if rec.Err == nil {
+				rec.Err = newError(KindDecode, deepMessage("jq's result", f.maxDepth))
+			}
+		}
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {
@@ -311,7 +319,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 		if encoding != "" {
 			announced = -1 // the announced length is of the compressed bytes
 		}
-		if f.save != nil && !failed && knownEncoding(cmp.Or(encoding, "gzip")) {
+		if f.save != nil && !failed && !noBody(resp) && knownEncoding(cmp.Or(encoding, "gzip")) {
 			var path string
 			if path, rec.Bytes, err = f.save.save(req, rec.ContentType, dec, f.maxBody); err == nil {
 				rec.File = path

@@ -127,7 +127,7 @@ func (r *Record) AppendFields(b []byte, fs Fields) []byte {
 			}
 		case fieldHeaders:
 			if len(r.Header) > 0 {
-				sep()
+				name(f)
 				b = appendHeader(b, r.Header)
 			}
 		case fieldFile:

@@ -89,6 +89,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = appendString(b, r.ContentType)
 	}
 	if len(r.Header) > 0 {
+		b = append(b, `,"headers":`...)
 		b = appendHeader(b, r.Header)
 	}
 	if r.File != "" {
@@ -141,7 +142,7 @@ func appendHeader(b []byte, h http.Header) []byte {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b = append(b, `,"headers":{`...)
+	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')

@@ -135,3 +135,15 @@ func TestAppendFields(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestAppendFieldsHeaders: the headers object among chosen fields, first
+// or not, makes a valid line (it once came with a comma of its own).
+func TestAppendFieldsHeaders(t *testing.T) {
+	r := stages.Record{URL: "u", Header: map[string][]string{"Etag": {`"v1"`}}}
+	for _, list := range []string{"headers", "url,headers", "headers,url"} {
+		fs, _ := stages.ParseFields(list)
+		if line := r.AppendFields(nil, fs); !json.Valid(line) || !strings.Contains(string(line), `"headers":{"Etag":"\"v1\""}`) {
+			t.Errorf("%s: %s", list, line)
+		}
+	}
+}

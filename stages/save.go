@@ -24,10 +24,16 @@ import (
 // becomes "_"): {seq} (the item's Seq, zero-padded to 8 digits), {}
 // (the input item, as read), {host}, {path} (the URL's path, its "/"
 // made "_"), {ext} (an extension for the Content-Type, ".bin" if none
-// is known). "" means "{seq}{ext}". A name is never outside dir, whatever
-// the URL or the item holds, and never one already taken: that item
-// fails with kind other and a message that names the file.
+// is known); a name over 200 bytes is cut, ending "~" and the seq, and
+// the extension. "" means "{seq}{ext}"; any other {…} panics (see
+// CheckSaveName). A name is never outside dir, whatever the URL or the
+// item holds, and never one already taken: that item fails with kind
+// other and a message that names the file. An answer with no body (to a
+// HEAD, a 204, a 304) makes no file.
 func WithSave(dir, name string) Option {
+	if err := CheckSaveName(name); err != nil {
+		panic("stages.WithSave: " + err.Error())
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		panic("stages.WithSave: " + err.Error())
@@ -59,6 +65,8 @@ func (sv *saver) fileName(req *Request, contentType string) string {
 			ext = ".html"
 		case "text/plain":
 			ext = ".txt"
+		case "image/jpeg":
+			ext = ".jpg" // not Go's first pick, .jfif
 		default:
 			if exts, _ := mime.ExtensionsByType(ct); len(exts) > 0 {
 				ext = exts[0]
@@ -75,6 +83,10 @@ func (sv *saver) fileName(req *Request, contentType string) string {
 	name := safeName(r.Replace(sv.name))
 	if name == "" || strings.Trim(name, ".") == "" {
 		name = fmt.Sprintf("%08d%s", req.Seq, ext) // nothing left to name it by
+	}
+	if len(name) > maxName {
+		// File systems take 255 bytes; the end keeps the extension.
+		name = name[:maxName-len(ext)-9] + fmt.Sprintf("~%08d", req.Seq) + ext
 	}
 	return name
 }
@@ -99,7 +111,7 @@ func (sv *saver) save(req *Request, contentType string, body io.Reader, limit in
 	if filepath.Dir(final) != sv.dir { // safeName makes this hold; checked all the same
 		return "", 0, fmt.Errorf("the name %q would leave %s", name, sv.dir)
 	}
-	tmp, err := os.CreateTemp(sv.dir, ".fetchpipe-*")
+	tmp, err := os.CreateTemp(sv.dir, TempPrefix()+"*")
 	if err != nil {
 		return "", 0, err
 	}
@@ -131,9 +143,39 @@ func (sv *saver) save(req *Request, contentType string, body io.Reader, limit in
 	return final, n, nil
 }
 
+// TempPrefix is how the temporary files of WithSave's bodies being
+// written begin: with this process's id, so that a program that must quit
+// at once, without its deferred calls, can remove its own and only its
+// own.
+func TempPrefix() string { return fmt.Sprintf(".fetchpipe-%d-", os.Getpid()) }
+
 // errTaken reports a file name already taken; its message is the record's.
 type errTaken struct{ path string }
 
 func (e *errTaken) Error() string {
 	return "not saved: " + e.path + " already exists, and is not overwritten (give --save a name template that tells items apart, such as {seq})"
+}
+
+// maxName is the longest file name WithSave makes, in bytes.
+const maxName = 200
+
+// CheckSaveName says why name cannot be WithSave's name template, or
+// returns nil: every {…} in it must be one of the parts it knows.
+func CheckSaveName(name string) error {
+	for rest := name; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("name template %q has a { with no }", name)
+		}
+		switch part := rest[i : i+j+1]; part {
+		case "{seq}", "{}", "{host}", "{path}", "{ext}":
+		default:
+			return fmt.Errorf("name template %q: %s is not one of {seq}, {}, {host}, {path}, {ext}", name, part)
+		}
+		rest = rest[i+j+1:]
+	}
 }

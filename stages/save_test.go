@@ -62,3 +62,24 @@ func TestSaveStaysInDir(t *testing.T) {
 		t.Errorf("the file taken was changed: %q", b)
 	}
 }
+
+// TestSaveNames: an unknown part of a name template is refused when the
+// option is made; a name too long for a file system is shortened, its
+// extension and the item's seq kept.
+func TestSaveNames(t *testing.T) {
+	if err := stages.CheckSaveName("{nope}{ext}"); err == nil || !strings.Contains(err.Error(), "{nope} is not one of") {
+		t.Errorf("error %v", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write([]byte("jpeg"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	p := pipeline.New(t.Context())
+	long := strings.Repeat("a", 5000)
+	r := collect(t, stages.Fetch(stages.URLs(p, []string{srv.URL + "/?" + long}), stages.WithSave(dir, "{path}{}{ext}")))[0]
+	if !r.OK() || len(filepath.Base(r.File)) > 200 || !strings.HasSuffix(r.File, "~00000000.jpg") {
+		t.Errorf("file %q, error %v", r.File, r.Err)
+	}
+}

@@ -129,6 +129,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		}
 	}
 	t := fetchTask{
+		saveDir: f.save,
 		fields:  fields,
 		rawBody: f.rawBody,
 		tally:   tally,
@@ -269,6 +270,7 @@ type fetchTask struct {
 	brief   func(stages.Record) string // when set, writes each record as this line instead of NDJSON
 	fields  stages.Fields              // with --fields, the fields to write
 	rawBody bool                       // --raw-body: ok bodies alone, failures on stderr
+	saveDir string                     // --save's, for a quit at once to clean
 	sync    func() error               // syncs the output to disk, where it is a file
 
 	// first, when set, is called when the first record reaches the sink.
@@ -359,7 +361,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		}
 	}
 	// Complete before it is published: the signal handler reads it.
-	pr := &quitState{read: read, flush: flush}
+	pr := &quitState{read: read, flush: flush, saveDir: t.saveDir}
 	current.Store(pr)
 	defer current.Store(nil)
 	// Fetch decodes in its workers, and the sink counts as it writes: each

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -262,5 +263,49 @@ func TestSaveFlag(t *testing.T) {
 		if r := runCmd(t, "", append(args, base+"/r/a.json")...); r.code != exitUsage {
 			t.Errorf("%v: exit status %d", args, r.code)
 		}
+	}
+}
+
+// TestSaveKeepsWhatIsNotABody: with --save, a failure's body stays in
+// its record, an answer with no body (HEAD) makes no empty file, an
+// unknown part of --save-name is a usage error, and a jq result nested
+// deeper than --max-depth is a decode record.
+func TestSaveKeepsWhatIsNotABody(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	dir := filepath.Join(t.TempDir(), "out")
+	r := runCmd(t, "", "--save", dir, "--retries", "0", base+"/r/a.json?status=404")
+	if recs := parseRecords(t, r.stdout); len(recs) != 1 || recs[0].Body == nil || recs[0].Status != 404 {
+		t.Errorf("a 404 with --save: %s", r.stdout)
+	}
+	r = runCmd(t, "", "--save", dir, "-X", "HEAD", base+"/r/b.json")
+	if entries, _ := os.ReadDir(dir); r.code != exitOK || len(entries) != 0 {
+		t.Errorf("HEAD with --save: exit status %d, files %v", r.code, entries)
+	}
+	if r := runCmd(t, "", "--save", dir, "--save-name", "{nope}", base+"/r/c.json"); r.code != exitUsage {
+		t.Errorf("an unknown part of --save-name: exit status %d", r.code)
+	}
+	r = runCmd(t, "", "--jq", "reduce range(300) as $i (0; [.])", base+"/r/d.json")
+	if recs := parseRecords(t, r.stdout); len(recs) != 1 || recs[0].kind() != "decode" || !strings.Contains(recs[0].Error.Message, "jq's result") {
+		t.Errorf("a deep jq result: %s", r.stdout)
+	}
+}
+
+// TestQuitAtOnceRemovesPartialDownloads: a quit at once skips deferred
+// calls, which remove --save's temporary files; it removes this
+// process's own, and leaves another's.
+func TestQuitAtOnceRemovesPartialDownloads(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, stages.TempPrefix()+"123")
+	other := filepath.Join(dir, ".fetchpipe-1-456")
+	os.WriteFile(mine, []byte("half"), 0o644)
+	os.WriteFile(other, []byte("half"), 0o644)
+	current.Store(&quitState{read: func() int64 { return 1 }, flush: func() error { return nil }, saveDir: dir})
+	defer current.Store(nil)
+	quitNow(io.Discard)
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
+		t.Errorf("this process's partial file is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another process's file was removed: %v", err)
 	}
 }

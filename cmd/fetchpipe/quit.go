@@ -3,9 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fetchpipe/fetchpipe/stages"
 )
 
 // quitState is what a run has read and written so far, for the one report
@@ -19,6 +23,9 @@ type quitState struct {
 	// writes out those buffered, which a quit must not lose.
 	writing sync.Mutex
 	flush   func() error
+	// saveDir is --save's: a quit at once leaves its half-written bodies
+	// behind, which it removes.
+	saveDir string
 }
 
 // current is the progress of the run under way, for the signal handler,
@@ -42,6 +49,12 @@ func quitNow(stderr io.Writer) int {
 	for !locked && time.Now().Before(deadline) {
 		if locked = pr.writing.TryLock(); !locked {
 			time.Sleep(time.Millisecond)
+		}
+	}
+	if pr.saveDir != "" {
+		partial, _ := filepath.Glob(filepath.Join(pr.saveDir, stages.TempPrefix()+"*"))
+		for _, name := range partial {
+			os.Remove(name)
 		}
 	}
 	read, written := pr.read(), pr.written.Load()

@@ -248,7 +248,11 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		if err := os.MkdirAll(f.save, 0o777); err != nil {
 			return nil, 0, fmt.Errorf("--save: %w", err)
 		}
-		format = stages.None // the bodies go to files, not into records
+		if err := stages.CheckSaveName(f.saveName); err != nil {
+			return nil, 0, fmt.Errorf("--save-name: %w", err)
+		}
+		// Ok bodies go to files; the bodies of failures stay in their
+		// records, as -d says.
 		fetch = append(fetch, stages.WithSave(f.save, f.saveName))
 	} else if f.saveName != "" {
 		return nil, 0, errors.New("--save-name names the files of --save, which is not given")
