@@ -62,6 +62,9 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // WithObserver, WithTrace, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
+	if s.given&optSaveOver != 0 && s.given&optSave == 0 {
+		panic("stages.Fetch: WithSaveOver applies to WithSave, which is not given")
+	}
 	if s.query != nil && (s.decode == nil || *s.decode != JSON) {
 		panic("stages.Fetch: WithQuery runs on JSON bodies, which need WithDecode(JSON)")
 	}

@@ -42,6 +42,7 @@ const (
 	optResponseHeaders
 	optQuery
 	optSave
+	optSaveOver
 )
 
 var optionNames = [...]string{
@@ -51,7 +52,7 @@ var optionNames = [...]string{
 	"WithBurst", "WithRetries", "WithRetryOn", "WithRetryPolicy", "WithRetryUnsafe",
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
-	"WithResponseHeaders", "WithQuery", "WithSave",
+	"WithResponseHeaders", "WithQuery", "WithSave", "WithSaveOver",
 }
 
 // What each kind of stage takes.

@@ -84,12 +84,23 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 		if json.Unmarshal(line, &rec) != nil || rec.Seq == nil || rec.OK == nil || *rec.Seq < 0 {
 			return nil, fmt.Errorf("line %d is not a record of fetchpipe's output", n)
 		}
+		if *rec.Seq > int64(n)+maxSeqAhead {
+			// A run writes the records of the items it read, and reads
+			// at most a window ahead of what it wrote: a seq this far
+			// beyond the lines is not one it wrote, and would take
+			// memory in proportion.
+			return nil, fmt.Errorf("line %d has seq %d, which fetchpipe did not write after %d lines", n, *rec.Seq, n)
+		}
 		if rec.Follow != nil {
 			continue
 		}
 		prev.add(*rec.Seq, rec.Item, rec.URL, *rec.OK)
 	}
 }
+
+// maxSeqAhead is how far beyond the lines read a record's seq may be:
+// more than any run holds read but unwritten.
+const maxSeqAhead = 1 << 22
 
 func (p *Previous) add(seq int64, item, url string, ok bool) {
 	if seq >= int64(len(p.items)) {

@@ -143,3 +143,15 @@ func TestResumeRefusesAnOutputWithoutIdentities(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestReadPreviousRefusesAnImpossibleSeq: a seq far beyond the lines of
+// the output is not one fetchpipe wrote; it once crashed the reader, or
+// took all memory.
+func TestReadPreviousRefusesAnImpossibleSeq(t *testing.T) {
+	for _, seq := range []string{"9223372036854775807", "4000000000000"} {
+		_, err := stages.ReadPrevious(strings.NewReader(`{"seq":` + seq + `,"item":"x","url":"u","ok":true}` + "\n"))
+		if err == nil || !strings.Contains(err.Error(), "did not write") {
+			t.Errorf("seq %s: error %v", seq, err)
+		}
+	}
+}

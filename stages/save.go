@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -21,7 +22,8 @@ import (
 //
 // The name comes from name, a template of these parts, each made safe
 // for a file name (anything but letters, digits, ".", "-" and "_"
-// becomes "_"): {seq} (the item's Seq, zero-padded to 8 digits), {}
+// becomes "_"): {seq} (the item's Seq, zero-padded to 8 digits, and a
+// follow-up's path: "00000003-2"), {}
 // (the input item, as read), {host}, {path} (the URL's path, its "/"
 // made "_"), {ext} (an extension for the Content-Type, ".bin" if none
 // is known); a name over 200 bytes is cut, ending "~" and the seq, and
@@ -41,12 +43,28 @@ func WithSave(dir, name string) Option {
 	if name == "" {
 		name = "{seq}{ext}"
 	}
-	return set(optSave, func(s *settings) { s.save = &saver{dir: abs, name: name} })
+	return set(optSave, func(s *settings) {
+		over := s.save != nil && s.save.over
+		s.save = &saver{dir: abs, name: name, over: over}
+	})
+}
+
+// WithSaveOver lets WithSave put a body in place of a file of the same
+// name: what a resumed run must do for the bodies that an interrupted one
+// saved without writing their records, which it fetches again.
+func WithSaveOver() Option {
+	return set(optSaveOver, func(s *settings) {
+		if s.save == nil {
+			s.save = &saver{}
+		}
+		s.save.over = true
+	})
 }
 
 type saver struct {
 	dir  string
 	name string
+	over bool // replace a file of the same name (WithSaveOver)
 }
 
 // fileName makes the name of req's body from the template, safe.
@@ -73,8 +91,12 @@ func (sv *saver) fileName(req *Request, contentType string) string {
 			}
 		}
 	}
+	seq := fmt.Sprintf("%08d", req.Seq)
+	for _, n := range req.Follow {
+		seq += "-" + strconv.Itoa(n) // a follow-up's path tells it from its item
+	}
 	r := strings.NewReplacer(
-		"{seq}", fmt.Sprintf("%08d", req.Seq),
+		"{seq}", seq,
 		"{}", safeName(req.Input),
 		"{host}", safeName(host),
 		"{path}", safeName(path),
@@ -133,14 +155,24 @@ func (sv *saver) save(req *Request, contentType string, body io.Reader, limit in
 	if limit > 0 && n > limit {
 		return "", n, &errTooLarge{limit, -1}
 	}
-	// A link fails on a name that exists, where a rename would replace it.
-	if err := os.Link(tmp.Name(), final); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return "", n, &errTaken{final}
-		}
-		return "", n, err
+	if sv.over {
+		return final, n, os.Rename(tmp.Name(), final)
 	}
-	return final, n, nil
+	// A link fails on a name that exists, where a rename would replace it.
+	err = os.Link(tmp.Name(), final)
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		// A file system without hard links: a rename, after a look at
+		// the name (which another process could take in between).
+		if _, lerr := os.Lstat(final); errors.Is(lerr, os.ErrNotExist) {
+			err = os.Rename(tmp.Name(), final)
+		} else {
+			err = os.ErrExist
+		}
+	}
+	if errors.Is(err, os.ErrExist) {
+		return "", n, &errTaken{final}
+	}
+	return final, n, err
 }
 
 // TempPrefix is how the temporary files of WithSave's bodies being

@@ -83,3 +83,30 @@ func TestSaveNames(t *testing.T) {
 		t.Errorf("file %q, error %v", r.File, r.Err)
 	}
 }
+
+// TestSaveFollowUpsAndOver: follow-ups of one item get names of their
+// own by default; WithSaveOver replaces a file of the same name, as a
+// resumed run must.
+func TestSaveFollowUpsAndOver(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(r.URL.Path)) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	reqs := []stages.Request{{Seq: 3, URL: srv.URL + "/a"}, {Seq: 3, Follow: []int{0}, URL: srv.URL + "/b"}, {Seq: 3, Follow: []int{1}, URL: srv.URL + "/c"}}
+	p := pipeline.New(t.Context())
+	for _, r := range collect(t, stages.Fetch(pipeline.FromSlice(p, reqs), stages.WithSave(dir, ""))) {
+		if !r.OK() {
+			t.Errorf("record %d %v: %v", r.Seq, r.Follow, r.Err)
+		}
+	}
+	for _, name := range []string{"00000003.txt", "00000003-0.txt", "00000003-1.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "00000003.txt"), []byte("half"), 0o644)
+	p = pipeline.New(t.Context())
+	r := collect(t, stages.Fetch(pipeline.FromSlice(p, reqs[:1]), stages.WithSave(dir, ""), stages.WithSaveOver()))[0]
+	if b, _ := os.ReadFile(filepath.Join(dir, "00000003.txt")); !r.OK() || string(b) != "/a" {
+		t.Errorf("with WithSaveOver: %v, the file holds %q", r.Err, b)
+	}
+}

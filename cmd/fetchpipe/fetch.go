@@ -92,6 +92,12 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if f.verbose {
 		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages)))
 	}
+	switch {
+	case f.dryRun && f.resume != "":
+		return errors.New("--dry-run fetches nothing: it does not go with --resume, which appends records")
+	case f.rawBody && f.save != "":
+		return errors.New("--raw-body writes bodies, which --save puts in files: use one or the other")
+	}
 	if f.resume != "" {
 		out, prev, closeOut, sync, err = f.resumeOutput(in)
 	} else {

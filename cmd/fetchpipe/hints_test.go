@@ -309,3 +309,17 @@ func TestQuitAtOnceRemovesPartialDownloads(t *testing.T) {
 		t.Errorf("another process's file was removed: %v", err)
 	}
 }
+
+// TestFlagsThatDoNotGoTogether: --dry-run appended its lines to a
+// --resume file, and --raw-body with --save wrote only nulls.
+func TestFlagsThatDoNotGoTogether(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "out.ndjson")
+	for _, args := range [][]string{{"--dry-run", "--resume", file}, {"--raw-body", "--save", t.TempDir()}} {
+		if r := runCmd(t, "", append(args, "http://127.0.0.1:1/")...); r.code != exitUsage {
+			t.Errorf("%v: exit status %d", args, r.code)
+		}
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Errorf("--dry-run --resume made %s", file)
+	}
+}

@@ -254,6 +254,11 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		// Ok bodies go to files; the bodies of failures stay in their
 		// records, as -d says.
 		fetch = append(fetch, stages.WithSave(f.save, f.saveName))
+		if f.resume != "" {
+			// An interrupted run may have saved a body whose record it
+			// never wrote: its item is fetched again, and its file replaced.
+			fetch = append(fetch, stages.WithSaveOver())
+		}
 	} else if f.saveName != "" {
 		return nil, 0, errors.New("--save-name names the files of --save, which is not given")
 	}
