@@ -109,6 +109,10 @@ func (s *spillFile[T]) write(v T) (ref spillRef, ok bool, err error) {
 		if err != nil {
 			return spillRef{}, false, fmt.Errorf("spilling results to disk: %w", err)
 		}
+		// Unlinked at once where the system allows it: the file lives as
+		// long as it is open, and no end of the process, a kill included,
+		// leaves it behind. Elsewhere it goes when it is closed.
+		_ = os.Remove(f.Name())
 		seg = &segment{f: f}
 		s.segs = append(s.segs, seg)
 	}

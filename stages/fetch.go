@@ -59,6 +59,7 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithTrustRedirects, WithTLS, WithDecode,
 // WithMaxDepth, WithQuery, WithResponseHeaders, WithGrace, WithInputOrder,
+// WithSpool,
 // WithObserver, WithTrace, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
@@ -97,6 +98,11 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 	}
 	if s.ordered {
 		sopts = append(sopts, pipeline.WithInputOrder())
+		if s.spool != nil {
+			sopts = append(sopts, pipeline.WithSpill(*s.spool))
+		}
+	} else if s.spool != nil {
+		panic("stages.Fetch: WithSpool applies to WithInputOrder, which is not given")
 	}
 	if s.observe != nil {
 		sopts = append(sopts, pipeline.WithObserver(s.observe))

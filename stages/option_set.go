@@ -8,7 +8,7 @@ import (
 
 // An option is a set of the options a stage may be given, one bit each, so
 // that checking what a stage was given costs one mask when it is made.
-type option uint32
+type option uint64
 
 const (
 	optConcurrency option = 1 << iota
@@ -43,6 +43,7 @@ const (
 	optQuery
 	optSave
 	optSaveOver
+	optSpool
 )
 
 var optionNames = [...]string{
@@ -53,6 +54,7 @@ var optionNames = [...]string{
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
 	"WithResponseHeaders", "WithQuery", "WithSave", "WithSaveOver",
+	"WithSpool",
 }
 
 // What each kind of stage takes.

@@ -56,6 +56,7 @@ type settings struct {
 	responseHeaders []headerPattern
 	query           *Query
 	save            *saver
+	spool           *pipeline.Spill[Record]
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

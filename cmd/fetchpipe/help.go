@@ -16,7 +16,7 @@ var flagGroups = []struct {
 	flags []string
 }{
 	{"Input", []string{"input", "template", "jsonl", "resume", "dry-run"}},
-	{"Output", []string{"output", "decode", "jq", "fields", "raw-body", "save", "save-name", "ordered", "max-body", "max-depth", "response-headers"}},
+	{"Output", []string{"output", "decode", "jq", "fields", "raw-body", "save", "save-name", "ordered", "spool-limit", "max-body", "max-depth", "response-headers"}},
 	{"Concurrency and politeness", []string{"concurrency", "per-host", "rate", "host-rate", "burst", "deadline", "grace"}},
 	{"Retries, timeouts and redirects", []string{"retries", "retry-on", "retry-unsafe", "max-retry-wait", "timeout", "connect-timeout", "max-redirects", "location-trusted"}},
 	{"Request", []string{"header", "method"}},

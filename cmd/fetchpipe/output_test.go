@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -189,5 +190,47 @@ func TestSummaryCountsEqualTheRecords(t *testing.T) {
 	}
 	if r := runCmd(t, base+"/r/a.json\n", "-d", "none", "--summary", "always"); !strings.Contains(r.stderr, "1 item in ") || !strings.Contains(r.stderr, "1 ok") {
 		t.Errorf("--summary always printed %q", r.stderr)
+	}
+}
+
+// TestOrderedFetchesPastASlowHead: with --ordered, a slow first item once
+// stopped the fetching once the window behind it was full; now what
+// finishes meanwhile waits in the spool, so by the time the first record
+// comes out every request has been made. The spool leaves no file, after
+// a normal end, an interrupt or a fatal error.
+func TestOrderedFetchesPastASlowHead(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	input := srv.URL() + "/r/head.json?latency=500ms\n"
+	for i := range 60 {
+		input += fmt.Sprintf("%s/r/%d.json\n", srv.URL(), i)
+	}
+	stdin, stdout, _, done := pipes(t, t.Context(), "--ordered", "-c", "4", "-d", "none")
+	io.WriteString(stdin, input)
+	stdin.Close()
+	if rec := readRecord(t, stdout); rec.Seq != 0 {
+		t.Fatalf("first record %+v", rec)
+	}
+	if got := srv.Handler().Stats().Requests; got != 61 {
+		t.Errorf("%d requests made when the first record came out, want all 61: the fetching stopped behind the slow item", got)
+	}
+	for seq := int64(1); seq <= 60; seq++ {
+		if rec := readRecord(t, stdout); rec.Seq != seq {
+			t.Fatalf("record %d out of order: %+v", seq, rec)
+		}
+	}
+	<-done
+	// An interrupt, and a fatal error, while records wait in the spool.
+	ctx, cancel := context.WithCancelCause(t.Context())
+	time.AfterFunc(200*time.Millisecond, func() { cancel(errInterrupted) })
+	run(ctx, []string{"--ordered", "-c", "4", "-d", "none", "--grace", "0"}, env{stdin: strings.NewReader(input), stdout: io.Discard, stderr: io.Discard})
+	run(t.Context(), []string{"--ordered", "-c", "4", "-d", "none"}, env{stdin: strings.NewReader(input), stdout: failingWriter{}, stderr: io.Discard})
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("the spool left %d files behind", len(entries))
 	}
 }

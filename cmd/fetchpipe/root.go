@@ -115,6 +115,7 @@ type fetchFlags struct {
 	maxDepth    int
 	decode      string
 	ordered     bool
+	spoolLimit  string
 	resume      string
 	summary     summaryMode
 	progress    progressMode
@@ -168,6 +169,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
 	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record (the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
+	fs.StringVar(&f.spoolLimit, "spool-limit", "1GiB", "with --ordered, records that finish ahead of a slow one wait on disk, up to `SIZE`")
 	fs.StringVarP(&f.output, "output", "o", "", "write records to `FILE` instead of stdout")
 	fs.StringVar((*string)(&f.progress), "progress", string(progressAuto), "show progress on stderr: `WHEN` is auto (a bar when stderr is a terminal), always (elsewhere, a status line every 10 s) or never")
 	fs.StringVar((*string)(&f.summary), "summary", string(summaryAuto), "print a summary on stderr at the end: `WHEN` is auto (on a terminal, or when something failed), always, never or json (one JSON object)")
@@ -239,7 +241,13 @@ func (f *fetchFlags) options() (fetch []stages.Option, format stages.Format, err
 		f.sendHeader.Add(k, v)
 	}
 	if f.ordered {
-		fetch = append(fetch, stages.WithInputOrder())
+		limit, err := parseSize(f.spoolLimit)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--spool-limit: %w", err)
+		}
+		// Past its window, a slow item would stop the reading: what
+		// finishes meanwhile waits on disk instead.
+		fetch = append(fetch, stages.WithInputOrder(), stages.WithSpool(limit, ""))
 	}
 	if f.save != "" {
 		if f.jq != "" {

@@ -7,7 +7,7 @@ import "strings"
 
 // Names lists, in bit order and joined by commas, the names of the bits
 // set in s: names[i] is the name of bit i.
-func Names[S ~uint16 | ~uint32](s S, names []string) string {
+func Names[S ~uint16 | ~uint32 | ~uint64](s S, names []string) string {
 	if s == 0 {
 		return "no options"
 	}
