@@ -149,3 +149,24 @@ func completeValues(cmd *cobra.Command) {
 		_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 	}
 }
+
+// helpCommand is "fetchpipe help [topic]": cobra's own answers a topic it
+// does not know with the whole help and exit status 0, where a mistyped
+// topic deserves to be told so.
+func helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command or topic]",
+		Short: "Help about a command, or a topic: records, kinds, exit",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return root.Help()
+			}
+			target, _, err := root.Find(args)
+			if err != nil || target == root {
+				return fmt.Errorf("no help for %q: the topics are records, kinds and exit, and the commands demo and serve-fake", args[0])
+			}
+			return target.Help()
+		},
+	}
+}

@@ -161,6 +161,9 @@ func TestHelpFitsAndTeaches(t *testing.T) {
 			t.Errorf("help %s lacks %q:\n%s", topic, want, out)
 		}
 	}
+	if r := runCmd(t, "", "help", "fo"); r.code != exitUsage || !strings.Contains(r.stderr, `no help for "fo"`) {
+		t.Errorf("help of an unknown topic: exit status %d, stderr %q", r.code, r.stderr)
+	}
 	if out := string(runCmd(t, "", "__complete", "--decode", "").stdout); !strings.Contains(out, "json\ntext\nnone\n") {
 		t.Errorf("completion of --decode: %q", out)
 	}

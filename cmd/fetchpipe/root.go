@@ -98,6 +98,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e))
 	cmd.AddCommand(helpTopics()...)
 	cmd.SetUsageFunc(usage)
+	cmd.SetHelpCommand(helpCommand(cmd))
 	completeValues(cmd)
 	return cmd
 }
