@@ -563,6 +563,33 @@ func TestScheduleSpill(t *testing.T) {
 	}
 }
 
+// TestScheduleSpillFull: a spill too small for what waits behind the slow
+// item says so once, through Full, and the stage still yields every
+// result once, in order.
+func TestScheduleSpillFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMeter()
+		jobs := jobsOf(100, time.Millisecond, "a")
+		jobs[0].takes = time.Second
+		full := 0
+		spill := pipeline.Spill[done]{
+			Encode: func(b []byte, d done) []byte { return fmt.Appendf(b, "%d %s %d %d", d.n, d.key, d.tries, d.at) },
+			Decode: func(b []byte) (d done, err error) {
+				_, err = fmt.Sscanf(string(b), "%d %s %d %d", &d.n, &d.key, &d.tries, &d.at)
+				return d, err
+			},
+			Limit: 200, // a dozen results
+			Full:  func() { full++ },
+			Dir:   t.TempDir(),
+		}
+		got := run(t, m, jobs, pipeline.WithConcurrency(4), pipeline.WithInputOrder(), pipeline.WithSpill(spill))
+		checkOnce(t, got, 100, true)
+		if full != 1 {
+			t.Errorf("Full called %d times, want once", full)
+		}
+	})
+}
+
 // TestScheduleObserver checks the events of a run: each item starts and
 // is done once per try, retries are announced with their wait, items held
 // by a key say so, and a change of limits is reported.

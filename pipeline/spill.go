@@ -28,6 +28,10 @@ type Spill[T any] struct {
 	// their size. When either is reached, results stay in memory and the
 	// stage stops reading until the slow item is done.
 	Limit int64
+	// Full, if set, is called once, the first time a result does not fit
+	// within the limits: the moment the stage starts to wait for its slow
+	// item again, which a program may want to say. It must be quick.
+	Full func()
 	// Dir is where the spill's files are made; "" means os.TempDir().
 	// They are removed when the run ends, however it ends, and each as
 	// soon as all it held was read back.
@@ -83,6 +87,7 @@ type spillFile[T any] struct {
 	bytes int64      // bytes written and not yet read back
 	count int        // results written and not yet read back
 	buf   []byte
+	full  bool // Full was called
 }
 
 func newSpillFile[T any](spec *Spill[T]) *spillFile[T] {
@@ -101,6 +106,10 @@ func (s *spillFile[T]) write(v T) (ref spillRef, ok bool, err error) {
 	s.buf = s.spec.Encode(s.buf[:0], v)
 	n := int64(len(s.buf))
 	if s.bytes+n > s.limit || s.count >= maxSpilled {
+		if !s.full && s.spec.Full != nil {
+			s.full = true
+			s.spec.Full()
+		}
 		return spillRef{}, false, nil
 	}
 	seg := s.current()

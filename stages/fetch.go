@@ -99,7 +99,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 	if s.ordered {
 		sopts = append(sopts, pipeline.WithInputOrder())
 		if s.spool != nil {
-			sopts = append(sopts, pipeline.WithSpill(*s.spool))
+			sopts = append(sopts, pipeline.WithSpill(s.spill()))
 		}
 	} else if s.spool != nil {
 		panic("stages.Fetch: WithSpool applies to WithInputOrder, which is not given")

@@ -16,12 +16,22 @@ import (
 // slow item is done. The files are removed as they are read back, and
 // all at the end of the run, however it ends. A spooled record keeps
 // everything but its error's cause (Error.Err), which does not survive
-// the file. Panics if limit is negative.
+// the file. When the spool is full, WithTrace hears of it once
+// (TraceSpoolFull). Panics if limit is negative.
 func WithSpool(limit int64, dir string) Option {
 	nonNegative("WithSpool", limit)
 	return set(optSpool, func(s *settings) {
 		s.spool = &pipeline.Spill[Record]{Encode: encodeRecord, Decode: decodeRecord, Limit: limit, Dir: dir}
 	})
+}
+
+// spill is the spool's Spill, which tells WithTrace when it is full.
+func (s *settings) spill() pipeline.Spill[Record] {
+	sp := *s.spool
+	if s.trace != nil {
+		sp.Full = func() { s.trace(Trace{Event: TraceSpoolFull}) }
+	}
+	return sp
 }
 
 // encodeRecord appends r in a compact binary form, for a spool.

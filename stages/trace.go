@@ -6,7 +6,8 @@ import (
 )
 
 // A Trace is a moment in an item's fetch worth telling a person about, as
-// a verbose log does: a retry decided, or a redirect followed.
+// a verbose log does: a retry decided, a redirect followed; or one in the
+// run's: the spool full.
 type Trace struct {
 	Event TraceEvent
 	Seq   int64  // the item's Request.Seq
@@ -29,6 +30,9 @@ type TraceEvent uint8
 const (
 	TraceRetry    TraceEvent = iota + 1 // an attempt failed, and another will be made after Wait
 	TraceRedirect                       // a redirect is followed to To
+	// TraceSpoolFull: WithSpool's spool is full, and Fetch in input
+	// order waits for its slow item before it reads on (once a run).
+	TraceSpoolFull
 )
 
 // WithTrace makes Fetch tell trace of each retry it decides and each

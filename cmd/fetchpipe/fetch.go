@@ -89,8 +89,8 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		messages = disp
 		fetchOpts = append(fetchOpts, stages.WithObserver(tally.Observe))
 	}
-	if f.verbose {
-		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages)))
+	if f.verbose || f.ordered {
+		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages, f.verbose)))
 	}
 	switch {
 	case f.dryRun && f.resume != "":
@@ -558,12 +558,19 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 }
 
 // verboseLog returns the trace of --verbose: a line on w for each retry
-// and redirect, with the item's seq and URL. Fetch's workers call it at
-// once, so lines are written whole, one at a time.
-func verboseLog(w io.Writer) func(stages.Trace) {
+// and redirect, with the item's seq and URL, when verbose; and, always, a
+// line when --ordered's spool is full. Fetch's workers call it at once, so
+// lines are written whole, one at a time.
+func verboseLog(w io.Writer, verbose bool) func(stages.Trace) {
 	var mu sync.Mutex
 	return func(tr stages.Trace) {
 		var line string
+		switch {
+		case tr.Event == stages.TraceSpoolFull:
+			line = "fetchpipe: the --ordered spool is full (--spool-limit): reading waits for the slow record ahead\n"
+		case !verbose:
+			return
+		}
 		switch tr.Event {
 		case stages.TraceRetry:
 			why := ""
@@ -573,6 +580,7 @@ func verboseLog(w io.Writer) func(stages.Trace) {
 			line = fmt.Sprintf("fetchpipe: [seq %d] %s: %s; try %d in %v%s\n", tr.Seq, tr.URL, tr.Reason, tr.Try+1, tr.Wait.Round(time.Millisecond), why)
 		case stages.TraceRedirect:
 			line = fmt.Sprintf("fetchpipe: [seq %d] %s: redirected to %s\n", tr.Seq, tr.URL, tr.To)
+		case stages.TraceSpoolFull:
 		default:
 			return
 		}

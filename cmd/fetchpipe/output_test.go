@@ -234,3 +234,20 @@ func TestOrderedFetchesPastASlowHead(t *testing.T) {
 		t.Errorf("the spool left %d files behind", len(entries))
 	}
 }
+
+// TestSpoolFullSaysSo: when --ordered's spool is full, reading waits for
+// the slow record ahead, and stderr says so once; every record still comes.
+func TestSpoolFullSaysSo(t *testing.T) {
+	base := fake(t, fakeapi.Config{})
+	input := base + "/r/head.json?latency=300ms\n"
+	for i := range 100 {
+		input += fmt.Sprintf("%s/r/%d.json\n", base, i)
+	}
+	r := runCmd(t, input, "--ordered", "-c", "4", "-d", "none", "--spool-limit", "2KiB", "--summary", "never")
+	if recs := parseRecords(t, r.stdout); r.code != exitOK || len(recs) != 101 {
+		t.Errorf("exit status %d, %d records", r.code, len(recs))
+	}
+	if strings.Count(r.stderr, "spool is full") != 1 {
+		t.Errorf("stderr %q, want one note that the spool is full", r.stderr)
+	}
+}
