@@ -34,14 +34,13 @@ import (
 // report. It is safe for concurrent use, so a progress report may read it
 // (Now) while the run goes on.
 type Tally struct {
-	// Read lock-free, by a progress report.
+	// Read lock-free, by a progress report. done and good change under mu
+	// too, so that a Summary sees them with the counts beside them.
 	done, good, running, waiting atomic.Int64
 
 	mu       sync.Mutex
 	backoff  map[int64]struct{} // items in a backoff, by seq: few at a time
 	start    time.Time
-	items    int64
-	ok       int64
 	kinds    map[Kind]int64
 	statuses map[int]int64
 	attempts int64
@@ -70,15 +69,11 @@ func NewTally() *Tally {
 
 // Add counts r.
 func (t *Tally) Add(r *Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.done.Add(1)
 	if r.Err == nil {
 		t.good.Add(1)
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.items++
-	if r.Err == nil {
-		t.ok++
 	} else {
 		t.kinds[r.Err.Kind]++
 	}
@@ -180,14 +175,15 @@ func (t *Tally) Summary() Summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	wall := time.Since(t.start)
+	items, ok := t.done.Load(), t.good.Load()
 	s := Summary{
-		Items: t.items, OK: t.ok, Failed: t.items - t.ok,
+		Items: items, OK: ok, Failed: items - ok,
 		Kinds: maps.Clone(t.kinds), Statuses: maps.Clone(t.statuses),
 		Attempts: t.attempts, Retries: t.retries, Bytes: t.bytes,
 		WallMS: ms(wall),
 	}
 	if wall > 0 {
-		s.PerSecond = math.Round(float64(t.items)/wall.Seconds()*10) / 10
+		s.PerSecond = math.Round(float64(items)/wall.Seconds()*10) / 10
 	}
 	if t.latency.TotalCount() > 0 {
 		q := func(p float64) float64 { return float64(t.latency.ValueAtQuantile(p)) / 1000 }

@@ -115,7 +115,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		case items != nil:
 			progress.total.Store(int64(len(items)))
 		case f.input != "" && f.input != "-":
-			go countItems(f.input, progress)
+			countCtx, stopCount := context.WithCancel(ctx)
+			defer stopCount() // a total is no use once the run is over
+			go countItems(countCtx, f.input, progress)
 		}
 		if prev != nil {
 			progress.base = int64(prev.Done())
@@ -532,21 +534,22 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 		return reqs
 	}
 	files := make(map[int64]string)
+	first := ""
 	for i, item := range items {
 		item = strings.TrimSpace(item)
 		if st, err := os.Stat(item); err == nil && st.Mode().IsRegular() && !strings.Contains(item, "://") {
 			files[int64(i)] = item
+			if first == "" {
+				first = item
+			}
 		}
 	}
 	if len(files) == 0 {
 		return reqs
 	}
-	for _, name := range files {
-		// Said on stderr too: in a record, it is easily missed.
-		if stderr != nil {
-			fmt.Fprintf(stderr, "fetchpipe: %s is a file, not a URL: to read URLs from it, give -i %s\n", name, name)
-		}
-		break
+	// Said on stderr too, once: in a record, it is easily missed.
+	if stderr != nil {
+		fmt.Fprintf(stderr, "fetchpipe: %s is a file, not a URL: to read URLs from it, give -i %s\n", first, first)
 	}
 	return pipeline.Map(reqs, func(_ context.Context, r stages.Request) (stages.Request, error) {
 		if name, ok := files[r.Seq]; ok {

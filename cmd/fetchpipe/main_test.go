@@ -37,12 +37,19 @@ func TestMain(m *testing.M) {
 // fake starts a fake API for one test and returns its base URL.
 func fake(t *testing.T, cfg fakeapi.Config) string {
 	t.Helper()
+	return fakeServer(t, cfg).URL()
+}
+
+// fakeServer is fake for a test that also looks at the server: its
+// counts, or its handler.
+func fakeServer(t *testing.T, cfg fakeapi.Config) *fakeapi.Server {
+	t.Helper()
 	srv, err := fakeapi.Start("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return srv.URL()
+	return srv
 }
 
 // record is the part of an output line the tests look at.

@@ -201,11 +201,7 @@ func TestSummaryCountsEqualTheRecords(t *testing.T) {
 func TestOrderedFetchesPastASlowHead(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := fakeServer(t, fakeapi.Config{})
 	input := srv.URL() + "/r/head.json?latency=500ms\n"
 	for i := range 60 {
 		input += fmt.Sprintf("%s/r/%d.json\n", srv.URL(), i)

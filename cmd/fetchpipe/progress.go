@@ -1,8 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -52,32 +51,25 @@ func (c *counts) read() int64 {
 	return 0
 }
 
-// countItems counts the items of a regular file as Lines does, beside the
-// fetch, so that the first request never waits for it.
-func countItems(path string, c *counts) {
+// countItems counts the items of a regular file by reading it with Lines
+// in a pipeline of its own, so that the total follows Lines' rules on
+// comments, encodings and overlong lines. It runs beside the fetch, so that
+// the first request never waits for it, and stops when ctx ends.
+func countItems(ctx context.Context, path string, c *counts) {
 	f, err := os.Open(path)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
 	var n int64
-	for {
-		line, err := br.ReadSlice('\n')
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-			n++
-		}
-		if err == bufio.ErrBufferFull {
-			// The rest of a long line: not an item of its own.
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
-			}
-		}
-		if err != nil {
-			break
-		}
+	p := pipeline.New(ctx)
+	err = pipeline.ForEach(stages.Lines(p, f), func(context.Context, stages.Request) error {
+		n++
+		return nil
+	})
+	if err == nil {
+		c.total.Store(n)
 	}
-	c.total.Store(n)
 }
 
 // status is the one line that says how far a run has come, short enough

@@ -87,11 +87,7 @@ func exitStatus(t *testing.T, cmd *exec.Cmd) int {
 // yet got none. Now every item gets its record and the run exits 130,
 // here with an output that a slow reader holds up meanwhile.
 func TestSignalSentTwiceAtOnceIsOne(t *testing.T) {
-	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{Posts: 200}) // ~70 KB a record: a few fill the pipe
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := fakeServer(t, fakeapi.Config{Posts: 200}) // ~70 KB a record: a few fill the pipe
 	var in strings.Builder
 	for i := range 30 {
 		fmt.Fprintf(&in, "%s/r/%d.json\n", srv.URL(), i)
@@ -127,11 +123,7 @@ func TestSignalSentTwiceAtOnceIsOne(t *testing.T) {
 // second after the first quits at once, here while the output is blocked
 // (nobody reads it), and says how many items read may have no record.
 func TestSecondSignalQuitsAndSaysWhatIsLost(t *testing.T) {
-	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{Posts: 200}) // ~70 KB a record: a few fill the pipe
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := fakeServer(t, fakeapi.Config{Posts: 200}) // ~70 KB a record: a few fill the pipe
 	var in strings.Builder
 	for i := range 20 {
 		fmt.Fprintf(&in, "%s/r/%d.json\n", srv.URL(), i)
@@ -156,11 +148,7 @@ func TestSecondSignalQuitsAndSaysWhatIsLost(t *testing.T) {
 // an "other" record, rather than blaming the server with a retried
 // "connect".
 func TestOpenFileLimit(t *testing.T) {
-	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := fakeServer(t, fakeapi.Config{})
 	t.Run("-c over the limit", func(t *testing.T) {
 		cmd, stdout, stderr := commandIn(t, []string{"FETCHPIPE_TEST_NOFILE=200"}, "", "-c", "500", srv.URL()+"/r/a.json")
 		io.ReadAll(stdout)

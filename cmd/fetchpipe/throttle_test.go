@@ -82,11 +82,7 @@ func TestParseRetryOn(t *testing.T) {
 }
 
 func TestThrottleFlags(t *testing.T) {
-	srv, err := fakeapi.Start("127.0.0.1:0", fakeapi.Config{Latency: fakeapi.Latency{Min: 10 * time.Millisecond, Max: 10 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := fakeServer(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 10 * time.Millisecond, Max: 10 * time.Millisecond}})
 	base := srv.URL()
 	var names strings.Builder
 	for i := range 20 {
