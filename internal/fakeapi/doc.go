@@ -47,5 +47,6 @@
 //	reset=1        200 and part of a body, then a TCP reset
 //	bytes=N        size the listing to about N bytes (overrides Config.Posts)
 //	pretty=1       indent the listing over several lines
+//	unicode=1      titles and selftext in many scripts (é, Cyrillic, Greek, CJK, emoji)
 //	gzip=1         gzip the body, if the request's Accept-Encoding allows it
 package fakeapi

@@ -56,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var page func(dst []byte, o *options) []byte
 	if name, ok := listingName(r.URL.Path); ok {
 		page = func(dst []byte, o *options) []byte {
-			return appendListing(dst, h.cfg.Seed, name, h.cfg.posts(), o.bytes)
+			return appendListing(dst, h.cfg.Seed, name, h.cfg.posts(), o.bytes, o.words())
 		}
 	} else if name, id, ok := commentsPath(r.URL.Path); ok {
 		page = func(dst []byte, _ *options) []byte { return appendComments(dst, h.cfg.Seed, name, id) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestResponses covers every answer that completes: one request, one
@@ -64,6 +65,23 @@ func TestResponses(t *testing.T) {
 				var compact bytes.Buffer
 				if err := json.Compact(&compact, body); err != nil || !bytes.Equal(compact.Bytes(), plain("golang")) {
 					t.Errorf("pretty body is not the listing indented (err %v)", err)
+				}
+			},
+		},
+		{
+			name: "unicode", path: "/r/golang.json?unicode=1&bytes=3600", wantStatus: 200, wantType: "application/json",
+			check: func(t *testing.T, _ *http.Response, body []byte) {
+				if !json.Valid(body) || !utf8.Valid(body) || len(body) != 3600 {
+					t.Fatalf("want 3,600 bytes of valid JSON in UTF-8, got %d:\n%s", len(body), body)
+				}
+				ascii := 0
+				for _, c := range body {
+					if c < utf8.RuneSelf {
+						ascii++
+					}
+				}
+				if ascii > len(body)*9/10 {
+					t.Errorf("%d of %d bytes are ASCII; want more text in other scripts", ascii, len(body))
 				}
 			},
 		},

@@ -18,13 +18,14 @@ const (
 	createdSpan  = 90 * 24 * 3600
 )
 
-// appendListing appends the listing for the subreddit name to dst.
+// appendListing appends the listing for the subreddit name to dst, its
+// titles and selftext drawn from words.
 //
 // With target <= 0 it holds exactly posts posts. With target > 0 it holds as
 // many posts as fit in target bytes (at least one), and the last post's
 // selftext is padded so the body is exactly target bytes when that is
 // possible, which is whenever target exceeds the one-post body.
-func appendListing(dst []byte, seed uint64, name string, posts, target int) []byte {
+func appendListing(dst []byte, seed uint64, name string, posts, target int, words *[128]string) []byte {
 	start := len(dst)
 	r := rng(hashKey(seed, name))
 	var id, prev [idLen]byte
@@ -36,7 +37,7 @@ func appendListing(dst []byte, seed uint64, name string, posts, target int) []by
 			dst = append(dst, ',')
 		}
 		prev = id
-		dst = appendPost(dst, &r, name, &id)
+		dst = appendPost(dst, &r, name, &id, words)
 		n++
 		if target <= 0 {
 			continue
@@ -73,17 +74,17 @@ func appendHeader(dst []byte, lastID *[idLen]byte, n int) []byte {
 
 // appendPost appends one post drawn from r and stores its id. selftext is the
 // last field so that padSelftext can grow it in place.
-func appendPost(dst []byte, r *rng, name string, id *[idLen]byte) []byte {
+func appendPost(dst []byte, r *rng, name string, id *[idLen]byte, words *[128]string) []byte {
 	const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 	x := r.next()
 	for i := range id {
 		id[i] = base36[x%36]
 		x /= 36
 	}
-	var words [maxTitleLen]string
-	title := words[:4+r.intn(maxTitleLen-3)]
+	var picked [maxTitleLen]string
+	title := picked[:4+r.intn(maxTitleLen-3)]
 	for i := range title {
-		title[i] = pickWord(r)
+		title[i] = pickFrom(r, words)
 	}
 	score := r.intn(r.intn(5000) + 1)
 
@@ -93,13 +94,15 @@ func appendPost(dst []byte, r *rng, name string, id *[idLen]byte) []byte {
 	dst = appendString(dst, name)
 	dst = append(dst, `,"title":"`...)
 	for i, w := range title {
-		if i == 0 {
-			// Capitalised like a title; the words are ASCII lower case.
+		switch {
+		case i == 0 && w[0] >= 'a' && w[0] <= 'z':
+			// Capitalised like a title, where that is one ASCII byte.
 			dst = append(dst, w[0]-'a'+'A')
 			dst = append(dst, w[1:]...)
 			continue
+		case i > 0:
+			dst = append(dst, ' ')
 		}
-		dst = append(dst, ' ')
 		dst = append(dst, w...)
 	}
 	dst = append(dst, `","author":"`...)
@@ -122,7 +125,7 @@ func appendPost(dst []byte, r *rng, name string, id *[idLen]byte) []byte {
 		if i > 0 {
 			dst = append(dst, ' ')
 		}
-		dst = append(dst, pickWord(r)...)
+		dst = append(dst, pickFrom(r, words)...)
 	}
 	return append(dst, `"}}`...)
 }
@@ -146,6 +149,8 @@ func appendPermalink(dst []byte, name string, id *[idLen]byte, title []string) [
 
 // padSelftext grows the selftext of the post that ends dst by pad bytes of
 // words, so a sized body still reads as text and still counts as words.
+// They are ASCII words, so that cutting the last one short cannot split a
+// character.
 func padSelftext(dst []byte, pad int) []byte {
 	const closing = `"}}`
 	dst = dst[:len(dst)-len(closing)]

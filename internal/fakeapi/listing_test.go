@@ -53,7 +53,7 @@ func TestAppendListing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			body := appendListing(nil, 1, tt.sub, tt.posts, 0)
+			body := appendListing(nil, 1, tt.sub, tt.posts, 0, &titleWords)
 			if !json.Valid(body) {
 				t.Fatalf("invalid JSON:\n%s", body)
 			}
@@ -69,10 +69,10 @@ func TestAppendListing(t *testing.T) {
 			if utf8.ValidString(tt.sub) && last.Subreddit != tt.sub {
 				t.Errorf("subreddit = %q, want %q", last.Subreddit, tt.sub)
 			}
-			if again := appendListing(nil, 1, tt.sub, tt.posts, 0); !bytes.Equal(body, again) {
+			if again := appendListing(nil, 1, tt.sub, tt.posts, 0, &titleWords); !bytes.Equal(body, again) {
 				t.Error("same seed and name gave different bodies")
 			}
-			if other := appendListing(nil, 2, tt.sub, tt.posts, 0); bytes.Equal(body, other) {
+			if other := appendListing(nil, 2, tt.sub, tt.posts, 0, &titleWords); bytes.Equal(body, other) {
 				t.Error("different seeds gave the same body")
 			}
 		})
@@ -85,11 +85,11 @@ func TestAppendListingSized(t *testing.T) {
 	t.Parallel()
 	for _, target := range []int{1, 200, 600, 1000, 2048, 4096, 10000, 1 << 20} {
 		t.Run("", func(t *testing.T) {
-			body := appendListing(nil, 7, "sized", 0, target)
+			body := appendListing(nil, 7, "sized", 0, target, &titleWords)
 			if !json.Valid(body) {
 				t.Fatalf("invalid JSON for target %d:\n%s", target, body)
 			}
-			one := len(appendListing(nil, 7, "sized", 1, 0))
+			one := len(appendListing(nil, 7, "sized", 1, 0, &titleWords))
 			want := max(target, one)
 			if len(body) != want && !(target < one && len(body) == one) {
 				t.Errorf("target %d: got %d bytes, want %d", target, len(body), want)
@@ -104,7 +104,7 @@ func TestAppendListingTitlesVary(t *testing.T) {
 	t.Parallel()
 	counts := map[string]int{}
 	for _, sub := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
-		doc := decodeListing(t, appendListing(nil, 0, sub, 25, 0))
+		doc := decodeListing(t, appendListing(nil, 0, sub, 25, 0, &titleWords))
 		for _, c := range doc.Data.Children {
 			for _, w := range bytes.Fields([]byte(c.Data.Title)) {
 				counts[string(bytes.ToLower(w))]++
@@ -126,7 +126,7 @@ func FuzzAppendListing(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string, seed uint64, target int) {
 		target %= 1 << 14
-		body := appendListing(nil, seed, name, 2, target)
+		body := appendListing(nil, seed, name, 2, target, &titleWords)
 		if !json.Valid(body) {
 			t.Fatalf("invalid JSON for %q:\n%s", name, body)
 		}
@@ -149,10 +149,10 @@ func BenchmarkListing(b *testing.B) {
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
-			buf := appendListing(nil, 1, "golang", bm.posts, bm.target)
+			buf := appendListing(nil, 1, "golang", bm.posts, bm.target, &titleWords)
 			b.SetBytes(int64(len(buf)))
 			for b.Loop() {
-				buf = appendListing(buf[:0], 1, "golang", bm.posts, bm.target)
+				buf = appendListing(buf[:0], 1, "golang", bm.posts, bm.target, &titleWords)
 			}
 		})
 	}

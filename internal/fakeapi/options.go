@@ -17,7 +17,7 @@ type options struct {
 	latency    time.Duration
 	hasLatency bool
 
-	hang, loop, trickle, reset, pretty, gzip bool
+	hang, loop, trickle, reset, pretty, gzip, unicode bool
 
 	fail       int
 	id         string
@@ -73,6 +73,8 @@ func (o *options) set(key, v string) error {
 		o.pretty, err = strconv.ParseBool(v)
 	case "gzip":
 		o.gzip, err = strconv.ParseBool(v)
+	case "unicode":
+		o.unicode, err = strconv.ParseBool(v)
 	case "fail":
 		o.fail, err = atoiRange(v, 0, 1<<30)
 	case "id":
@@ -100,6 +102,14 @@ func (o *options) set(key, v string) error {
 		o.bytes, err = atoiRange(v, 0, maxBytes)
 	}
 	return err
+}
+
+// words is the word list a listing's titles and selftext are drawn from.
+func (o *options) words() *[128]string {
+	if o.unicode {
+		return &worldWords
+	}
+	return &titleWords
 }
 
 func atoiRange(v string, lo, hi int) (int, error) {

@@ -39,6 +39,34 @@ var (
 // probability about (255-2i)/16384, so "the" is some 250 times likelier than
 // the last word.
 func pickWord(r *rng) string {
+	return pickFrom(r, &titleWords)
+}
+
+// pickFrom draws from words as pickWord draws from titleWords.
+func pickFrom(r *rng, words *[128]string) string {
 	x := r.next()
-	return titleWords[min(x&127, (x>>7)&127)]
+	return words[min(x&127, (x>>7)&127)]
+}
+
+// worldWords stand in for titleWords with unicode=1: text in the scripts
+// real APIs return (accented Latin, Cyrillic, Greek, CJK, emoji), so a
+// workload's bodies carry multi-byte UTF-8 as much as ASCII. The same skew
+// applies. None needs escaping in JSON.
+var worldWords = [128]string{
+	"le", "der", "и", "の", "el", "в", "и", "de",
+	"café", "über", "niño", "façade", "straße", "déjà", "garçon", "señor",
+	"привет", "данные", "сервер", "быстро", "код", "город", "ночь", "кофе",
+	"γεια", "δεδομένα", "καφές", "πόλη", "νύχτα", "βιβλίο", "φίλος", "σπίτι",
+	"データ", "サーバー", "コーヒー", "東京", "猫", "犬", "雨", "夜",
+	"数据", "服务器", "咖啡", "城市", "朋友", "书", "电影", "工作",
+	"☕", "🚀", "🐈", "🌧", "🔥", "✨", "📦", "🧵",
+	"mañana", "élève", "öffnen", "größe", "crème", "brûlée", "naïve", "jalapeño",
+	"проект", "память", "очередь", "сеть", "пакет", "буфер", "ядро", "поток",
+	"σήμερα", "πάντα", "ποτέ", "πρώτος", "καλός", "μικρός", "μεγάλος", "παλιός",
+	"今日", "明日", "最初", "最高", "小さい", "大きい", "古い", "新しい",
+	"今天", "明天", "第一", "最好", "小", "大", "旧", "新",
+	"go", "rust", "code", "data", "fast", "slow", "bug", "fixed",
+	"Zürich", "Köln", "Kraków", "São", "Paulo", "Reykjavík", "Malmö", "Córdoba",
+	"Москва", "Київ", "Αθήνα", "大阪", "北京", "서울", "한국어", "안녕",
+	"👍", "🎉", "❤️", "😀", "🙈", "🌍", "⚡", "🍞",
 }
