@@ -14,11 +14,14 @@ import (
 
 // Decode is the stage that turns each record's raw body into format:
 //
-//   - JSON checks that the body is valid JSON and makes it one line, so that
-//     the record embeds it as a JSON value. It does not decode and re-encode:
-//     in valid JSON a line break can only be white space, so making one line
-//     is a validation pass and a byte replacement. Invalid UTF-8 inside
-//     strings shows as U+FFFD, as in Text. An empty body is dropped.
+//   - JSON checks that the body is valid JSON and compacts it, so that the
+//     record embeds it as a JSON value on one line with no insignificant
+//     white space: an indented answer is often half padding, which every
+//     reader downstream would pay for. It does not decode and re-encode:
+//     one scan checks the body and notes its white space, and compacting
+//     moves the bytes in between; a compact body is left as it came.
+//     Invalid UTF-8 inside strings shows as U+FFFD, as in Text. An empty
+//     body is dropped.
 //     A body that is not JSON, or that nests deeper than WithMaxDepth,
 //     fails the record with kind decode (unless it had already failed) and
 //     is kept as text, to show what came instead.
@@ -55,7 +58,8 @@ func WithDecode(format Format) Option {
 // decodeBody turns r's body into format. owned says whether the body is
 // r's alone, to rewrite in place, as in Fetch's workers; otherwise it is
 // left as it is and a body that must change is copied first. A body
-// nested deeper than maxDepth is refused before any check that recurses.
+// nested deeper than maxDepth is refused, and so is one that is not JSON:
+// either way it is kept as it came, as text.
 func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 	switch format {
 	case None:
@@ -66,59 +70,24 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 		// A byte order mark, which Windows servers put in front of UTF-8,
 		// is not JSON; without it the body is. Cut off, not copied.
 		r.Body = bytes.TrimPrefix(r.Body, bom)
-		if len(bytes.TrimSpace(r.Body)) == 0 {
+		body, v := compactJSON(r.Body, owned, maxDepth)
+		switch v {
+		case jsonEmpty:
 			r.Body = nil
-			return
-		}
-		if tooDeep(r.Body, maxDepth) {
+		case jsonTooDeep:
 			r.Format = Text
 			if r.Err == nil {
 				r.Err = newError(KindDecode, deepMessage("body", maxDepth))
 			}
-			return
-		}
-		if !json.Valid(r.Body) {
+		case jsonInvalid:
 			r.Format = Text
 			if r.Err == nil {
 				r.Err = newError(KindDecode, notJSON(r))
 			}
-			return
-		}
-		if !utf8.Valid(r.Body) {
-			// Validators accept any bytes inside strings, but a line that is
-			// not UTF-8 is not JSON to strict readers downstream. Outside
-			// strings valid JSON is ASCII, so the replacement lands only in
-			// strings and keeps the document valid.
-			r.Body = bytes.ToValidUTF8(r.Body, []byte("\uFFFD"))
-			owned = true // a new slice
-		}
-		r.Body = oneLine(r.Body, owned)
-		r.Format = JSON
-	}
-}
-
-// oneLine replaces the line breaks of a valid JSON document with spaces,
-// in place when owned, else in a copy, made only when there is a line
-// break to replace. It must only be given valid JSON, where a raw CR or LF
-// cannot stand inside a string.
-func oneLine(b []byte, owned bool) []byte {
-	if !owned {
-		if bytes.IndexByte(b, '\n') < 0 && bytes.IndexByte(b, '\r') < 0 {
-			return b
-		}
-		b = bytes.Clone(b)
-	}
-	for _, c := range []byte{'\n', '\r'} {
-		for i := bytes.IndexByte(b, c); i >= 0; {
-			b[i] = ' '
-			j := bytes.IndexByte(b[i+1:], c)
-			if j < 0 {
-				break
-			}
-			i += 1 + j
+		default:
+			r.Body, r.Format = body, JSON
 		}
 	}
-	return b
 }
 
 // notJSON says what came instead of JSON: the content type and the start of

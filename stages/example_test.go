@@ -266,10 +266,10 @@ not a spec
 		fmt.Printf("%s meta=%s\n", describe(r), r.Meta)
 	}
 	// Output:
-	// seq=0 status=200 ok=true meta={"row": 1}
-	// seq=1 status=405 ok=false error=http_status meta={"row": 2}
+	// seq=0 status=200 ok=true meta={"row":1}
+	// seq=1 status=405 ok=false error=http_status meta={"row":2}
 	// seq=2 status=0 ok=false error=invalid_input meta=
-	// seq=3 status=0 ok=false error=invalid_input meta={"row": 4}
+	// seq=3 status=0 ok=false error=invalid_input meta={"row":4}
 }
 
 // A stage of one's own is a pipeline.Map between two of these. This one

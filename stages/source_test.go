@@ -162,7 +162,7 @@ func says(msg string) func(t *testing.T, r stages.Request) {
 func TestSpecListItemsSkipNothing(t *testing.T) {
 	p := pipeline.New(t.Context())
 	reqs := collect(t, stages.SpecList(p, []string{"{\n \"url\": \"http://h/a\",\n \"meta\": [\n1]\n}", "", "# c"}))
-	if len(reqs) != 3 || reqs[0].Err != nil || reqs[0].URL != "http://h/a" || string(reqs[0].Meta) != "[ 1]" {
+	if len(reqs) != 3 || reqs[0].Err != nil || reqs[0].URL != "http://h/a" || string(reqs[0].Meta) != "[1]" {
 		t.Fatalf("requests %+v", reqs)
 	}
 	for _, r := range reqs[1:] {

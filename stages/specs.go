@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/segmentio/encoding/json"
 	"golang.org/x/net/http/httpguts"
@@ -90,11 +88,11 @@ func parseSpecLine(seq int64, line []byte, maxDepth int) (req Request, id string
 	if err := json.Unmarshal(line, &sp); err != nil {
 		return Request{Seq: seq, Err: newError(KindInvalidInput, specError(err))}, ""
 	}
-	if !utf8.Valid(sp.Meta) {
-		// Copied into every output line, so it must not make one invalid.
-		sp.Meta = bytes.ToValidUTF8(sp.Meta, []byte("\uFFFD"))
+	// Copied into every output line, compact and in UTF-8 like a body: a
+	// spec given as an argument may span lines.
+	if meta, v := compactJSON(sp.Meta, false, maxDepth); v == jsonValid {
+		sp.Meta = meta
 	}
-	sp.Meta = oneLine(sp.Meta, false) // a spec given as an argument may span lines
 	id = specID(sp.ID)
 	req = Request{Seq: seq, Method: sp.Method, URL: sp.URL, Meta: sp.Meta}
 	if sp.URL == "" {

@@ -107,7 +107,7 @@ Fields in brackets appear only when they apply:
   [headers]      response headers that --response-headers asks for
   [error]        {"kind", "message"} when ok is false
   [meta]         a --jsonl spec's meta, as given
-  [body]         with -d json a JSON value, with -d text a string`),
+  [body]         with -d json a JSON value (compacted), with -d text a string`),
 		topic("kinds", "The kinds of error a record can carry", `
 An item's failure is data in its record: error.kind says what class of
 failure it was, error.message what happened, in words for a person.

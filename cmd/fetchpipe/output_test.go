@@ -136,7 +136,7 @@ func TestJSONLArgumentsAreItems(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("%d records for 3 arguments:\n%s", len(recs), r.stdout)
 	}
-	if !recs[0].OK || string(recs[0].Meta) != `{     "row": 1   }` {
+	if !recs[0].OK || string(recs[0].Meta) != `{"row":1}` {
 		t.Errorf("the pretty spec: %+v, meta %s", recs[0], recs[0].Meta)
 	}
 	for _, rec := range recs[1:] {
