@@ -203,13 +203,17 @@ func (s *jsonScan) space(b []byte, i int) int {
 //go:noinline // so that space, which calls it rarely, inlines
 func (s *jsonScan) gap(b []byte, i int) int {
 	start := i
-	for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == swarOnes*' ' { // indentation
+	if !isSpace[b[i]] {
+		return i // a control character: not JSON
+	}
+	// Indentation is a line break, then spaces.
+	for i++; i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == swarOnes*' '; {
 		i += 8
 	}
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+	for i < len(b) && isSpace[b[i]] {
 		i++
 	}
-	if i > start && s.rescan < 0 {
+	if s.rescan < 0 {
 		if len(s.gaps) == 2*s.maxGaps || i > math.MaxInt32 {
 			s.rescan = start
 		} else {
@@ -218,6 +222,8 @@ func (s *jsonScan) gap(b []byte, i int) int {
 	}
 	return i
 }
+
+var isSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 // Eight bytes at a time, as one word: swar* find the bytes that end a run
 // of plain string content.
@@ -388,9 +394,9 @@ func (s *jsonScan) compact(b []byte, owned bool) []byte {
 	}
 	// dst may be b: every copy moves bytes down, never past unread ones.
 	w, r := 0, 0
-	for k := 0; k < len(s.gaps); k += 2 {
-		w += copy(dst[w:], b[r:s.gaps[k]])
-		r = int(s.gaps[k+1])
+	for gaps := s.gaps; len(gaps) >= 2; gaps = gaps[2:] {
+		w += copy(dst[w:], b[r:gaps[0]])
+		r = int(gaps[1])
 	}
 	if s.rescan < 0 {
 		w += copy(dst[w:], b[r:])
