@@ -22,6 +22,8 @@ type config struct {
 	repeat    int     // runs of bare and fetchpipe in S1, of which the median is shown
 	s5n       []int   // the N at which S5 measures fetchpipe's peak RSS
 	python    string  // -python: the interpreter for the aiohttp client, "" to find one, "none"
+	curl      string  // -curl: the curl to run beside fetchpipe, "" to find one on the PATH, "none"
+	vegeta    string  // -vegeta: the vegeta to run beside fetchpipe, "" to find or build one, "none"
 	progress  bool    // say on stderr what is running
 	selfPath  string  // the executable to re-run as a client; os.Executable by default
 	tmpDir    string  // where the fetchpipe binary is built; a new temporary directory by default
@@ -35,21 +37,29 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg       config
 		scenarios string
 		s5n       string
+		load      bool
 	)
-	fs.StringVar(&scenarios, "scenarios", strings.Join(scenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run")
+	fs.StringVar(&scenarios, "scenarios", strings.Join(defaultScenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run (S8, the load run, only when named or with -load)")
+	fs.BoolVar(&load, "load", false, "also run S8, the load run: 1,000,000 URLs at -c 1000 against four servers (minutes; -quick: 10,000)")
 	fs.BoolVar(&cfg.quick, "quick", false, "scale every N down about 10× for a fast smoke run (figures are then not comparable with the issue's)")
 	fs.BoolVar(&cfg.tiny, "tiny", false, "N of about 50 everywhere, to prove the bench works (used by its test)")
 	fs.BoolVar(&cfg.full, "full", false, "run the sequential strategy on every URL instead of extrapolating from a sample")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON document instead of tables")
 	fs.IntVar(&cfg.sample, "sample", 40, "`URLs` the sequential strategy fetches in S1 and S2 before extrapolating to N")
-	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 (bare and fetchpipe) and S3; the table shows medians")
+	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 (bare and fetchpipe) and S3, of which the table shows medians, and in S6, of which it shows the run of least CPU")
 	fs.StringVar(&s5n, "s5n", "100000,1000000", "comma-separated `N` values at which S5 measures peak RSS")
 	fs.StringVar(&cfg.python, "python", "", "the `interpreter` for S3's optional aiohttp client; by default python3 or /usr/bin/python3, whichever imports aiohttp; none to leave it out")
+	fs.StringVar(&cfg.curl, "curl", "", "the `path` of the curl (7.66 or later, for --parallel) to run beside fetchpipe in S2, S3 and S6; by default curl on the PATH; none to leave it out")
+	fs.StringVar(&cfg.vegeta, "vegeta", "", "the `path` of the vegeta to run beside fetchpipe in S2, S3 and S6; by default vegeta on the PATH, else one built with go install "+vegetaModule+"@"+vegetaVersion+" into the bench's temporary directory; none to leave it out")
 	fs.BoolVar(&cfg.progress, "progress", true, "say on stderr what is running and how long each run took")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./examples/bench [flags]\n\nScenarios:")
 		for _, s := range allScenarios {
-			fmt.Fprintf(fs.Output(), "  %-3s %s\n", s.id, s.title)
+			optIn := ""
+			if s.optIn {
+				optIn = " (only when named, or with -load)"
+			}
+			fmt.Fprintf(fs.Output(), "  %-3s %s%s\n", s.id, s.title, optIn)
 		}
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
@@ -63,6 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return fail(fmt.Errorf("unexpected argument %q: the bench takes flags only", fs.Arg(0)))
+	}
+	if load {
+		scenarios += "," + loadScenario
 	}
 	ids, err := parseScenarios(scenarios)
 	if err != nil {
@@ -139,6 +152,19 @@ func (c *config) sampleSize(n int) int {
 		s = min(s, 5)
 	}
 	return min(s, n)
+}
+
+// loadSizes are the N of S8, the load run: 10⁴, 10⁵ and 10⁶ URLs, the
+// records after which it reads fetchpipe's peak RSS, the last being the
+// run's N. -quick scales them down 100×, not 10×: a million is minutes.
+func (c *config) loadSizes() []int {
+	switch {
+	case c.tiny:
+		return []int{10, 100, 1000}
+	case c.quick:
+		return []int{100, 1000, 10000}
+	}
+	return []int{10000, 100000, 1000000}
 }
 
 // s5Sizes are the N of S5, scaled like every other N.

@@ -2,10 +2,25 @@
 // against the physical limit, offline, in one run, and prints a table per
 // scenario (or, with -json, one JSON document).
 //
-//	go run ./examples/bench                    # every scenario, several minutes
+//	go run ./examples/bench                    # every scenario but S8, several minutes
 //	go run ./examples/bench -quick             # every N about 10× smaller, a smoke run
 //	go run ./examples/bench -scenarios S1,S3   # some scenarios only
+//	go run ./examples/bench -scenarios S8      # the load run alone: 10⁶ URLs at -c 1000, minutes
+//	go run ./examples/bench -load              # every scenario and the load run
 //	go run ./examples/bench -json > bench.json
+//
+// S8, the load run, is left out unless named or asked for with -load: a
+// million URLs at -c 1000 against four servers on 127.0.0.1 to 127.0.0.4,
+// followed from /proc while it runs (peak RSS after 10⁴, 10⁵ and 10⁶
+// records, open descriptors, rate, error records). With -quick it fetches
+// 100 times fewer URLs.
+//
+// S2, S3 and S6 also run two other tools on the same list, where they are
+// at hand: curl --parallel (7.66 or later, on the PATH or -curl PATH) and
+// vegeta (on the PATH, -vegeta PATH, or else built by the bench with
+// "go install github.com/tsenart/vegeta/v12@v12.13.0" into its temporary
+// directory). A tool that is not at hand is left out with a note in the
+// table; -curl none and -vegeta none leave them out.
 //
 // Every party is its own process, so that what is measured is one program
 // alone: the bench builds the fetchpipe binary, starts the fake API with

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
 )
 
 // measurement is one strategy's figures in one scenario: one run, the
@@ -30,10 +34,14 @@ type measurement struct {
 	CPUPerReqUS  float64 `json:"cpu_us_per_req"`
 	ReqPerS      float64 `json:"req_per_s"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"` // MiB
-	Lines        int64   `json:"lines"`
-	// ServerRequests and ServerPeakInFlight are what the fake API saw
-	// during the run (for a median, during the median run).
+	// Lines is how many lines the child wrote on its standard output; -1
+	// for a child that writes none per URL (vegeta).
+	Lines int64 `json:"lines"`
+	// ServerRequests, ServerOK (answered 200) and ServerPeakInFlight are
+	// what the fake API saw during the run (for a median, during the median
+	// run; with several servers, their sum).
 	ServerRequests     int64 `json:"server_requests"`
+	ServerOK           int64 `json:"server_ok"`
 	ServerPeakInFlight int64 `json:"server_peak_in_flight"`
 	// NofileSoft is the child's open-file soft limit, read from /proc once
 	// it was running (0: not known).
@@ -42,6 +50,12 @@ type measurement struct {
 	Problem    string    `json:"problem,omitempty"` // why the figures may not be what they seem
 	EachWallS  []float64 `json:"each_wall_s,omitempty"`
 	EachFirstS []float64 `json:"each_first_record_s,omitempty"`
+	EachCPUS   []float64 `json:"each_cpu_s,omitempty"`
+	// PeakFDs and ErrorRecords are what a watch saw (S8): the most
+	// descriptors the child had open at once, sampled from /proc/PID/fd,
+	// and the records on its output whose "error" was not null.
+	PeakFDs      int    `json:"peak_fds,omitempty"`
+	ErrorRecords *int64 `json:"error_records,omitempty"`
 }
 
 // runLimit is how long one run may take before the bench gives up on it:
@@ -49,69 +63,138 @@ type measurement struct {
 // about 9 minutes), so that only a hang reaches it.
 const runLimit = 30 * time.Minute
 
+// runSpec is one child process to measure: a strategy on a set of URLs,
+// against one fake API or several.
+type runSpec struct {
+	strategy string
+	servers  []*fakeServer
+	urls     urlSet // what the child fetches: urls.n URLs, all it is measured on
+	n        int    // the N the run stands for; above urls.n the figures are extrapolated
+	k        int
+	// watch, when set, follows the child while it runs: its descriptors,
+	// its memory as its records come, the records that failed (S8).
+	watch *watch
+}
+
+// child is a strategy's process, and how the bench feeds and reads it.
+type child struct {
+	cmd *exec.Cmd
+	// stdin: the child reads its URLs on its standard input; else it reads
+	// a file the bench wrote.
+	stdin bool
+	// lines: the child writes a line per URL on its standard output.
+	lines bool
+	// buffered: it writes them through a buffer, so that the first line
+	// says nothing of when the first result was in (curl's -w).
+	buffered bool
+}
+
 // command is the child process for a strategy: the real fetchpipe binary,
-// with its defaults (JSON bodies embedded, records to stdout, as completed),
-// the aiohttp client, or this binary as one of the seed's clients.
-func (b *bench) command(ctx context.Context, strategy string, k int) *exec.Cmd {
-	switch strategy {
-	case "fetchpipe":
-		return exec.CommandContext(ctx, b.bin, "-c", strconv.Itoa(k))
-	case "aiohttp":
-		return exec.CommandContext(ctx, b.python, b.aiohttpScript, strconv.Itoa(k))
+// with its defaults (JSON bodies embedded, records to stdout, as completed)
+// and any flags the strategy names after it ("fetchpipe -d none"); curl or
+// vegeta, whose URL lists it writes; the aiohttp client; or this binary as
+// one of the seed's clients.
+func (b *bench) command(ctx context.Context, r runSpec) (child, error) {
+	k := strconv.Itoa(r.k)
+	switch {
+	case r.strategy == "fetchpipe" || strings.HasPrefix(r.strategy, "fetchpipe "):
+		args := append([]string{"-c", k}, strings.Fields(r.strategy)[1:]...)
+		return child{cmd: exec.CommandContext(ctx, b.bin, args...), stdin: true, lines: true}, nil
+	case r.strategy == "curl":
+		cmd, err := b.curlCommand(ctx, r.urls, r.k)
+		return child{cmd: cmd, lines: true, buffered: true}, err
+	case r.strategy == "vegeta":
+		cmd, err := b.vegetaCommand(ctx, r.urls, r.k)
+		return child{cmd: cmd}, err
+	case r.strategy == "aiohttp":
+		return child{cmd: exec.CommandContext(ctx, b.python, b.aiohttpScript, k), stdin: true, lines: true}, nil
 	}
-	return exec.CommandContext(ctx, b.self, "-client", strategy, "-c", strconv.Itoa(k))
+	return child{cmd: exec.CommandContext(ctx, b.self, "-client", r.strategy, "-c", k), stdin: true, lines: true}, nil
 }
 
 // measure runs strategy once against srv on the first m of the URLs, with
 // at most k in flight, and reports it as a run on n URLs (extrapolated
-// linearly when m < n). The clock starts just before the process does, so
-// the wall and first-record times include its start-up and exit, as a user
-// at a shell would see them.
+// linearly when m < n).
 func (b *bench) measure(ctx context.Context, srv *fakeServer, strategy string, n, m, k int) (*measurement, error) {
-	if err := srv.reset(ctx); err != nil {
-		return nil, err
+	return b.measureRun(ctx, runSpec{strategy: strategy, servers: []*fakeServer{srv}, urls: oneServer(srv.url, m), n: n, k: k})
+}
+
+// measureRun runs r once. The clock starts just before the process does,
+// so the wall and first-record times include its start-up and exit, as a
+// user at a shell would see them; a URL file a peer reads is written
+// before.
+func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error) {
+	for _, srv := range r.servers {
+		if err := srv.reset(ctx); err != nil {
+			return nil, err
+		}
 	}
+	m := r.urls.n
 	rctx, cancel := context.WithTimeout(ctx, runLimit)
 	defer cancel()
-	cmd := b.command(rctx, strategy, k)
-	cmd.Stdin = &urlReader{base: srv.url, n: m}
+	ch, err := b.command(rctx, r)
+	if err != nil {
+		return nil, err
+	}
+	cmd := ch.cmd
+	if ch.stdin {
+		cmd.Stdin = &urlReader{urls: r.urls}
+	}
 	out := &lineCounter{}
 	var nofile int64
-	out.onFirst = func() { nofile = openFileLimit(cmd.Process.Pid) }
+	pid := func() int { return cmd.Process.Pid } // set by Start before any output is copied
+	out.onFirst = func() { nofile = openFileLimit(pid()) }
 	cmd.Stdout = out
+	if r.watch != nil {
+		cmd.Stdout = io.MultiWriter(out, r.watch.output(pid))
+	}
 	stderr := &tail{max: 2048}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second
 
-	b.logf("  %s -c %d, %d URLs ... ", strategy, k, m)
+	b.logf("  %s -c %d, %d URLs ... ", r.strategy, r.k, m)
 	out.start = time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", strategy, err)
+	if r.watch != nil {
+		r.watch.start = out.start
 	}
-	err := cmd.Wait()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", r.strategy, err)
+	}
+	stopSampling := func() {}
+	if r.watch != nil {
+		stopSampling = r.watch.sample(cmd.Process.Pid)
+	}
+	err = cmd.Wait()
 	wall := time.Since(out.start)
+	stopSampling()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		return nil, fmt.Errorf("running %s: %w", strategy, err)
+		return nil, fmt.Errorf("running %s: %w", r.strategy, err)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	if rctx.Err() != nil {
-		return nil, fmt.Errorf("%s on %d URLs did not end within %v", strategy, m, runLimit)
+		return nil, fmt.Errorf("%s on %d URLs did not end within %v", r.strategy, m, runLimit)
 	}
-	st, err := srv.stats(ctx)
-	if err != nil {
-		return nil, err
+	var st fakeapi.Stats
+	for _, srv := range r.servers {
+		s, err := srv.stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st.Requests += s.Requests
+		st.PeakInFlight += s.PeakInFlight // with several servers, a bound of the whole's peak
+		st.ByStatus = mergeStatuses(st.ByStatus, s.ByStatus)
 	}
 	user, sys, rss, _ := usage(cmd.ProcessState)
 	b.childCPU += user + sys
 
-	r := &measurement{
-		Strategy:           strategy,
-		Label:              strategy,
-		N:                  n,
-		K:                  k,
+	res := &measurement{
+		Strategy:           r.strategy,
+		Label:              r.strategy,
+		N:                  r.n,
+		K:                  r.k,
 		Measured:           m,
 		Runs:               1,
 		WallS:              wall.Seconds(),
@@ -119,26 +202,40 @@ func (b *bench) measure(ctx context.Context, srv *fakeServer, strategy string, n
 		UserS:              user.Seconds(),
 		SysS:               sys.Seconds(),
 		PeakRSSMB:          float64(rss) / (1 << 20),
-		Lines:              out.lines,
+		Lines:              -1,
 		ServerRequests:     st.Requests,
+		ServerOK:           st.ByStatus[200],
 		ServerPeakInFlight: st.PeakInFlight,
 		NofileSoft:         nofile,
 		ExitCode:           cmd.ProcessState.ExitCode(),
 	}
-	if out.lines > 0 {
-		r.FirstRecordS = out.first.Seconds()
+	if ch.lines {
+		res.Lines = out.lines
+		if out.lines > 0 && !ch.buffered {
+			res.FirstRecordS = out.first.Seconds()
+		}
 	}
-	r.Problem = problem(r, stderr.String())
-	r.derive()
-	if m < n {
-		r.extrapolate()
+	res.Problem = problem(res, stderr.String())
+	res.derive()
+	if m < r.n {
+		res.extrapolate()
 	}
 	note := ""
-	if r.Problem != "" {
-		note = " (" + r.Problem + ")"
+	if res.Problem != "" {
+		note = " (" + res.Problem + ")"
 	}
-	b.logf("%.3f s, CPU %.2f s, RSS %.1f MB%s\n", wall.Seconds(), user.Seconds()+sys.Seconds(), r.PeakRSSMB, note)
-	return r, nil
+	b.logf("%.3f s, CPU %.2f s, RSS %.1f MB%s\n", wall.Seconds(), user.Seconds()+sys.Seconds(), res.PeakRSSMB, note)
+	return res, nil
+}
+
+func mergeStatuses(into, from map[int]int64) map[int]int64 {
+	if into == nil {
+		into = map[int]int64{}
+	}
+	for code, n := range from {
+		into[code] += n
+	}
+	return into
 }
 
 // derive fills the figures computed from the measured ones.
@@ -167,16 +264,19 @@ func (r *measurement) extrapolate() {
 }
 
 // problem says what makes a run's figures suspect: failed requests, lost
-// lines, a server that did not see every request.
+// lines, a server that did not see every request or did not answer each
+// with 200.
 func problem(r *measurement, stderr string) string {
 	var msg string
 	switch {
 	case r.ExitCode != 0:
 		msg = fmt.Sprintf("exit status %d", r.ExitCode)
-	case r.Lines != int64(r.Measured):
+	case r.Lines >= 0 && r.Lines != int64(r.Measured):
 		msg = fmt.Sprintf("%d lines for %d URLs", r.Lines, r.Measured)
 	case r.ServerRequests != int64(r.Measured):
 		msg = fmt.Sprintf("the server saw %d requests for %d URLs", r.ServerRequests, r.Measured)
+	case r.ServerOK != int64(r.Measured):
+		msg = fmt.Sprintf("the server answered %d of %d requests with 200", r.ServerOK, r.Measured)
 	default:
 		return ""
 	}

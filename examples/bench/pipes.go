@@ -1,19 +1,79 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// urlReader is a child's standard input: the lines "BASE/r/nameI.json" for
-// I in [0, n), made as they are read, so that a million URLs cost the bench
-// no memory. Distinct names give distinct latency draws from the fake API.
+// urlSet is the URLs of a run: "BASE/r/nameI.json" followed by query, for
+// I in [0, n), BASE taken from bases in turn; with slowEvery > 0, every
+// slowEvery-th URL (I = slowEvery-1, 2·slowEvery-1, …) has slowQuery in
+// place of query. Distinct names give distinct latency draws from the
+// fake API.
+type urlSet struct {
+	bases     []string
+	n         int
+	query     string // "" or "?a=1&b=2"
+	slowEvery int
+	slowQuery string
+}
+
+// oneServer is the URLs of the scenarios that have one server and no query.
+func oneServer(base string, n int) urlSet { return urlSet{bases: []string{base}, n: n} }
+
+func (u *urlSet) appendURL(b []byte, i int) []byte {
+	b = append(b, u.bases[i%len(u.bases)]...)
+	b = append(b, "/r/name"...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, ".json"...)
+	if u.slowEvery > 0 && i%u.slowEvery == u.slowEvery-1 {
+		return append(b, u.slowQuery...)
+	}
+	return append(b, u.query...)
+}
+
+// slow is how many of the URLs are slow ones.
+func (u *urlSet) slow() int {
+	if u.slowEvery <= 0 {
+		return 0
+	}
+	return u.n / u.slowEvery
+}
+
+// writeFile writes the URLs to path, each as line makes it: the input of
+// the tools that read their URLs from a file of their own syntax.
+func (u *urlSet) writeFile(path string, line func(b, url []byte) []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	var b, url []byte
+	for i := range u.n {
+		url = u.appendURL(url[:0], i)
+		b = line(b[:0], url)
+		if _, err := w.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// urlReader is a child's standard input: the URLs of a urlSet, one a line,
+// made as they are read, so that a million URLs cost the bench no memory.
 type urlReader struct {
-	base    string
-	i, n    int
+	urls    urlSet
+	i       int
 	buf     []byte
 	pending []byte
 }
@@ -22,10 +82,10 @@ func (r *urlReader) Read(p []byte) (int, error) {
 	written := 0
 	for written < len(p) {
 		if len(r.pending) == 0 {
-			if r.i == r.n {
+			if r.i == r.urls.n {
 				break
 			}
-			r.buf = append(appendURL(r.buf[:0], r.base, r.i), '\n')
+			r.buf = append(r.urls.appendURL(r.buf[:0], r.i), '\n')
 			r.pending = r.buf
 			r.i++
 		}
@@ -33,17 +93,10 @@ func (r *urlReader) Read(p []byte) (int, error) {
 		written += c
 		r.pending = r.pending[c:]
 	}
-	if written == 0 && r.i == r.n {
+	if written == 0 && r.i == r.urls.n {
 		return 0, io.EOF
 	}
 	return written, nil
-}
-
-func appendURL(b []byte, base string, i int) []byte {
-	b = append(b, base...)
-	b = append(b, "/r/name"...)
-	b = strconv.AppendInt(b, int64(i), 10)
-	return append(b, ".json"...)
 }
 
 // lineCounter is a child's standard output: it counts the lines and notes

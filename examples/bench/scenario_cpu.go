@@ -4,7 +4,7 @@ import "context"
 
 // s3 takes latency away, so that what each client costs per request is all
 // there is to see. discard is the floor: it reads every body and keeps
-// none. Each strategy but sequential runs several times; the table shows
+// none. curl and vegeta, where at hand, discard their bodies too. Each strategy but sequential runs several times; the table shows
 // medians, as CPU time on two shared cores varies by several percent.
 func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	const latency = "0"
@@ -17,7 +17,7 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 		}
 		res.Rows = append(res.Rows, seq)
 		runs := map[string][]*measurement{}
-		order := []string{"pool", "bare", "discard", "fetchpipe"}
+		order := append([]string{"pool", "bare", "discard", "fetchpipe"}, b.peers()...)
 		if b.python != "" {
 			order = append(order, "aiohttp")
 		}
@@ -43,6 +43,9 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	res.addRatio("fetchpipe / pool, CPU per request", pipe.CPUPerReqUS, res.row("pool").CPUPerReqUS, 0)
 	res.addRatio("fetchpipe / bare, CPU per request", pipe.CPUPerReqUS, res.row("bare").CPUPerReqUS, 0)
 	res.addRatio("discard / fetchpipe, requests per second", res.row("discard").ReqPerS, pipe.ReqPerS, 0)
+	for _, p := range b.peers() {
+		res.addRatio("fetchpipe / "+p+", CPU per request", pipe.CPUPerReqUS, res.row(p).CPUPerReqUS, 0)
+	}
 	if py := res.row("aiohttp"); py != nil {
 		res.addRatio("aiohttp / fetchpipe, requests per second (fetchpipe ≥ 2×)", py.ReqPerS, pipe.ReqPerS, 0.5)
 		res.notef("aiohttp is %s, run by %s: K tasks sharing one session, a line per result as it comes", "examples/bench/aiohttp_client.py", b.python)
@@ -52,5 +55,6 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	res.notef("CPU is the client's user+sys from wait4; the server's CPU is not in it, though it shares the cores. Per 1,000 requests, fetchpipe used %.3f CPU s",
 		pipe.CPUPerReqUS/1000)
 	res.notef("discard reads each body into io.Discard and writes \"STATUS BYTES\"; pool, bare and sequential write the body raw on one line; fetchpipe validates it and embeds it in a record")
+	b.notePeers(res, k)
 	return res, nil
 }

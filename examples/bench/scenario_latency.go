@@ -60,13 +60,14 @@ func (b *bench) s1(ctx context.Context) (*scenarioResult, error) {
 
 // s2 is the case where concurrency is the limit: 50 waves of 100 requests,
 // so any gap between one request's end and the next one's start adds up.
+// curl and vegeta, where at hand, run the same list at the same K.
 func (b *bench) s2(ctx context.Context) (*scenarioResult, error) {
 	const latency = "100ms"
 	n, k := b.cfg.n(5000), 100
 	res := &scenarioResult{Setup: serverSetup(n, k, latency)}
 	res.addIdeal("ideal: ceil(N/K) × latency", waves(n, k)*100*time.Millisecond)
 	err := b.withServer(ctx, latency, 0, func(srv *fakeServer) error {
-		for _, st := range []string{"sequential", "pool", "bare", "fetchpipe"} {
+		for _, st := range append([]string{"sequential", "pool", "bare", "fetchpipe"}, b.peers()...) {
 			m, kk := n, k
 			if st == "sequential" {
 				m, kk = b.cfg.sampleSize(n), 1
@@ -87,6 +88,11 @@ func (b *bench) s2(ctx context.Context) (*scenarioResult, error) {
 	res.addRatio("fetchpipe / ideal", res.row("fetchpipe").WallS, ideal, 1.03)
 	res.addRatio("bare / ideal", res.row("bare").WallS, ideal, 0)
 	res.addRatio("pool / ideal", res.row("pool").WallS, ideal, 0)
+	for _, p := range b.peers() {
+		res.addRatio(p+" / ideal", res.row(p).WallS, ideal, 0)
+		res.addRatio("fetchpipe / "+p+", peak RSS", res.row("fetchpipe").PeakRSSMB, res.row(p).PeakRSSMB, 0)
+	}
+	b.notePeers(res, k)
 	return res, nil
 }
 

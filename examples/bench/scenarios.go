@@ -16,24 +16,45 @@ import (
 type scenario struct {
 	id, title string
 	run       func(b *bench, ctx context.Context) (*scenarioResult, error)
+	// optIn scenarios take minutes and run only when named (-scenarios)
+	// or asked for (-load).
+	optIn bool
 }
 
 // allScenarios are in the order they run. S0 runs last: its 20,000
 // connections leave sockets in TIME_WAIT that should not weigh on the
-// connection set-up S1 measures.
+// connection set-up S1 and S8 measure.
 var allScenarios = []scenario{
-	{"S1", "latency-bound, everything at once: 1,000 URLs, latency uniform 50–250 ms, K=1,000", (*bench).s1},
-	{"S2", "latency-bound, in waves: 5,000 URLs, 100 ms each, K=100", (*bench).s2},
-	{"S3", "CPU-bound: 20,000 URLs, no latency, K=64, ~1.9 KB JSON bodies", (*bench).s3},
-	{"S4", "time to the first record in S2, from process start", (*bench).s4},
-	{"S5", "peak RSS of fetchpipe streaming N URLs from stdin, no latency, K=256", (*bench).s5},
-	{"S0", "capacity: 10,000 requests in flight at once, each held 5 s by the server", (*bench).s0},
+	{"S1", "latency-bound, everything at once: 1,000 URLs, latency uniform 50–250 ms, K=1,000", (*bench).s1, false},
+	{"S2", "latency-bound, in waves: 5,000 URLs, 100 ms each, K=100", (*bench).s2, false},
+	{"S3", "CPU-bound: 20,000 URLs, no latency, K=64, ~1.9 KB JSON bodies", (*bench).s3, false},
+	{"S4", "time to the first record in S2, from process start", (*bench).s4, false},
+	{"S5", "peak RSS of fetchpipe streaming N URLs from stdin, no latency, K=256", (*bench).s5, false},
+	{"S6", "CPU-bound, indented bodies: 10,000 URLs, no latency, K=64, ~3.6 KB pretty-printed JSON in many scripts", (*bench).s6, false},
+	{"S7", "a slow tail in input order: 600 URLs at 50 ms, every 50th at 2 s, K=50, unordered and --ordered, and N ×5", (*bench).s7, false},
+	{loadScenario, "load: 1,000,000 URLs, K=1,000, four servers on 127.0.0.1–4, no latency: RSS, descriptors, rate, errors", (*bench).s8, true},
+	{"S0", "capacity: 10,000 requests in flight at once, each held 5 s by the server", (*bench).s0, false},
 }
+
+// loadScenario is the ID of the load run, which -load adds.
+const loadScenario = "S8"
 
 func scenarioIDs() []string {
 	ids := make([]string, len(allScenarios))
 	for i, s := range allScenarios {
 		ids[i] = s.id
+	}
+	return ids
+}
+
+// defaultScenarioIDs are the scenarios a run without -scenarios runs:
+// all but the opt-in ones.
+func defaultScenarioIDs() []string {
+	var ids []string
+	for _, s := range allScenarios {
+		if !s.optIn {
+			ids = append(ids, s.id)
+		}
 	}
 	return ids
 }
@@ -46,7 +67,11 @@ type bench struct {
 	// python runs aiohttpScript, the optional aiohttp client; "" when no
 	// Python with aiohttp was found.
 	python, aiohttpScript string
-	log                   io.Writer // progress, when cfg.progress
+	// peers are the other tools run beside fetchpipe (curl, vegeta); a
+	// peer that is missing has a path of "" and a note that says why.
+	curl, vegeta peer
+	tmp          string    // the bench's temporary directory: binaries, URL lists
+	log          io.Writer // progress, when cfg.progress
 
 	// childCPU is the CPU time of every client and server that has ended,
 	// so that the CPU used by the rest of the machine can be told apart.
@@ -94,9 +119,21 @@ func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, erro
 		}
 		defer os.RemoveAll(tmp)
 	}
+	b.tmp = tmp
 	b.logf("building ./cmd/fetchpipe in %s ...\n", root)
 	if b.bin, err = buildFetchpipe(ctx, root, tmp); err != nil {
 		return nil, err
+	}
+	if slices.ContainsFunc(cfg.scenarios, peersRun) {
+		b.curl = findCurl(ctx, cfg.curl)
+		b.vegeta = findVegeta(ctx, cfg.vegeta, tmp, b.logf)
+		for _, p := range []peer{b.curl, b.vegeta} {
+			if p.path == "" {
+				b.logf("  %s: left out: %s\n", p.name, p.note)
+			} else {
+				b.logf("  %s: %s\n", p.name, p.note)
+			}
+		}
 	}
 	if slices.Contains(cfg.scenarios, "S3") { // the only one with an aiohttp row
 		if b.python, err = findPython(ctx, cfg.python); err != nil {
@@ -136,19 +173,31 @@ func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, erro
 // withServer starts a fake API with latency and posts (0: default), runs
 // f against it, and stops it.
 func (b *bench) withServer(ctx context.Context, latency string, posts int, f func(*fakeServer) error) error {
-	srv, err := startServer(ctx, b.bin, latency, posts)
-	if err != nil {
-		return err
-	}
+	return b.withServers(ctx, []string{"127.0.0.1:0"}, latency, posts, func(srvs []*fakeServer) error { return f(srvs[0]) })
+}
+
+// withServers starts a fake API at each of addrs, runs f against them, and
+// stops them all.
+func (b *bench) withServers(ctx context.Context, addrs []string, latency string, posts int, f func([]*fakeServer) error) error {
+	var srvs []*fakeServer
 	defer func() {
-		srv.close()
-		if user, sys, _, ok := usage(srv.cmd.ProcessState); ok {
-			b.childCPU += user + sys
+		for _, srv := range srvs {
+			srv.close()
+			if user, sys, _, ok := usage(srv.cmd.ProcessState); ok {
+				b.childCPU += user + sys
+			}
 		}
 	}()
-	noteLimit(&b.serverOpenFiles, openFileLimit(srv.pid))
-	b.logf("  fake API at %s, --latency %s\n", srv.url, latency)
-	return f(srv)
+	for _, addr := range addrs {
+		srv, err := startServer(ctx, b.bin, addr, latency, posts)
+		if err != nil {
+			return err
+		}
+		srvs = append(srvs, srv)
+		noteLimit(&b.serverOpenFiles, openFileLimit(srv.pid))
+		b.logf("  fake API at %s, --latency %s\n", srv.url, latency)
+	}
+	return f(srvs)
 }
 
 // serverSetup describes a server and its input in the table's second line.

@@ -31,11 +31,11 @@ type fakeServer struct {
 // serverStart is how long a server may take to say where it listens.
 const serverStart = 10 * time.Second
 
-// startServer runs bin serve-fake on a free loopback port with the given
-// --latency and --posts (0: the server's default, about 1.9 KB a body), and
-// returns once the server has printed its URL.
-func startServer(ctx context.Context, bin, latency string, posts int) (*fakeServer, error) {
-	args := []string{"serve-fake", "--addr", "127.0.0.1:0", "--latency", latency}
+// startServer runs bin serve-fake at addr (HOST:0 for a free port) with
+// the given --latency and --posts (0: the server's default, about 1.9 KB a
+// body), and returns once the server has printed its URL.
+func startServer(ctx context.Context, bin, addr, latency string, posts int) (*fakeServer, error) {
+	args := []string{"serve-fake", "--addr", addr, "--latency", latency}
 	if posts > 0 {
 		args = append(args, "--posts", strconv.Itoa(posts))
 	}
