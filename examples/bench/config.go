@@ -19,7 +19,7 @@ type config struct {
 	full      bool     // sequential runs every URL instead of a sample
 	json      bool
 	sample    int     // URLs the sequential strategy fetches before extrapolating
-	repeat    int     // runs of bare and fetchpipe in S1, of which the median is shown
+	repeat    int     // runs of each side in S1, S3 and S0 (medians shown) and S6 (least CPU shown)
 	s5n       []int   // the N at which S5 measures fetchpipe's peak RSS
 	python    string  // -python: the interpreter for the aiohttp client, "" to find one, "none"
 	curl      string  // -curl: the curl to run beside fetchpipe, "" to find one on the PATH, "none"
@@ -46,7 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.full, "full", false, "run the sequential strategy on every URL instead of extrapolating from a sample")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON document instead of tables")
 	fs.IntVar(&cfg.sample, "sample", 40, "`URLs` the sequential strategy fetches in S1 and S2 before extrapolating to N")
-	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 (bare and fetchpipe) and S3, of which the table shows medians, and in S6, of which it shows the run of least CPU")
+	fs.IntVar(&cfg.repeat, "repeat", 3, "`runs` of each concurrent strategy in S1 and S0 (bare and fetchpipe) and S3, of which the table shows medians, and in S6, of which it shows the run of least CPU")
 	fs.StringVar(&s5n, "s5n", "100000,1000000", "comma-separated `N` values at which S5 measures peak RSS")
 	fs.StringVar(&cfg.python, "python", "", "the `interpreter` for S3's optional aiohttp client; by default python3 or /usr/bin/python3, whichever imports aiohttp; none to leave it out")
 	fs.StringVar(&cfg.curl, "curl", "", "the `path` of the curl (7.66 or later, for --parallel) to run beside fetchpipe in S2, S3 and S6; by default curl on the PATH; none to leave it out")

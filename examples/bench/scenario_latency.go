@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -99,13 +100,13 @@ func (b *bench) s2(ctx context.Context) (*scenarioResult, error) {
 // waves is ceil(n/k): how many rounds of k requests n URLs take.
 func waves(n, k int) time.Duration { return time.Duration((n + k - 1) / k) }
 
-func seconds(v []float64) string {
-	s := ""
+func seconds(v []float64) string { return joinf("%.3f", v) }
+
+// joinf formats each of v, for a note that lists every run's figure.
+func joinf(format string, v []float64) string {
+	parts := make([]string, len(v))
 	for i, x := range v {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%.3f", x)
+		parts[i] = fmt.Sprintf(format, x)
 	}
-	return s
+	return strings.Join(parts, ", ")
 }
