@@ -30,32 +30,38 @@ const (
 )
 
 // compactJSON checks that b is one JSON document nested at most maxDepth
-// deep and returns it with no insignificant white space, and with any
-// bytes that are not UTF-8 (which validators accept inside strings, but
-// strict readers do not) replaced by U+FFFD. It writes into b only if
-// owned, and only when the verdict is jsonValid; otherwise a body that
-// must change is a new slice. On any other verdict b is returned as it
-// came.
-func compactJSON(b []byte, owned bool, maxDepth int) ([]byte, verdict) {
+// deep and returns it with no insignificant white space, with each byte
+// that is not UTF-8 (which validators accept inside strings, but strict
+// readers do not) replaced by U+FFFD, and with each escaped high surrogate
+// that no low one follows (\ud800 alone, which jq 1.6 refuses, stopping
+// the whole stream) written \ufffd, as Go's encoding/json reads it. It
+// writes into b only if owned, and only when the verdict is jsonValid;
+// otherwise a body that must change is a new slice. On any other verdict
+// b is returned as it came, with at the offset where the scan stopped.
+func compactJSON(b []byte, owned bool, maxDepth int) (out []byte, v verdict, at int) {
 	s := scans.Get().(*jsonScan)
 	defer s.release()
-	v := s.run(b, maxDepth)
-	if v != jsonValid {
-		return b, v
+	if v = s.run(b, maxDepth); v != jsonValid {
+		return b, v, s.at
 	}
-	return s.finish(b, owned), jsonValid
+	return s.finish(b, owned), jsonValid, 0
 }
 
-// finish returns b, which the scan found valid, compacted and in UTF-8.
+// finish returns b, which the scan found valid, compacted, in UTF-8 and
+// with no lone high surrogate. The last two are rare enough that the scan
+// only notes them.
 func (s *jsonScan) finish(b []byte, owned bool) []byte {
 	if len(s.gaps) > 0 || s.rescan >= 0 {
-		b = s.compact(b, owned)
+		b, owned = s.compact(b, owned), true
+	}
+	if s.loneSurrogate {
+		if !owned {
+			b, owned = bytes.Clone(b), true
+		}
+		fixSurrogates(b)
 	}
 	if s.badUTF8 {
-		// Outside strings valid JSON is ASCII, so the replacement lands
-		// only in strings and keeps the document valid. Rare enough that
-		// the scan only notes it.
-		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+		b = validUTF8(b)
 	}
 	return b
 }
@@ -73,6 +79,12 @@ type jsonScan struct {
 	rescan  int
 	maxGaps int
 	badUTF8 bool
+	// loneSurrogate: some \uD800-\uDBFF escape has no low surrogate
+	// after it.
+	loneSurrogate bool
+	// at is where a scan that failed stopped: the byte that is not JSON,
+	// or the start of the token that is not, or len(b).
+	at int
 	// objects holds, for each open array or object, whether it is an
 	// object.
 	objects []bool
@@ -96,13 +108,14 @@ func (s *jsonScan) release() {
 
 // run scans b as one JSON value with only white space around it.
 func (s *jsonScan) run(b []byte, maxDepth int) verdict {
-	s.gaps, s.objects, s.rescan, s.badUTF8 = s.gaps[:0], s.objects[:0], -1, false
+	s.gaps, s.objects, s.rescan, s.badUTF8, s.loneSurrogate = s.gaps[:0], s.objects[:0], -1, false, false
 	i := s.space(b, 0)
 	if i == len(b) {
 		return jsonEmpty
 	}
 	for {
 		// A value starts at b[i].
+		s.at = i
 		if i >= len(b) {
 			return jsonInvalid
 		}
@@ -123,7 +136,9 @@ func (s *jsonScan) run(b []byte, maxDepth int) verdict {
 			}
 			continue
 		case '"':
-			i = s.str(b, i)
+			if i = s.str(b, i); i < 0 {
+				return jsonInvalid // s.at is where in the string
+			}
 		case 't':
 			i = literal(b, i, "true")
 		case 'f':
@@ -140,6 +155,7 @@ func (s *jsonScan) run(b []byte, maxDepth int) verdict {
 	after:
 		for {
 			i = s.space(b, i)
+			s.at = i
 			n := len(s.objects)
 			if n == 0 {
 				if i == len(b) {
@@ -177,15 +193,17 @@ func (s *jsonScan) run(b []byte, maxDepth int) verdict {
 }
 
 // key reads an object's key and its colon at b[i], and returns where the
-// value starts, or -1.
+// value starts, or -1 with s.at set.
 func (s *jsonScan) key(b []byte, i int) int {
 	if i >= len(b) || b[i] != '"' {
+		s.at = i
 		return -1
 	}
 	if i = s.str(b, i); i < 0 {
 		return -1
 	}
 	if i = s.space(b, i); i >= len(b) || b[i] != ':' {
+		s.at = i
 		return -1
 	}
 	return s.space(b, i+1)
@@ -254,7 +272,7 @@ var plain = func() (t [256]bool) {
 }()
 
 // str checks the string whose quote is at b[i] and returns the offset
-// after its closing quote, or -1.
+// after its closing quote, or -1 with s.at set.
 func (s *jsonScan) str(b []byte, i int) int {
 	i++
 	for {
@@ -271,6 +289,7 @@ func (s *jsonScan) str(b []byte, i int) int {
 				i++
 			}
 			if i >= len(b) {
+				s.at = i
 				return -1
 			}
 		}
@@ -278,10 +297,12 @@ func (s *jsonScan) str(b []byte, i int) int {
 		case c == '"':
 			return i + 1
 		case c == '\\':
-			if i = escape(b, i); i < 0 {
+			s.at = i
+			if i = s.escape(b, i); i < 0 {
 				return -1
 			}
 		case c < 0x20:
+			s.at = i
 			return -1
 		default:
 			i = s.utf8(b, i)
@@ -312,7 +333,7 @@ func (s *jsonScan) utf8(b []byte, i int) int {
 
 // escape checks the escape sequence at b[i] (a backslash) and returns the
 // offset after it, or -1.
-func escape(b []byte, i int) int {
+func (s *jsonScan) escape(b []byte, i int) int {
 	if i+1 >= len(b) {
 		return -1
 	}
@@ -320,17 +341,84 @@ func escape(b []byte, i int) int {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		return i + 2
 	case 'u':
-		if i+6 > len(b) {
+		r, ok := hex4(b, i+2)
+		if !ok {
 			return -1
 		}
-		for _, c := range b[i+2 : i+6] {
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return -1
+		if 0xD800 <= r && r <= 0xDBFF {
+			if low, ok := hex4(b, i+8); !ok || b[i+6] != '\\' || b[i+7] != 'u' || low < 0xDC00 || low > 0xDFFF {
+				s.loneSurrogate = true
 			}
 		}
 		return i + 6
 	}
 	return -1
+}
+
+// hex4 reads the four hex digits at b[i:], if there are four.
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// fixSurrogates writes \ufffd in place of each escaped high surrogate of
+// the valid JSON text b that no escaped low surrogate follows: the same
+// length, so in place.
+func fixSurrogates(b []byte) {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		// In a string: step over escapes until its closing quote.
+		for i++; b[i] != '"'; i++ {
+			if b[i] != '\\' {
+				continue
+			}
+			if b[i+1] == 'u' {
+				if r, _ := hex4(b, i+2); 0xD800 <= r && r <= 0xDBFF {
+					if low, ok := hex4(b, i+8); ok && b[i+6] == '\\' && b[i+7] == 'u' && 0xDC00 <= low && low <= 0xDFFF {
+						i += 6 // the pair: step over its first half here
+					} else {
+						copy(b[i+2:i+6], "fffd")
+					}
+				}
+			}
+			i++ // the escaped character; a \u's digits are plain
+		}
+	}
+}
+
+// validUTF8 returns b with each byte that is not part of a UTF-8 character
+// replaced by U+FFFD, one for each, as a record writes a text body: a body
+// shows the same whether decoded as JSON or as text.
+func validUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, "\uFFFD"...)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 // literal checks that b holds word at i and returns the offset after it,

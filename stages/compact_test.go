@@ -3,6 +3,8 @@ package stages
 import (
 	"bytes"
 	stdjson "encoding/json"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -28,6 +30,7 @@ func TestCompactJSON(t *testing.T) {
 		{"non-ASCII", "{ \"名前\": \"café ☕ привет 🚀\" }", jsonValid, `{"名前":"café ☕ привет 🚀"}`},
 		{"long string", `["` + strings.Repeat("abcdefgh", 20) + `" , 1]`, jsonValid, `["` + strings.Repeat("abcdefgh", 20) + `",1]`},
 		{"invalid UTF-8 is replaced", "[ \"a\xffb\xc3\" ]", jsonValid, "[\"a\uFFFDb\uFFFD\"]"},
+		{"each invalid byte is replaced", "[\"\xff\xfe\xfd\"]", jsonValid, "[\"\uFFFD\uFFFD\uFFFD\"]"},
 		{"empty", "", jsonEmpty, ""},
 		{"white space only", " \n\t ", jsonEmpty, ""},
 		{"two values", `1 2`, jsonInvalid, ""},
@@ -78,13 +81,56 @@ func TestCompactJSON(t *testing.T) {
 }
 
 // TestCompactJSONLeavesFailuresAsTheyCame: a body that is not JSON is
-// kept, to show what came, even when its start had gaps to drop.
+// kept, to show what came, even when its start had gaps to drop; the scan
+// says where it stopped.
 func TestCompactJSONLeavesFailuresAsTheyCame(t *testing.T) {
-	for _, in := range []string{"{\n  \"a\": 1\n} x", "[\n 1,\n 2", "[ [ [ [ [ ] ] ] ] ]"} {
-		b := []byte(in)
-		got, v := compactJSON(b, true, 4)
-		if v == jsonValid || string(got) != in || string(b) != in {
-			t.Errorf("compactJSON(%q) = %q, %d; the input is now %q", in, got, v, b)
+	for _, tt := range []struct {
+		in string
+		at int
+	}{
+		{"{\n  \"a\": 1\n} x", 13},
+		{"[\n 1,\n 2", 8},
+		{"[ [ [ [ [ ] ] ] ] ]", 0},
+		{`{"a":"b` + "\x01" + `"}`, 7},
+		{`["\x"]`, 2},
+		{`{"a" 1}`, 5},
+		{`{1:2}`, 1},
+		{`[1,]`, 3},
+		{`[tru]`, 1},
+	} {
+		b := []byte(tt.in)
+		got, v, at := compactJSON(b, true, 4)
+		if v == jsonValid || string(got) != tt.in || string(b) != tt.in {
+			t.Errorf("compactJSON(%q) = %q, %d; the input is now %q", tt.in, got, v, b)
+		}
+		if v == jsonInvalid && at != tt.at {
+			t.Errorf("compactJSON(%q) stopped at %d, want %d", tt.in, at, tt.at)
+		}
+	}
+}
+
+// TestLoneSurrogatesBecomeReplacementCharacters: jq 1.6 stops reading the
+// whole stream at an escaped high surrogate with no low one after it, so
+// such an escape is written \ufffd, which is what Go's encoding/json
+// decodes it to; pairs, lone low surrogates (which jq reads) and escaped
+// backslashes before a "u" stay as they came.
+func TestLoneSurrogatesBecomeReplacementCharacters(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`"\ud800"`, `"\ufffd"`},
+		{`["\uD83D\uDE00", "\ud800x", "\ud800\u0041"]`, `["\uD83D\uDE00","\ufffdx","\ufffd\u0041"]`},
+		{`{"\ud800":"\uDFFF"}`, `{"\ufffd":"\uDFFF"}`},
+		{`["\\ud800", "\\\ud800"]`, `["\\ud800","\\\ufffd"]`},
+		{`"\ud800\ud800\udc00"`, `"\ufffd\ud800\udc00"`},
+	} {
+		for _, owned := range []bool{false, true} {
+			in := []byte(tt.in)
+			got, v, _ := compactJSON(in, owned, DefaultMaxDepth)
+			if v != jsonValid || string(got) != tt.want {
+				t.Errorf("compactJSON(%s) = %s, %d; want %s", tt.in, got, v, tt.want)
+			}
+			if !owned && string(in) != tt.in {
+				t.Errorf("compactJSON(%s) wrote into a body it does not own", tt.in)
+			}
 		}
 	}
 }
@@ -105,7 +151,7 @@ func FuzzCompactJSON(f *testing.F) {
 		if gaps >= 128 {
 			s.maxGaps = maxGaps
 		}
-		v := s.run(in, MaxDepth)
+		v := s.run(in, 10000) // encoding/json's own limit
 		valid := stdjson.Valid(in)
 		if empty := len(bytes.TrimLeft(in, " \t\r\n")) == 0; empty != (v == jsonEmpty) {
 			t.Fatalf("verdict %d on %q, empty: %v", v, in, empty)
@@ -116,15 +162,24 @@ func FuzzCompactJSON(f *testing.F) {
 		if v != jsonValid {
 			return
 		}
-		var want bytes.Buffer
-		if err := stdjson.Compact(&want, in); err != nil {
-			t.Fatal(err)
-		}
-		wantOut := bytes.ToValidUTF8(want.Bytes(), []byte("\uFFFD"))
 		for _, owned := range []bool{false, true} {
 			out := s.finish(bytes.Clone(in), owned)
-			if !bytes.Equal(out, wantOut) || !utf8.Valid(out) {
-				t.Fatalf("compacted %q to %q, want %q", in, out, wantOut)
+			if !utf8.Valid(out) {
+				t.Fatalf("compacted %q to %q, not UTF-8", in, out)
+			}
+			var again bytes.Buffer
+			if err := stdjson.Compact(&again, out); err != nil || !bytes.Equal(again.Bytes(), out) {
+				t.Fatalf("compacted %q to %q, which is not compact JSON (%v)", in, out, err)
+			}
+			if !sameJSON(in, out) {
+				t.Fatalf("compacted %q to %q, which decodes otherwise", in, out)
+			}
+			if utf8.Valid(in) && !s.loneSurrogate {
+				var want bytes.Buffer
+				_ = stdjson.Compact(&want, in)
+				if !bytes.Equal(out, want.Bytes()) {
+					t.Fatalf("compacted %q to %q, want %q", in, out, want.Bytes())
+				}
 			}
 			if s.badUTF8 == utf8.Valid(in) {
 				t.Fatalf("badUTF8 %v on %q", s.badUTF8, in)
@@ -134,4 +189,19 @@ func FuzzCompactJSON(f *testing.F) {
 			t.Fatal("the scan wrote into its input")
 		}
 	})
+}
+
+// sameJSON reports whether a and b decode to the same value with
+// encoding/json, numbers as spelled; each invalid UTF-8 byte and each lone
+// surrogate decodes to U+FFFD.
+func sameJSON(a, b []byte) bool {
+	decode := func(b []byte) (v any) {
+		d := stdjson.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if d.Decode(&v) != nil {
+			return errors.New("does not decode")
+		}
+		return v
+	}
+	return reflect.DeepEqual(decode(a), decode(b))
 }

@@ -20,8 +20,10 @@ import (
 //     reader downstream would pay for. It does not decode and re-encode:
 //     one scan checks the body and notes its white space, and compacting
 //     moves the bytes in between; a compact body is left as it came.
-//     Invalid UTF-8 inside strings shows as U+FFFD, as in Text. An empty
-//     body is dropped.
+//     Each byte of invalid UTF-8 inside strings shows as U+FFFD, as in
+//     Text, and an escaped high surrogate with no low one after it
+//     (\ud800 alone, which stops jq 1.6 reading the stream) is written
+//     \ufffd, what Go decodes it to. An empty body is dropped.
 //     A body that is not JSON, or that nests deeper than WithMaxDepth,
 //     fails the record with kind decode (unless it had already failed) and
 //     is kept as text, to show what came instead.
@@ -68,9 +70,9 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 		r.Format = Text
 	case JSON:
 		// A byte order mark, which Windows servers put in front of UTF-8,
-		// is not JSON; without it the body is. Cut off, not copied.
-		r.Body = bytes.TrimPrefix(r.Body, bom)
-		body, v := compactJSON(r.Body, owned, maxDepth)
+		// is not JSON; without it the body is. Cut off, not copied, and
+		// kept on a body that fails: that shows the body as it came.
+		body, v, at := compactJSON(bytes.TrimPrefix(r.Body, bom), owned, maxDepth)
 		switch v {
 		case jsonEmpty:
 			r.Body = nil
@@ -82,7 +84,7 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 		case jsonInvalid:
 			r.Format = Text
 			if r.Err == nil {
-				r.Err = newError(KindDecode, notJSON(r))
+				r.Err = newError(KindDecode, notJSON(r, at+len(r.Body)-len(bytes.TrimPrefix(r.Body, bom))))
 			}
 		default:
 			r.Body, r.Format = body, JSON
@@ -90,22 +92,54 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 	}
 }
 
-// notJSON says what came instead of JSON: the content type and the start of
-// the body are usually enough to recognise an HTML error page or a proxy's
-// banner.
-func notJSON(r *Record) string {
+// notJSON says where the body stops being JSON, and what came instead:
+// the content type and the start of the body are usually enough to
+// recognise an HTML error page or a proxy's banner, and the place and
+// the byte found there, a body cut short or a stray character.
+func notJSON(r *Record, at int) string {
+	var where string
+	if at >= len(r.Body) {
+		where = fmt.Sprintf("it ends before its JSON value does (%d bytes)", len(r.Body))
+	} else {
+		where = fmt.Sprintf("%s at byte %d of %d", found(r.Body[at:]), at, len(r.Body))
+	}
+	if r.ContentType != "" {
+		where += ", content type " + r.ContentType
+	}
 	start := r.Body
 	if len(start) > 48 {
 		start = start[:48]
-		for len(start) > 0 && !utf8.Valid(start) {
-			start = start[:len(start)-1]
+		// Not cut in the middle of a character; invalid bytes show as
+		// \x escapes.
+		if i := lastRuneStart(start); !utf8.FullRune(start[i:]) && utf8.FullRune(r.Body[i:min(len(r.Body), i+utf8.UTFMax)]) {
+			start = start[:i]
 		}
-		start = append(start[:len(start):len(start)], "…"...)
+		return fmt.Sprintf("body is not valid JSON: %s; it begins %q…", where, start)
 	}
-	if r.ContentType != "" {
-		return fmt.Sprintf("body is not valid JSON (content type %s), it begins %q", r.ContentType, start)
+	return fmt.Sprintf("body is not valid JSON: %s; it is %q", where, start)
+}
+
+// found names the character that b starts with, for a message.
+func found(b []byte) string {
+	r, size := utf8.DecodeRune(b)
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return fmt.Sprintf("byte %#x", b[0])
+	case r < ' ' || r == 0x7f:
+		return fmt.Sprintf("control character %U", r)
 	}
-	return fmt.Sprintf("body is not valid JSON, it begins %q", start)
+	return fmt.Sprintf("%q", r)
+}
+
+// lastRuneStart returns the offset of the last byte of b that may start
+// a character.
+func lastRuneStart(b []byte) int {
+	for i := len(b) - 1; i > 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			return i
+		}
+	}
+	return max(len(b)-1, 0)
 }
 
 // Decoded is a record whose JSON body has been decoded into a T.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	stdjson "encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,7 +30,9 @@ func TestDecode(t *testing.T) {
 		{"compact JSON", stages.JSON, `{"a":[1,2]}`, nil, `{"a":[1,2]}`, ""},
 		{"pretty JSON is compacted", stages.JSON, "{\n  \"a\": [\r\n 1,\n 2]\n}\n", nil, `{"a":[1,2]}`, ""},
 		{"white space in strings stays", stages.JSON, "{ \"a b\" : \" x\\\" \\n \" }", nil, `{"a b":" x\" \n "}`, ""},
-		{"invalid UTF-8 in pretty JSON", stages.JSON, "[\n \"\xff\xfe\",\n \"é\"\n]", nil, `["` + "\uFFFD" + `","é"]`, ""},
+		{"invalid UTF-8 in pretty JSON, a U+FFFD a byte", stages.JSON, "[\n \"\xff\xfe\",\n \"é\"\n]", nil, `["` + "\uFFFD\uFFFD" + `","é"]`, ""},
+		{"a byte order mark stays on a body that fails", stages.JSON, "\xef\xbb\xbf<html>", nil, `"` + "\ufeff" + `<html>"`, stages.KindDecode},
+		{"a byte order mark goes from JSON", stages.JSON, "\xef\xbb\xbf{\"a\": 1}", nil, `{"a":1}`, ""},
 		{"not JSON after a gap is kept as it came", stages.JSON, "{\n \"a\": 1\n} x", nil, `"{\n \"a\": 1\n} x"`, stages.KindDecode},
 		{"invalid UTF-8 in a string", stages.JSON, "{\"a\":\"x\xffy\"}", nil, `{"a":"x` + "\uFFFD" + `y"}`, ""},
 		{"not JSON is kept as text", stages.JSON, "<html>oops</html>", nil, `"<html>oops</html>"`, stages.KindDecode},
@@ -273,5 +276,33 @@ func TestEncodingsTheAdversaryFound(t *testing.T) {
 				t.Errorf("error %v after %d attempts; want kind %q saying %q after %d", r.Err, r.Attempts, tt.kind, tt.message, tt.attempts)
 			}
 		})
+	}
+}
+
+// TestNotJSONSaysWhereAndWhat: the message of a body that is not JSON
+// says where it stops being JSON and what is there, and shows its start
+// however it is encoded.
+func TestNotJSONSaysWhereAndWhat(t *testing.T) {
+	// JSON in UTF-16, as Windows servers send it: its bytes show escaped.
+	utf16 := "\xff\xfe{\x00\"\x00a\x00\"\x00:\x001\x00}\x00" + strings.Repeat(" \x00", 20)
+	tests := []struct{ body, contentType, want string }{
+		{"<html>oops</html>", "text/html", `body is not valid JSON: '<' at byte 0 of 17, content type text/html; it is "<html>oops</html>"`},
+		{`{"a":`, "", `body is not valid JSON: it ends before its JSON value does (5 bytes); it is "{\"a\":"`},
+		{"[1, 2] x", "", `body is not valid JSON: 'x' at byte 7 of 8; it is "[1, 2] x"`},
+		{"[\"a\x01\"]", "", `body is not valid JSON: control character U+0001 at byte 3 of 6; it is "[\"a\x01\"]"`},
+		{utf16, "", fmt.Sprintf("body is not valid JSON: byte 0xff at byte 0 of %d; it begins %q…", len(utf16), utf16[:48])},
+		{strings.Repeat("é", 30), "", `body is not valid JSON: 'é' at byte 0 of 60; it begins "` + strings.Repeat("é", 24) + `"…`},
+	}
+	for _, tt := range tests {
+		p := pipeline.New(t.Context())
+		in := pipeline.FromSlice(p, []stages.Record{{Status: 200, ContentType: tt.contentType, Body: []byte(tt.body)}})
+		for r, err := range pipeline.All(stages.Decode(in, stages.JSON)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Err == nil || r.Err.Kind != stages.KindDecode || r.Err.Message != tt.want {
+				t.Errorf("body %q: error %v\nwant decode: %s", tt.body, r.Err, tt.want)
+			}
+		}
 	}
 }

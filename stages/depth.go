@@ -15,10 +15,10 @@ const (
 	// more, whatever it nests.
 	DefaultMaxDepth = 127
 
-	// MaxDepth is the most WithMaxDepth allows, what jq 1.8 and Go's
-	// encoding/json read: deeper, readers downstream fail or crash, and
-	// the JSON checks here would need stack in proportion.
-	MaxDepth = 10000
+	// MaxDepth is the most WithMaxDepth allows: the record's own object
+	// is a level more, and Go's encoding/json reads 10,000 levels, no
+	// more. Deeper, readers downstream fail or crash.
+	MaxDepth = 9999
 )
 
 // WithMaxDepth sets how deeply a JSON body may nest arrays and objects for

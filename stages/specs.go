@@ -90,7 +90,7 @@ func parseSpecLine(seq int64, line []byte, maxDepth int) (req Request, id string
 	}
 	// Copied into every output line, compact and in UTF-8 like a body: a
 	// spec given as an argument may span lines.
-	if meta, v := compactJSON(sp.Meta, false, maxDepth); v == jsonValid {
+	if meta, v, _ := compactJSON(sp.Meta, false, maxDepth); v == jsonValid {
 		sp.Meta = meta
 	}
 	id = specID(sp.ID)
