@@ -37,6 +37,7 @@ type Tally struct {
 	// Read lock-free, by a progress report. done and good change under mu
 	// too, so that a Summary sees them with the counts beside them.
 	done, good, running, waiting atomic.Int64
+	finished                     atomic.Int64 // items whose result is final (EventDone)
 
 	mu       sync.Mutex
 	backoff  map[int64]struct{} // items in a backoff, by seq: few at a time
@@ -115,6 +116,7 @@ func (t *Tally) Observe(ev pipeline.Event) {
 		t.backoff[ev.Seq] = struct{}{}
 		t.mu.Unlock()
 	case pipeline.EventDone:
+		t.finished.Add(1)
 		if ev.Reason != 0 {
 			t.waiting.Add(-1) // cut short while held by a limit
 		}
@@ -141,12 +143,18 @@ func (t *Tally) leaveBackoff(seq int64) bool {
 type Progress struct {
 	Done, OK          int64 // records counted by Add
 	InFlight, Waiting int64 // from Observe
+	// Held counts the items Observe saw finish whose records Add has not
+	// counted yet: in input order, those that wait behind a slow item
+	// (in memory or in a spool), and otherwise the few on their way.
+	Held int64
 }
 
 // Now returns the counts of a run under way, cheaply enough to be read on
 // a ticker by a progress display.
 func (t *Tally) Now() Progress {
-	return Progress{Done: t.done.Load(), OK: t.good.Load(), InFlight: t.running.Load(), Waiting: max(t.waiting.Load(), 0)}
+	done := t.done.Load()
+	return Progress{Done: done, OK: t.good.Load(), InFlight: t.running.Load(), Waiting: max(t.waiting.Load(), 0),
+		Held: max(t.finished.Load()-done, 0)}
 }
 
 // A Summary is what a Tally has counted. Durations are in milliseconds,

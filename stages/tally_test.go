@@ -124,3 +124,19 @@ func TestTallyAfterACancel(t *testing.T) {
 		t.Errorf("after the run: %+v", now)
 	}
 }
+
+// TestTallyCountsItemsHeld: items Observe saw finish whose records Add
+// has not counted are held, as behind a slow item in input order.
+func TestTallyCountsItemsHeld(t *testing.T) {
+	tally := stages.NewTally()
+	for seq := range int64(5) {
+		tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: seq, Try: 1})
+		if seq > 0 {
+			tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: seq, Try: 1})
+		}
+	}
+	tally.Add(&stages.Record{Attempts: 1})
+	if now := tally.Now(); now.Held != 3 || now.InFlight != 1 || now.Done != 1 {
+		t.Errorf("progress %+v, want 3 held, 1 in flight, 1 done", now)
+	}
+}

@@ -82,7 +82,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	typing := e.stdinTerminal && len(args) == 0 && (f.input == "" || f.input == "-")
 	redraw := isTerminal(e.stderr) && !(recordsOnStdout && isTerminal(e.stdout)) && !typing
 	if !f.dryRun && (f.progress == progressAlways || f.progress == progressAuto && !f.silent && redraw) {
-		progress = &counts{tally: tally}
+		progress = &counts{tally: tally, ordered: f.ordered}
 		progress.total.Store(-1)
 		disp = newDisplay(e.stderr, redraw)
 		defer func() { disp.stop() }() // on every way out; stopping twice is safe
@@ -490,7 +490,7 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return humanize.Comma(int64(n)) + " " + noun + "s"
 }
 
 // parseSize reads a byte size such as 16MiB, 512KiB, 2MB or 1048576.

@@ -106,7 +106,7 @@ Fields in brackets appear only when they apply:
   [content_type] the response's Content-Type
   [headers]      response headers that --response-headers asks for
   [error]        {"kind", "message"} when ok is false
-  [meta]         a --jsonl spec's meta, as given
+  [meta]         a --jsonl spec's meta, compacted like a body
   [body]         with -d json a JSON value (compacted), with -d text a string`),
 		topic("kinds", "The kinds of error a record can carry", `
 An item's failure is data in its record: error.kind says what class of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ type counts struct {
 	base  int64        // items done before this run: a resumed run's
 
 	stopping atomic.Bool // the run was interrupted: no ETA
+	ordered  bool        // records wait for their turn: show how many
 }
 
 // read returns how many items the run has read so far.
@@ -73,10 +75,13 @@ func countItems(ctx context.Context, path string, c *counts) {
 }
 
 // status is the one line that says how far a run has come, short enough
-// for an 80-column terminal.
+// for an 80-column terminal. The rate and the ETA count items finished,
+// written or not: in input order, records wait behind a slow item, and a
+// count of records written would stall with them.
 func (c *counts) status(start time.Time) string {
 	now := c.tally.Now()
 	done, ok := c.base+now.Done, c.base+now.OK
+	finished := now.Done + now.Held
 	elapsed := time.Since(start)
 	var b strings.Builder
 	total := c.total.Load()
@@ -86,24 +91,27 @@ func (c *counts) status(start time.Time) string {
 		fmt.Fprintf(&b, "%s done of %s read", humanize.Comma(done), humanize.Comma(c.read()))
 	}
 	fmt.Fprintf(&b, " · %s failed", humanize.Comma(done-ok)) // the rest are ok
+	if c.ordered && now.Held > 0 {
+		fmt.Fprintf(&b, " · %s held for order", humanize.Comma(now.Held))
+	}
 	if elapsed > time.Second {
-		fmt.Fprintf(&b, " · %s/s", humanize.Comma(int64(float64(now.Done)/elapsed.Seconds())))
+		fmt.Fprintf(&b, " · %s/s", humanize.Comma(int64(math.Round(float64(finished)/elapsed.Seconds()))))
 	}
 	fmt.Fprintf(&b, " · %d in flight", now.InFlight)
 	if now.Waiting > 0 {
 		fmt.Fprintf(&b, ", %d waiting", now.Waiting)
 	}
 	fmt.Fprintf(&b, " · %s", elapsed.Round(time.Second))
-	left := total - done
+	left := total - c.base - finished
 	switch {
 	case c.stopping.Load():
 		b.WriteString(" · stopping")
-	case total < 0 || left <= 0 || now.Done == 0:
+	case total < 0 || left <= 0 || finished == 0:
 	case left <= now.InFlight+now.Waiting:
 		// The last ones are out: the rate says nothing of when they end.
 		fmt.Fprintf(&b, " · last %d out", left)
 	default:
-		eta := time.Duration(float64(elapsed) / float64(now.Done) * float64(left))
+		eta := time.Duration(float64(elapsed) / float64(finished) * float64(left))
 		fmt.Fprintf(&b, " · ETA %s", eta.Round(time.Second))
 	}
 	return b.String()
@@ -123,6 +131,15 @@ type display struct {
 func (d *display) Write(b []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.out != d.stderr {
+		// Above the line redrawn in place. A terminal that echoes ^C
+		// moves the cursor off the start of that line, and the line's
+		// first characters would stay in front of this one: go back to
+		// the start, and clear what is there.
+		if _, err := io.WriteString(d.out, "\r\x1b[K"); err != nil {
+			return 0, err
+		}
+	}
 	return d.out.Write(b)
 }
 

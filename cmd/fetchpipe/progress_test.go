@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
 
@@ -103,4 +104,45 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestStatusCountsItemsHeldForOrder: in input order, records finished
+// behind a slow item are not yet written; the status line says how many,
+// and its rate and ETA count them, rather than stall with the writes.
+func TestStatusCountsItemsHeldForOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		ordered bool
+		want    []string
+		not     []string
+	}{
+		{"in input order", true, []string{"2/10 · 0 failed · 4 held for order · ", "in flight"}, nil},
+		{"as completed", false, []string{"2/10 · 0 failed · "}, []string{"held for order"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &counts{tally: stages.NewTally(), ordered: tt.ordered}
+			c.total.Store(10)
+			for seq := range int64(6) {
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: seq, Try: 1})
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: seq, Try: 1})
+			}
+			for range 2 {
+				c.tally.Add(&stages.Record{Attempts: 1})
+			}
+			// Six of ten finished in two seconds: four more take about
+			// one and a third, whatever was written.
+			s := c.status(time.Now().Add(-2 * time.Second))
+			for _, want := range append(tt.want, "3/s", "ETA 1s") {
+				if !strings.Contains(s, want) {
+					t.Errorf("status %q lacks %q", s, want)
+				}
+			}
+			for _, not := range tt.not {
+				if strings.Contains(s, not) {
+					t.Errorf("status %q has %q", s, not)
+				}
+			}
+		})
+	}
 }

@@ -167,7 +167,7 @@ func (f *fetchFlags) registerRun(cmd *cobra.Command) {
 	fs.IntVarP(&f.concurrency, "concurrency", "c", stages.DefaultConcurrency, "`N` requests in flight at most")
 	durationVar(fs, &f.timeout, "timeout", stages.DefaultTimeout, "time limit `D` of each attempt, from sending it to the end of its body, not counting waits for a slot (0: none)")
 	fs.StringVar(&f.maxBody, "max-body", humanize.IBytes(stages.DefaultMaxBody), "cap `SIZE` on a response body, e.g. 512KiB, 16MiB (0: none); a larger body gives a too_large record")
-	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value), text (a string) or none (left out)")
+	fs.StringVarP(&f.decode, "decode", "d", "json", "`MODE` of the body in records: json (a JSON value, compacted; -d text or --save keep the server's bytes), text (a string) or none (left out)")
 	fs.IntVar(&f.maxDepth, "max-depth", stages.DefaultMaxDepth, fmt.Sprintf("a JSON body or --jsonl meta nested more than `N` deep is a decode (or invalid_input) record (the default keeps jq 1.6 and 1.7 reading; at most %d)", stages.MaxDepth))
 	fs.BoolVar(&f.ordered, "ordered", false, "write records in input order (default: as they complete)")
 	fs.StringVar(&f.spoolLimit, "spool-limit", "1GiB", "with --ordered, records that finish ahead of a slow one wait on disk, up to `SIZE`")

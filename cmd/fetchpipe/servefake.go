@@ -29,7 +29,8 @@ client offline and for benchmarks that must run the server in its own process.
 Query parameters make a request misbehave: latency=150ms, status=503,
 fail=N&id=K (the first N requests with id K fail), retry_after=2,
 redirect=N, loop=1, format=html|badjson, bytes=N, gzip=1, bomb=N,
-trickle=1, reset=1, hang=1, pretty=1, unicode=1.`,
+trickle=1, reset=1, hang=1; or shape its answer: pretty=1 (indented
+over many lines), unicode=1 (text in many scripts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := parseLatency(latency)
