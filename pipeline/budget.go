@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"math"
@@ -57,6 +58,7 @@ type Budget struct {
 	// not yet taken by it (see release).
 	reserved int
 	perKey   func(key string) Limits
+	adaptive *Adaptive // nil: the keys' in-flight limits are fixed
 	keys     map[string]*budgetKey
 	idle     idleKeys // keys with nothing running whose limiters still remember starts
 
@@ -74,16 +76,20 @@ type Budget struct {
 // Budget. Negative limits from it are an error of the run. NewBudget
 // panics on an overall InFlight below 1 and on negative overall limits,
 // which are programming errors.
-func NewBudget(overall Limits, perKey func(key string) Limits) *Budget {
+//
+// Options: WithAdaptive.
+func NewBudget(overall Limits, perKey func(key string) Limits, opts ...Option) *Budget {
+	c := newConfig("NewBudget", optAdaptive, opts)
 	if overall.InFlight < 1 {
 		panic(fmt.Sprintf("pipeline.NewBudget: overall InFlight must be at least 1, not %d", overall.InFlight))
 	}
 	mustValid("overall", overall)
 	return &Budget{
-		overall: overall,
-		lim:     overall.limiter(),
-		perKey:  perKey,
-		keys:    make(map[string]*budgetKey),
+		overall:  overall,
+		lim:      overall.limiter(),
+		perKey:   perKey,
+		adaptive: c.adaptive,
+		keys:     make(map[string]*budgetKey),
 	}
 }
 
@@ -111,6 +117,9 @@ func (b *Budget) SetLimits(key string, l Limits) {
 		b.keys[key] = k
 	}
 	k.limits = l
+	if k.adapt != nil {
+		k.adapt.setCeiling(b.ceiling(l))
+	}
 	switch {
 	case l.Rate <= 0:
 		k.lim = nil
@@ -127,6 +136,17 @@ func (b *Budget) SetLimits(key string, l Limits) {
 	}
 	b.forget(k)
 	b.mu.Unlock()
+}
+
+// adapted reports the new adaptive limit of k to the stages drawing on the
+// budget, and wakes those waiting for a slot of k. Called with b.mu held.
+func (b *Budget) adapted(k *budgetKey) {
+	l := k.limits
+	l.InFlight = k.adapt.inFlight()
+	for _, s := range b.stages {
+		s.limitsChanged(k.key, l)
+	}
+	k.wakeAll()
 }
 
 // Limits returns the limits of key now: those SetLimits gave it, or else
@@ -165,9 +185,10 @@ type budgetKey struct {
 	limits   Limits
 	lim      *rate.Limiter
 	running  int
-	reserved int  // slots handed to a waiting stage's key, not yet taken
-	users    int  // stages that have work of the key
-	queued   bool // in the budget's idle heap
+	reserved int      // slots handed to a waiting stage's key, not yet taken
+	users    int      // stages that have work of the key
+	queued   bool     // in the budget's idle heap
+	adapt    *adapter // its adaptive in-flight limit; nil for a fixed one
 	// waiters are the stages' keys that found this key at its limit,
 	// longest waiting first.
 	waiters []keyWaiter
@@ -209,15 +230,33 @@ func (b *Budget) key(key string) (*budgetKey, error) {
 			return nil, err
 		}
 		k = &budgetKey{key: key, limits: l, lim: l.limiter()}
+		if b.adaptive != nil {
+			k.adapt = newAdapter(b.adaptive, b.ceiling(l))
+		}
 		b.keys[key] = k
 	}
 	return k, nil
 }
 
+// ceiling is what an adaptive key's limit may grow to: its own in-flight
+// limit, or else the overall one.
+func (b *Budget) ceiling(l Limits) int {
+	return cmp.Or(l.InFlight, b.overall.InFlight)
+}
+
+// inFlight is k's in-flight limit now; 0 for none.
+func (k *budgetKey) inFlight() int {
+	if k.adapt != nil {
+		return k.adapt.inFlight()
+	}
+	return k.limits.InFlight
+}
+
 // full reports whether k can start no more items now, for its in-flight
 // limit, but with a slot handed to it (see release).
 func (k *budgetKey) full() bool {
-	return k.limits.InFlight > 0 && k.running+k.reserved >= k.limits.InFlight
+	l := k.inFlight()
+	return l > 0 && k.running+k.reserved >= l
 }
 
 // full reports whether every overall slot is taken or handed out.
@@ -324,6 +363,17 @@ func (b *Budget) waitSlot(s scheduler) {
 func (b *Budget) forget(k *budgetKey) {
 	if k.users > 0 || k.running > 0 || b.keys[k.key] != k {
 		return
+	}
+	if k.adapt != nil {
+		// What the key's limit has learnt holds for a while: a key that
+		// comes back soon should not have to learn it again.
+		if now, until := time.Now(), k.adapt.lastUsed.Add(adaptMemory); until.After(now) {
+			if !k.queued {
+				k.queued = true
+				heap.Push(&b.idle, idleKey{at: until, k: k})
+			}
+			return
+		}
 	}
 	if k.lim != nil {
 		// Forgetting the limiter before it has refilled would forget

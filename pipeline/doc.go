@@ -53,7 +53,11 @@
 // ("may this key start now, and if not, how long until it may?"), never a
 // wait that holds a goroutine, so an item held back by its key never holds
 // up an item of another key, and an item waiting for a retry (Task.Retry)
-// holds no slot. Several stages given one Budget share its limits.
+// holds no slot. Several stages given one Budget share its limits. Where
+// nobody knows a key's right in-flight limit, a budget WithAdaptive finds
+// it, as TCP finds a connection's window: it grows the limit while the
+// key's items go well and cuts it when the far side refuses one
+// (Task.Refused) or slows down.
 //
 //	budget := pipeline.NewBudget(pipeline.Limits{InFlight: 64}, func(tenant string) pipeline.Limits {
 //		return quotas[tenant] // e.g. {Rate: 20}: 20 calls a second

@@ -180,6 +180,8 @@ func (s *sched[In, Out]) admit(a arrival[In, Out]) {
 func (s *sched[In, Out]) holdReason(k *stageKey[In, Out]) WaitReason {
 	now := time.Now()
 	switch {
+	case k.bk.adapt != nil && !k.bk.adapt.paused(now).IsZero():
+		return WaitPaused
 	case k.sleeping:
 		return WaitRate
 	case k.bk.full():

@@ -48,7 +48,8 @@ const (
 	EventRetrying
 	// EventDone: the item's result is final.
 	EventDone
-	// EventLimits: a key's limits changed (Budget.SetLimits).
+	// EventLimits: a key's limits changed (Budget.SetLimits), or its
+	// in-flight limit adapted (WithAdaptive).
 	EventLimits
 )
 
@@ -71,6 +72,9 @@ const (
 	// WaitRate: a start rate, overall or the key's, makes it wait its
 	// turn.
 	WaitRate
+	// WaitPaused: an item of the key was refused with a pause (see
+	// Task.Refused), which has not passed.
+	WaitPaused
 )
 
 func (r WaitReason) String() string {
@@ -81,6 +85,8 @@ func (r WaitReason) String() string {
 		return "key busy"
 	case WaitRate:
 		return "rate"
+	case WaitPaused:
+		return "paused"
 	}
 	return fmt.Sprintf("WaitReason(%d)", uint8(r))
 }

@@ -18,11 +18,12 @@ const (
 	optSettled
 	optObserver
 	optSpill
+	optAdaptive
 )
 
 var optionNames = [...]string{
 	"WithConcurrency", "WithBuffer", "WithInputOrder", "WithIdle", "WithWindow",
-	"WithBudget", "WithKey", "WithNotStarted", "WithSettled", "WithObserver", "WithSpill",
+	"WithBudget", "WithKey", "WithNotStarted", "WithSettled", "WithObserver", "WithSpill", "WithAdaptive",
 }
 
 // String lists the options in the set, for the panic that names what a

@@ -29,6 +29,7 @@ type config struct {
 	settled    any // func(In) (Out, bool)
 	observe    func(Event)
 	spill      any // *Spill[Out]
+	adaptive   *Adaptive
 }
 
 // defaultBuffer is small on purpose: a buffer is only there to absorb jitter

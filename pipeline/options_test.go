@@ -38,6 +38,18 @@ func TestMistakesPanicWhenMade(t *testing.T) {
 		{"Tee given a window and order", func(p *pipeline.Pipeline) {
 			pipeline.Tee(nums(p), 2, pipeline.WithWindow(1), pipeline.WithInputOrder())
 		}, "pipeline.Tee does not take WithInputOrder, WithWindow"},
+		{"Map that adapts", func(p *pipeline.Pipeline) {
+			pipeline.Map(nums(p), id, pipeline.WithAdaptive(pipeline.Adaptive{}))
+		}, "pipeline.Map does not take WithAdaptive"},
+		{"a budget given a key", func(p *pipeline.Pipeline) {
+			pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil, pipeline.WithKey(func(int) string { return "" }))
+		}, "pipeline.NewBudget does not take WithKey; it takes WithAdaptive"},
+		{"Schedule adapting a budget given", func(p *pipeline.Pipeline) {
+			b := pipeline.NewBudget(pipeline.Limits{InFlight: 1}, nil)
+			pipeline.Schedule(nums(p), func(context.Context, *pipeline.Task[int]) (int, error) { return 0, nil },
+				pipeline.WithBudget(b), pipeline.WithAdaptive(pipeline.Adaptive{}))
+		}, "give WithAdaptive to NewBudget"},
+		{"a tolerance below 1", func(*pipeline.Pipeline) { pipeline.WithAdaptive(pipeline.Adaptive{Tolerance: 0.5}) }, "Tolerance 0 or at least 1"},
 		{"concurrency 0", func(*pipeline.Pipeline) { pipeline.WithConcurrency(0) }, "at least 1, not 0"},
 		{"negative buffer", func(*pipeline.Pipeline) { pipeline.WithBuffer(-1) }, "not -1"},
 		{"buffer over MaxBuffer", func(*pipeline.Pipeline) { pipeline.WithBuffer(1 << 40) }, "from 0 to MaxBuffer"},

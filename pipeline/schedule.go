@@ -57,12 +57,16 @@ import (
 // the Pipeline's Context too. An error from work, or a panic, is fatal.
 //
 // Options: WithConcurrency or WithBudget, WithKey, WithInputOrder,
-// WithSpill, WithSettled, WithNotStarted, WithObserver, WithBuffer.
+// WithSpill, WithSettled, WithNotStarted, WithObserver, WithBuffer,
+// WithAdaptive (for the stage's own budget).
 func Schedule[In, Out any](in Stream[In], work func(ctx context.Context, t *Task[In]) (Out, error), opts ...Option) Stream[Out] {
 	in.take("Schedule")
-	c := newConfig("Schedule", optConcurrency|optBudget|optKey|optInputOrder|optSpill|optSettled|optNotStarted|optObserver|optBuffer, opts)
+	c := newConfig("Schedule", optConcurrency|optBudget|optKey|optInputOrder|optSpill|optSettled|optNotStarted|optObserver|optBuffer|optAdaptive, opts)
 	if c.budget != nil && c.workersSet {
 		panic("pipeline.Schedule: WithConcurrency and WithBudget both given; the budget's overall InFlight is the stage's concurrency")
+	}
+	if c.budget != nil && c.adaptive != nil {
+		panic("pipeline.Schedule: WithAdaptive and WithBudget both given; give WithAdaptive to NewBudget")
 	}
 	out := make(chan Out, c.buffer)
 	p := in.p
@@ -152,6 +156,7 @@ func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(contex
 	b := c.budget
 	if b == nil {
 		b = NewBudget(Limits{InFlight: c.workers}, nil)
+		b.adaptive = c.adaptive
 	}
 	s := &sched[In, Out]{
 		p:          p,

@@ -20,6 +20,13 @@ type Task[T any] struct {
 
 	retry bool
 	after time.Duration
+
+	// For an adaptive budget (WithAdaptive): what the try said of its
+	// key, when it began, and in which round of the key's items.
+	refused bool
+	pause   time.Duration
+	began   time.Time
+	round   int64
 }
 
 // Retry asks the stage to call the work function for the item again after
@@ -29,4 +36,16 @@ type Task[T any] struct {
 func (t *Task[T]) Retry(d time.Duration) {
 	t.retry = true
 	t.after = max(d, 0)
+}
+
+// Refused tells the stage that the far side of the item's key refused
+// this try because it is overloaded: an HTTP 429 or 503, a connection
+// refused or reset under load. With a budget that adapts (WithAdaptive),
+// the key's in-flight limit is cut, and with pause > 0 (what a server
+// asks for in Retry-After) the key starts nothing more until the pause
+// has passed. Without one, Refused changes nothing. It says nothing of
+// whether to try the item again: that is Retry.
+func (t *Task[T]) Refused(pause time.Duration) {
+	t.refused = true
+	t.pause = max(pause, 0)
 }

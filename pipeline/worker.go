@@ -40,9 +40,12 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 		s.report()
 
 		t := &it.task
-		t.retry = false
+		t.retry, t.refused, t.pause = false, false, 0
 		out, err := s.call(ctx, t)
 		b.mu.Lock()
+		if it.key.bk.adapt != nil {
+			s.adapt(it)
+		}
 		s.release(it)
 		if err != nil {
 			b.mu.Unlock()
@@ -194,6 +197,18 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			s.markRunnable(k) // which makes it wait for a slot
 			continue
 		}
+		if a := k.bk.adapt; a != nil && !a.pausedUntil.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if until := a.paused(now); !until.IsZero() {
+				k.sleeping = true
+				k.dropGrants()
+				s.addTimer(timer[In, Out]{at: until, key: k})
+				s.announce(k, WaitPaused)
+				continue
+			}
+		}
 		if k.bk.lim != nil {
 			if now.IsZero() {
 				now = time.Now()
@@ -226,11 +241,16 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		s.markRunnable(k)
 		t := &it.task
 		t.Try++
-		if t.Try == 1 {
+		if t.Try == 1 || k.bk.adapt != nil {
 			if now.IsZero() {
 				now = time.Now()
 			}
-			t.Started = now
+			if t.Try == 1 {
+				t.Started = now
+			}
+		}
+		if a := k.bk.adapt; a != nil {
+			t.round, t.began = a.start(), now
 		}
 		if s.observe != nil {
 			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
@@ -244,6 +264,16 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		s.granted = 0
 	}
 	return nil
+}
+
+// adapt tells the adaptive limit of the item's key how its try went,
+// with b.mu held and the item still counted in flight.
+func (s *sched[In, Out]) adapt(it *item[In, Out]) {
+	bk, t := it.key.bk, &it.task
+	now := time.Now()
+	if bk.adapt.done(t.round, now.Sub(t.began), t.refused, t.pause, bk.running, now) {
+		s.b.adapted(bk)
+	}
 }
 
 // release gives back the slot of an item whose try returned, with b.mu

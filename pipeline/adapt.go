@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Adaptive is how a Budget adapts the in-flight limit of each key to how
+// its items go (WithAdaptive), for work whose right limit nobody knows in
+// advance, such as requests to a server that refuses some once it has too
+// many at once, or slows down. It works as TCP's congestion control does:
+//
+//   - A key starts at Start in flight and doubles its limit with each
+//     round of items that go well (a slow start), so that a short list
+//     does not pay for caution.
+//   - An item refused for overload (Task.Refused) cuts the key's limit
+//     to 70%, once per round: items already in flight when it was cut were
+//     sent at the old limit, and their refusals say nothing new. A limit
+//     once cut grows by one per round of items that go well (additive
+//     increase).
+//   - Items that take Tolerance times the key's usual time, smoothed over
+//     the last few, cut the limit to 80%, once per round: a server that
+//     slows down under load is queueing, and more at once only lengthens
+//     its queue.
+//
+// A key's limit grows only while the key uses most of it, never beyond
+// its Limits' InFlight (or the budget's overall InFlight, where the key
+// has none), and is never below 1. The zero value is ready to use.
+type Adaptive struct {
+	// Start is each key's limit when it is first seen; 0 means 2.
+	Start int
+	// Tolerance is how many times its usual time an item may take before
+	// the key's limit is cut; 0 means 2. At least 1.
+	Tolerance float64
+}
+
+// WithAdaptive makes a Budget, or the budget a Schedule makes for itself,
+// adapt each key's in-flight limit to how its items go (see Adaptive).
+// The limit of a key is reported to the observer (EventLimits) each time
+// it changes. Panics on a Start below 0 or a Tolerance below 1 (other
+// than 0).
+func WithAdaptive(a Adaptive) Option {
+	if a.Start < 0 || a.Tolerance != 0 && a.Tolerance < 1 {
+		panic(fmt.Sprintf("pipeline.WithAdaptive: Start must be at least 0 and Tolerance 0 or at least 1, not %+v", a))
+	}
+	a.Start = cmp.Or(a.Start, 2)
+	a.Tolerance = cmp.Or(a.Tolerance, 2)
+	return func(c *config) { c.adaptive = &a; c.given |= optAdaptive }
+}
+
+// Smoothing of the key's latency: the recent figure follows the last
+// eight items or so, so that a key whose items vary in time, as requests
+// do, is not cut for its own spread.
+const (
+	// refusedCut and slowCut are what a refusal and a slowdown leave of a
+	// key's limit. A refusal is the server's own word, and a cut by 0.7
+	// (CUBIC's) leaves the limit between 70% and 100% of what the server
+	// takes; a slowdown may be noise, and is cut less.
+	refusedCut = 0.7
+	slowCut    = 0.8
+
+	recentWeight = 1.0 / 8
+	// warmUp is how many items the recent time needs before it is judged.
+	warmUp = 8
+)
+
+// adapter is the adaptive limit of one key, changed with the budget
+// locked.
+type adapter struct {
+	cfg     *Adaptive
+	limit   float64 // fractional, for additive increase by 1/limit a success
+	ceiling int
+	slow    bool // in slow start: no cut yet
+
+	recent, usual float64 // latency in seconds (see slowed)
+	samples       int
+	sinceCut      int // samples since the last cut
+
+	// started numbers the items as they start; an item's number says
+	// which round it belongs to. Signals from items started before the
+	// last cut (at or below cutAt) do not cut again.
+	started, cutAt int64
+
+	// pausedUntil is when a pause a refusal asked for ends.
+	pausedUntil time.Time
+	// lastUsed is when an item of the key last ended: what the limit has
+	// learnt is kept for adaptMemory after it.
+	lastUsed time.Time
+}
+
+// adaptMemory is how long a key with nothing to do keeps its adapted
+// limit, as a rate limiter keeps its recent starts.
+const adaptMemory = time.Minute
+
+// setCeiling sets what the limit may grow to, and lowers the limit to it.
+func (a *adapter) setCeiling(n int) {
+	a.ceiling = n
+	a.limit = min(a.limit, float64(n))
+}
+
+func newAdapter(cfg *Adaptive, ceiling int) *adapter {
+	return &adapter{cfg: cfg, limit: float64(min(cfg.Start, ceiling)), ceiling: ceiling, slow: true}
+}
+
+// inFlight is the key's limit now.
+func (a *adapter) inFlight() int { return max(int(a.limit), 1) }
+
+// start numbers an item that starts.
+func (a *adapter) start() int64 {
+	a.started++
+	return a.started
+}
+
+// done takes in how an item went: the round it started in, the time its
+// call took, whether it was refused for overload and with what pause,
+// and how many of the key's items were in flight at its end, itself
+// included. It reports whether the key's limit changed.
+func (a *adapter) done(round int64, took time.Duration, refused bool, pause time.Duration, running int, now time.Time) bool {
+	before := a.inFlight()
+	a.lastUsed = now
+	switch {
+	case refused:
+		if pause > 0 {
+			a.pausedUntil = later(a.pausedUntil, now.Add(pause))
+		}
+		a.cut(round, refusedCut)
+	default:
+		if a.slowed(took.Seconds()) && a.sinceCut >= warmUp {
+			// The recent time lags by some items: those that ran before
+			// the cut are not a reason to cut again.
+			a.cut(round, slowCut)
+			break
+		}
+		// Growing a limit the key does not use would only let a burst
+		// through later, unchecked.
+		if float64(running) < a.limit/2 {
+			break
+		}
+		if a.slow {
+			a.limit++ // one more for each that went well: doubles a round
+		} else {
+			a.limit += 1 / a.limit // one more a round
+		}
+		a.limit = min(a.limit, float64(a.ceiling))
+	}
+	return a.inFlight() != before
+}
+
+// cut lowers the limit by factor, unless it was cut since the item of
+// round started.
+func (a *adapter) cut(round int64, factor float64) {
+	if round <= a.cutAt {
+		return
+	}
+	a.cutAt, a.sinceCut = a.started, 0
+	a.slow = false
+	a.limit = max(math.Floor(a.limit*factor), 1)
+}
+
+// slowed takes in the time an item took and reports whether the key's
+// recent items take Tolerance times their usual time.
+//
+// The recent time follows the last few items. The usual time is the least
+// the recent time has been: what the key's items take when the server
+// queues none of them. A server that slows down as the key sends more is
+// caught as it does, and the usual time does not creep up with it, as an
+// average would. A server slower for reasons of its own shows it at one in
+// flight, where the key queues nothing: its recent time is then the usual
+// one.
+func (a *adapter) slowed(took float64) bool {
+	a.samples++
+	a.sinceCut++
+	if a.samples == 1 {
+		a.recent, a.usual = took, took
+		return false
+	}
+	a.recent += (took - a.recent) * recentWeight
+	a.usual = min(a.usual, a.recent)
+	if a.samples <= warmUp || a.recent <= a.usual*a.cfg.Tolerance {
+		return false
+	}
+	if a.limit <= 1 {
+		a.usual = a.recent
+		return false
+	}
+	return true
+}
+
+// paused returns when the key may start again after a refusal's pause, or
+// the zero time.
+func (a *adapter) paused(now time.Time) time.Time {
+	if a.pausedUntil.After(now) {
+		return a.pausedUntil
+	}
+	return time.Time{}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

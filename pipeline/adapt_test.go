@@ -1,0 +1,245 @@
+package pipeline_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+)
+
+// A loadServer is a far side that answers items by key the way an API
+// under load does, in the test's fake time: beyond its capacity it
+// refuses at once, and its latency may grow with what it has in flight.
+type loadServer struct {
+	// capacity says how many of key's items it takes at once, given how
+	// many it has answered so far; 0 for no limit.
+	capacity func(key string, answered int) int
+	// latency is how long an answer takes with n in flight, itself
+	// included.
+	latency func(n int) time.Duration
+	// pause is what a refusal asks for, as a Retry-After would.
+	pause time.Duration
+
+	mu       sync.Mutex
+	inFlight map[string]int
+	peak     map[string]int
+	answered map[string]int
+	attempts int
+	refused  int
+	took     []time.Duration
+	starts   map[string][]time.Duration // when each try began, from the test's start
+	begin    time.Time
+}
+
+func newLoadServer(capacity func(string, int) int, latency func(int) time.Duration) *loadServer {
+	return &loadServer{capacity: capacity, latency: latency, inFlight: map[string]int{}, peak: map[string]int{},
+		answered: map[string]int{}, starts: map[string][]time.Duration{}, begin: time.Now()}
+}
+
+func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, error) {
+	key := t.Value
+	s.mu.Lock()
+	s.attempts++
+	s.starts[key] = append(s.starts[key], time.Since(s.begin))
+	s.inFlight[key]++
+	n := s.inFlight[key]
+	if c := s.capacity(key, s.answered[key]); c > 0 && n > c {
+		s.inFlight[key]--
+		s.refused++
+		s.mu.Unlock()
+		t.Refused(s.pause)
+		t.Retry(100 * time.Millisecond)
+		return "refused", nil
+	}
+	s.peak[key] = max(s.peak[key], n)
+	s.mu.Unlock()
+	d := s.latency(n)
+	time.Sleep(d)
+	s.mu.Lock()
+	s.inFlight[key]--
+	s.answered[key]++
+	s.took = append(s.took, d)
+	s.mu.Unlock()
+	return "ok", nil
+}
+
+// runAdaptive runs the items, one key each, through an adaptive stage of
+// the given overall and per-key limits, and returns the in-flight limits
+// each key was given, in order.
+func runAdaptive(t *testing.T, s *loadServer, keys []string, overall, perKey pipeline.Limits, a pipeline.Adaptive) map[string][]int {
+	t.Helper()
+	var mu sync.Mutex
+	limits := map[string][]int{}
+	b := pipeline.NewBudget(overall, func(string) pipeline.Limits { return perKey }, pipeline.WithAdaptive(a))
+	p := pipeline.New(t.Context())
+	out := pipeline.Schedule(pipeline.FromSlice(p, keys), s.work, pipeline.WithBudget(b),
+		pipeline.WithKey(func(k string) string { return k }),
+		pipeline.WithObserver(func(e pipeline.Event) {
+			if e.Kind == pipeline.EventLimits {
+				mu.Lock()
+				limits[e.Key] = append(limits[e.Key], e.Limits.InFlight)
+				mu.Unlock()
+			}
+		}))
+	n := 0
+	for r, err := range pipeline.All(out) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r != "ok" {
+			t.Fatalf("an item ended %q", r)
+		}
+		n++
+	}
+	if n != len(keys) {
+		t.Fatalf("%d results for %d items", n, len(keys))
+	}
+	return limits
+}
+
+func repeat(key string, n int) []string { return slices.Repeat([]string{key}, n) }
+
+func fixed(d time.Duration) func(int) time.Duration { return func(int) time.Duration { return d } }
+
+func capacityOf(c int) func(string, int) int { return func(string, int) int { return c } }
+
+// TestAdaptiveConvergesOnARefusingKey: a key whose server takes 8 at once
+// and refuses the rest settles near 8, with few refusals, where 64 at
+// once would be refused most of the time.
+func TestAdaptiveConvergesOnARefusingKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(8), fixed(100*time.Millisecond))
+		limits := runAdaptive(t, s, repeat("a", 800), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		if share := float64(s.refused) / float64(s.attempts); share > 0.10 {
+			t.Errorf("%d of %d attempts refused (%.0f%%), want at most 10%%", s.refused, s.attempts, 100*share)
+		}
+		last := limits["a"][len(limits["a"])-1]
+		if last < 4 || last > 12 {
+			t.Errorf("the limit settled at %d, want near 8 (all: %v)", last, limits["a"])
+		}
+		// 800 answers of 100ms, 8 at once: 10 s at best.
+		if took := time.Since(s.begin); took > 13*time.Second {
+			t.Errorf("took %v, want near the 10s that 8 at once take", took)
+		}
+	})
+}
+
+// TestAdaptiveBacksOffOnRisingLatency: a server that queues, its latency
+// growing with what it has in flight, is not driven to the limit of 64:
+// the key settles where its answers come near their usual time.
+func TestAdaptiveBacksOffOnRisingLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		queueing := func(n int) time.Duration { return 100 * time.Millisecond * time.Duration(1+n/4) }
+		s := newLoadServer(capacityOf(0), queueing)
+		limits := runAdaptive(t, s, repeat("a", 1000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		peak := slices.Max(limits["a"])
+		if s.peak["a"] >= 64 || peak >= 64 {
+			t.Errorf("the key reached %d in flight (limit at most %d): it did not back off", s.peak["a"], peak)
+		}
+		took := slices.Clone(s.took)
+		slices.Sort(took)
+		if median := took[len(took)/2]; median > 400*time.Millisecond {
+			t.Errorf("median latency %v, want within a few times the unloaded 100ms (limits %v)", median, limits["a"])
+		}
+	})
+}
+
+// TestAdaptiveGrowsBackAfterARecovery: a server that took 4 at once and
+// then 32 sees the key's limit rise past 16 once it recovers.
+func TestAdaptiveGrowsBackAfterARecovery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		recovering := func(_ string, answered int) int {
+			if answered < 200 {
+				return 4
+			}
+			return 32
+		}
+		s := newLoadServer(recovering, fixed(100*time.Millisecond))
+		limits := runAdaptive(t, s, repeat("a", 2000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		ls := limits["a"]
+		low := slices.Index(ls, slices.Min(ls))
+		if high := slices.Max(ls[low:]); high <= 16 {
+			t.Errorf("after falling to %d, the limit rose to %d at most, want past 16 (all: %v)", ls[low], high, ls)
+		}
+	})
+}
+
+// TestAdaptiveNeverExceedsACeiling: a key's own in-flight limit caps what
+// it grows to, against a server that refuses nothing.
+func TestAdaptiveNeverExceedsACeiling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(50*time.Millisecond))
+		limits := runAdaptive(t, s, repeat("a", 300), pipeline.Limits{InFlight: 64}, pipeline.Limits{InFlight: 5}, pipeline.Adaptive{Start: 1})
+		if s.peak["a"] > 5 || slices.Max(limits["a"]) > 5 {
+			t.Errorf("peak %d in flight, limits %v: over the ceiling of 5", s.peak["a"], limits["a"])
+		}
+		if s.peak["a"] != 5 {
+			t.Errorf("peak %d in flight, want the ceiling of 5 reached", s.peak["a"])
+		}
+	})
+}
+
+// TestAdaptiveKeysSettleApart: two keys of different capacity, in one
+// stage, each settle near their own.
+func TestAdaptiveKeysSettleApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		caps := map[string]int{"small": 3, "large": 24}
+		s := newLoadServer(func(key string, _ int) int { return caps[key] }, fixed(100*time.Millisecond))
+		var keys []string
+		for range 600 {
+			keys = append(keys, "small", "large")
+		}
+		limits := runAdaptive(t, s, keys, pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		for key, c := range caps {
+			last := limits[key][len(limits[key])-1]
+			if last < c/2 || last > 2*c {
+				t.Errorf("key %s settled at %d, want near its capacity %d (all: %v)", key, last, c, limits[key])
+			}
+		}
+	})
+}
+
+// TestAdaptivePausesOnARefusalsPause: a refusal that asks for a pause, as
+// a Retry-After does, stops the key's starts until it has passed.
+func TestAdaptivePausesOnARefusalsPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(2), fixed(100*time.Millisecond))
+		s.pause = time.Second
+		runAdaptive(t, s, repeat("a", 20), pipeline.Limits{InFlight: 8}, pipeline.Limits{}, pipeline.Adaptive{Start: 8})
+		starts := s.starts["a"]
+		// The first 8 start at once and 6 are refused: nothing starts
+		// again for a second.
+		var gap time.Duration
+		for i := 1; i < len(starts); i++ {
+			gap = max(gap, starts[i]-starts[i-1])
+		}
+		if gap < time.Second {
+			t.Errorf("starts %v: no pause of a second", starts)
+		}
+	})
+}
+
+// TestAdaptiveIgnoresSpread: answers that vary in time on their own, from
+// 50ms to 250ms whatever the load, are no reason to cut: the key grows to
+// what the stage allows.
+func TestAdaptiveIgnoresSpread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		var mu sync.Mutex
+		spread := func(int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			return 50*time.Millisecond + time.Duration(r.Int64N(int64(200*time.Millisecond)))
+		}
+		s := newLoadServer(capacityOf(0), spread)
+		limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		if last := limits["a"][len(limits["a"])-1]; last < 48 {
+			t.Errorf("the limit ended at %d of 64, cut for the answers' own spread (all: %v)", last, limits["a"])
+		}
+	})
+}
