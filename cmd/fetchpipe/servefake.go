@@ -30,7 +30,14 @@ Query parameters make a request misbehave: latency=150ms, status=503,
 fail=N&id=K (the first N requests with id K fail), retry_after=2,
 redirect=N, loop=1, format=html|badjson, bytes=N, gzip=1, bomb=N,
 trickle=1, reset=1, hang=1; or shape its answer: pretty=1 (indented
-over many lines), unicode=1 (text in many scripts).`,
+over many lines), unicode=1 (text in many scripts).
+
+Flags make the whole server behave like a real API under load, counting the
+requests in flight (all but /stats): --capacity N answers 429 at once, with
+no latency, to a request that finds N in flight, with a Retry-After only if
+--capacity-retry-after gives one; --load-latency N holds a request that
+finds k others in flight for its latency × (1 + k/N), so a client that sends
+more at once sees its latency climb, as queueing makes it on a real server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := parseLatency(latency)
@@ -38,6 +45,9 @@ over many lines), unicode=1 (text in many scripts).`,
 				return err
 			}
 			cfg.Latency.Min, cfg.Latency.Max = lat[0], lat[1]
+			if err := checkLoadFlags(cfg); err != nil {
+				return err
+			}
 			return serveFake(cmd.Context(), addr, cfg, e)
 		},
 	}
@@ -48,7 +58,24 @@ over many lines), unicode=1 (text in many scripts).`,
 	fs.Float64Var(&cfg.Latency.TailFactor, "tail-factor", 10, "an outlier is `X` times slower")
 	fs.IntVar(&cfg.Posts, "posts", 5, "`N` posts per listing (each about 350 bytes)")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "pick another, equally deterministic set `N` of listings and latencies")
+	fs.IntVar(&cfg.Capacity, "capacity", 0, "answer 429 at once beyond `N` requests in flight (0: unlimited)")
+	fs.StringVar(&cfg.CapacityRetryAfter, "capacity-retry-after", "", "send Retry-After: `VALUE` with --capacity's 429s (default none)")
+	fs.IntVar(&cfg.LoadLatency, "load-latency", 0, "hold a request that finds k others in flight for latency × (1 + k/`N`) (0: off)")
 	return cmd
+}
+
+// checkLoadFlags refuses what fakeapi.Start would, naming the flag, and a
+// Retry-After with no capacity to send it.
+func checkLoadFlags(cfg fakeapi.Config) error {
+	switch {
+	case cfg.Capacity < 0:
+		return fmt.Errorf("--capacity %d: want 0 (unlimited) or more", cfg.Capacity)
+	case cfg.LoadLatency < 0:
+		return fmt.Errorf("--load-latency %d: want 0 (off) or more", cfg.LoadLatency)
+	case cfg.CapacityRetryAfter != "" && cfg.Capacity == 0:
+		return fmt.Errorf("--capacity-retry-after %q needs --capacity: no request is refused without it", cfg.CapacityRetryAfter)
+	}
+	return nil
 }
 
 // parseLatency reads "100ms" as a fixed latency and "50ms..250ms" as a
@@ -80,6 +107,10 @@ func serveFake(ctx context.Context, addr string, cfg fakeapi.Config, e env) erro
 	<-ctx.Done()
 	srv.Close()
 	s := srv.Handler().Stats()
-	fmt.Fprintf(e.stderr, "fetchpipe serve-fake: served %d requests, at most %d at once\n", s.Requests, s.PeakInFlight)
+	fmt.Fprintf(e.stderr, "fetchpipe serve-fake: served %d requests, at most %d at once", s.Requests, s.PeakInFlight)
+	if cfg.Capacity > 0 {
+		fmt.Fprintf(e.stderr, ", refused %d over capacity", s.Refused)
+	}
+	fmt.Fprintln(e.stderr)
 	return nil
 }

@@ -64,6 +64,21 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, o *options,
 	h.writeBody(w, r, o, code, "application/json", appendError(nil, code, msg))
 }
 
+// overCapacityBody is the answer to a request beyond Config.Capacity. It
+// differs from status=429's, so that a test can tell the two apart.
+var overCapacityBody = []byte(`{"error":"over capacity"}`)
+
+// refuse answers a request beyond Config.Capacity, with the Config's
+// Retry-After if it has one. It never gzips: a front end shedding load
+// spends nothing on it.
+func (h *Handler) refuse(w http.ResponseWriter) {
+	if h.cfg.CapacityRetryAfter != "" {
+		w.Header().Set("Retry-After", h.cfg.CapacityRetryAfter)
+	}
+	h.stats.status(http.StatusTooManyRequests)
+	writeRaw(w, http.StatusTooManyRequests, "application/json", overCapacityBody)
+}
+
 func appendError(dst []byte, code int, msg string) []byte {
 	if msg == "" {
 		msg = strings.ToLower(http.StatusText(code))

@@ -1,12 +1,17 @@
 package fakeapi
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // Config chooses how a Handler behaves when a request does not say otherwise.
-// The zero value is useful: no latency, five posts per listing, seed 0.
+// The zero value is useful: no latency, five posts per listing, seed 0, no
+// limit on requests at once.
 type Config struct {
 	// Latency is how long each /r/ request is held before its response starts.
-	// A request's latency= parameter overrides it.
+	// A request's latency= parameter overrides it; LoadLatency scales either.
 	Latency Latency
 
 	// Posts is the number of posts per listing; 0 or less means 5. A post is
@@ -17,6 +22,59 @@ type Config struct {
 	// Seed selects one of many equally plausible fake worlds: listings and
 	// latencies are a pure function of Seed and the URL path.
 	Seed uint64
+
+	// Capacity is how many requests the Handler serves at once, counted as
+	// Stats.InFlight counts them (every request but /stats and
+	// /stats/reset); 0 means unlimited. A request that arrives while
+	// Capacity are in flight is refused at once, without its latency:
+	// 429 Too Many Requests and {"error":"over capacity"}, as an overloaded
+	// API's front end answers. A refused request is never in flight, so it
+	// takes no place from the others, and Stats.Refused counts it. No query
+	// parameter changes Capacity. NewHandler panics if it is negative.
+	Capacity int
+
+	// CapacityRetryAfter, if not empty, is sent verbatim as the Retry-After
+	// header of a refusal for Capacity: "1" (seconds) or an HTTP date. Empty
+	// sends none, as many real APIs do.
+	CapacityRetryAfter string
+
+	// LoadLatency makes latency climb with load, as a real server's queue
+	// does; 0 means off. A request admitted while k other requests are in
+	// flight (as Stats.InFlight counts them) is held for
+	//
+	//	latency × (1 + k/LoadLatency)
+	//
+	// where latency is its usual one: the Latency draw, or latency=. With
+	// LoadLatency 10, a request that finds 10 others in flight waits twice
+	// its latency, and one that finds 30, four times; one alone waits its
+	// latency. k is taken once, on arrival: a request already waiting does
+	// not slow down when more arrive. LoadLatency only scales latency there
+	// is, so with none it does nothing. NewHandler panics if it is negative.
+	LoadLatency int
+}
+
+// check reports a Config that NewHandler refuses.
+func (c Config) check() error {
+	if c.Capacity < 0 {
+		return fmt.Errorf("fakeapi: Config.Capacity %d is negative (0 means unlimited)", c.Capacity)
+	}
+	if c.LoadLatency < 0 {
+		return fmt.Errorf("fakeapi: Config.LoadLatency %d is negative (0 means off)", c.LoadLatency)
+	}
+	return nil
+}
+
+// loaded returns d, a request's usual latency, scaled for the other
+// requests in flight beside it; see Config.LoadLatency.
+func (c Config) loaded(d time.Duration, others int64) time.Duration {
+	if c.LoadLatency <= 0 || others <= 0 || d <= 0 {
+		return d
+	}
+	x := float64(d) * (1 + float64(others)/float64(c.LoadLatency))
+	if x >= math.MaxInt64 {
+		return math.MaxInt64 // a client waiting this long has long since left
+	}
+	return time.Duration(x)
 }
 
 // defaultPosts keeps the zero Config's bodies near 2 KB, a typical small

@@ -22,8 +22,30 @@
 // # Determinism
 //
 // A listing's content depends only on Config.Seed and {name}; a request's
-// latency only on Config.Seed, Config.Latency and the URL path. Two servers with
+// latency only on Config.Seed, Config.Latency and the URL path (and, with
+// Config.LoadLatency, on how many requests are in flight). Two servers with
 // the same Config give byte-identical answers, in any process, on any machine.
+//
+// # Load
+//
+// Two knobs make one server behave like a real API under load, so that a
+// client that adapts its concurrency to the server can be tested and
+// benchmarked against it. Both are per Handler (per serve-fake process),
+// count requests as Stats.InFlight does (every request but /stats and
+// /stats/reset), and have no query parameter:
+//
+//	Config.Capacity=N       beyond N requests in flight, answer 429 at once,
+//	                        without latency, {"error":"over capacity"};
+//	                        refusals are never in flight (Stats.Refused)
+//	Config.CapacityRetryAfter=1
+//	                        send "Retry-After: 1" with those 429s (default none)
+//	Config.LoadLatency=N    hold a request that finds k others in flight for
+//	                        latency × (1 + k/N), where latency is its usual one
+//	                        (the Config's draw or latency=)
+//
+// Capacity is checked and taken in one atomic step, so at most N are ever
+// admitted together, however many arrive at once, and Stats.PeakInFlight
+// shows it.
 //
 // # Query parameters
 //

@@ -21,17 +21,21 @@ type Handler struct {
 }
 
 // NewHandler returns a Handler that behaves as cfg says unless a request's
-// query overrides it.
+// query overrides it. It panics if cfg.Capacity or cfg.LoadLatency is
+// negative.
 func NewHandler(cfg Config) *Handler {
+	if err := cfg.check(); err != nil {
+		panic(err)
+	}
 	return &Handler{cfg: cfg}
 }
 
 // Stats returns a copy of the counters; later requests do not change it.
 func (h *Handler) Stats() Stats { return h.stats.snapshot() }
 
-// Reset zeroes Requests and ByStatus, forgets every fail= attempt count, and
-// restarts PeakInFlight from the current InFlight. InFlight itself is kept:
-// the requests it counts are still running.
+// Reset zeroes Requests, Refused and ByStatus, forgets every fail= attempt
+// count, and restarts PeakInFlight from the current InFlight. InFlight
+// itself is kept: the requests it counts are still running.
 func (h *Handler) Reset() {
 	h.stats.reset()
 	h.attempts.reset()
@@ -50,7 +54,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	h.stats.begin()
+	others, ok := h.stats.begin(h.cfg.Capacity)
+	if !ok {
+		h.refuse(w)
+		return
+	}
 	defer h.stats.end()
 
 	var page func(dst []byte, o *options) []byte
@@ -74,7 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, nil, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.serve(w, r, &o, page)
+	h.serve(w, r, &o, others, page)
 }
 
 // listingName extracts {name} from /r/{name}.json. Names with a slash are
@@ -92,12 +100,14 @@ func listingName(path string) (string, bool) {
 }
 
 // serve applies o in the order the package doc lists, then writes the page
-// that page appends if nothing before it answered.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *options, page func(dst []byte, o *options) []byte) {
+// that page appends if nothing before it answered. others is how many
+// requests were in flight beside this one when it arrived.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *options, others int64, page func(dst []byte, o *options) []byte) {
 	d := h.cfg.Latency.draw(h.cfg.Seed, r.URL.Path)
 	if o.hasLatency {
 		d = o.latency
 	}
+	d = h.cfg.loaded(d, others)
 	if d > 0 && !wait(r, d) {
 		return
 	}

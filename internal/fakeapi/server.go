@@ -13,7 +13,8 @@ import (
 //
 // It sets no limits and no timeouts: it will hold as many connections as the
 // process has file descriptors, because measuring a client at 10,000
-// connections is one of its jobs.
+// connections is one of its jobs. (Config.Capacity limits requests in
+// flight, not connections: a refused request's connection stays open.)
 type Server struct {
 	h      *Handler
 	srv    *http.Server
@@ -29,8 +30,12 @@ type Server struct {
 }
 
 // Start listens on addr (for example "127.0.0.1:0" for any free port) and
-// serves a new Handler with cfg until Close.
+// serves a new Handler with cfg until Close. A cfg that NewHandler would
+// panic on is an error here.
 func Start(addr string, cfg Config) (*Server, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("fakeapi: listen on %s: %w", addr, err)

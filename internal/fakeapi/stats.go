@@ -9,12 +9,19 @@ type Stats struct {
 	Requests int64 `json:"requests"`
 
 	// InFlight is the number of requests inside the Handler right now,
-	// including ones held by latency, hang or trickle.
+	// including ones held by latency, hang or trickle. A request refused for
+	// Config.Capacity is never in flight.
 	InFlight int64 `json:"in_flight"`
 
 	// PeakInFlight is the highest InFlight has been; it is how a test checks
-	// that a client's concurrency limit held.
+	// that a client's concurrency limit held. With Config.Capacity it never
+	// exceeds Capacity.
 	PeakInFlight int64 `json:"peak_in_flight"`
+
+	// Refused counts requests answered 429 because Config.Capacity were
+	// already in flight. They are also in Requests and in ByStatus[429],
+	// which a status=429 request joins too; Refused counts only refusals.
+	Refused int64 `json:"refused"`
 
 	// ByStatus counts responses by the status code sent. A request that ended
 	// before a status was sent (the client left during latency or hang) is in
@@ -28,16 +35,47 @@ type counters struct {
 	requests atomic.Int64
 	inFlight atomic.Int64
 	peak     atomic.Int64
+	refused  atomic.Int64
 	byStatus [600]atomic.Int64
 }
 
-func (c *counters) begin() {
+// begin counts a request and admits it unless capacity (if above 0) are
+// already in flight. An admitted request is in flight until end; a refused
+// one is counted in Refused and must not call end. others is how many were
+// in flight besides this request when it arrived.
+func (c *counters) begin(capacity int) (others int64, ok bool) {
 	c.requests.Add(1)
-	n := c.inFlight.Add(1)
+	others, ok = c.reserve(capacity)
+	if !ok {
+		c.refused.Add(1)
+		return others, false
+	}
+	n := others + 1
 	for {
 		p := c.peak.Load()
 		if n <= p || c.peak.CompareAndSwap(p, n) {
-			return
+			return others, true
+		}
+	}
+}
+
+// reserve takes a place in flight if there is one. Checking and taking are
+// one compare-and-swap, so however many requests arrive at once, at most
+// capacity are ever admitted together, and a refused request never holds a
+// place, even for an instant, that another could have had.
+func (c *counters) reserve(capacity int) (others int64, ok bool) {
+	if capacity <= 0 {
+		// One add, which stays cheap under contention where a
+		// compare-and-swap loop would retry.
+		return c.inFlight.Add(1) - 1, true
+	}
+	for {
+		n := c.inFlight.Load()
+		if n >= int64(capacity) {
+			return n, false
+		}
+		if c.inFlight.CompareAndSwap(n, n+1) {
+			return n, true
 		}
 	}
 }
@@ -57,6 +95,7 @@ func (c *counters) snapshot() Stats {
 		Requests:     c.requests.Load(),
 		InFlight:     c.inFlight.Load(),
 		PeakInFlight: c.peak.Load(),
+		Refused:      c.refused.Load(),
 		ByStatus:     make(map[int]int64),
 	}
 	for code := range c.byStatus {
@@ -72,6 +111,7 @@ func (c *counters) snapshot() Stats {
 // what is in flight now.
 func (c *counters) reset() {
 	c.requests.Store(0)
+	c.refused.Store(0)
 	for code := range c.byStatus {
 		c.byStatus[code].Store(0)
 	}
