@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // moduleRoot finds the directory of fetchpipe's go.mod, so that the bench
@@ -43,7 +44,7 @@ func moduleRoot(ctx context.Context) (string, error) {
 // what a user waits for.
 func buildFetchpipe(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "fetchpipe")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/fetchpipe")
+	cmd := goCommand(ctx, "build", "-o", bin, "./cmd/fetchpipe")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -51,4 +52,15 @@ func buildFetchpipe(ctx context.Context, root, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/fetchpipe: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return bin, nil
+}
+
+// goCommand is the go command with args, which ctx stops together with
+// the compilers and linker it started: go build has no interrupt handler,
+// so stopping go alone, by a signal or a kill, would leave them running
+// after the bench has ended.
+func goCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	killGroupOnCancel(cmd)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
 }

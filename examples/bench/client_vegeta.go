@@ -65,7 +65,7 @@ func buildVegeta(ctx context.Context, dir string) (string, error) {
 	gobin := filepath.Join(dir, "gobin")
 	bctx, cancel := context.WithTimeout(ctx, vegetaBuild)
 	defer cancel()
-	cmd := exec.CommandContext(bctx, "go", "install", vegetaModule+"@"+vegetaVersion)
+	cmd := goCommand(bctx, "install", vegetaModule+"@"+vegetaVersion)
 	cmd.Dir = dir // outside any module: "go install PKG@VERSION" ignores the current one anyway
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
 	var stderr bytes.Buffer

@@ -41,7 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	)
 	fs.StringVar(&scenarios, "scenarios", strings.Join(defaultScenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run (S8, the load run, only when named or with -load)")
 	fs.BoolVar(&load, "load", false, "also run S8, the load run: 1,000,000 URLs at -c 1000 against four servers (minutes; -quick: 10,000)")
-	fs.BoolVar(&cfg.quick, "quick", false, "scale every N down about 10× for a fast smoke run (figures are then not comparable with the issue's)")
+	fs.BoolVar(&cfg.quick, "quick", false, "scale every N down about 10× for a fast smoke run (figures are then not comparable with a full run's, and targets are not judged)")
 	fs.BoolVar(&cfg.tiny, "tiny", false, "N of about 50 everywhere, to prove the bench works (used by its test)")
 	fs.BoolVar(&cfg.full, "full", false, "run the sequential strategy on every URL instead of extrapolating from a sample")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON document instead of tables")
@@ -140,6 +140,19 @@ func (c *config) n(full int) int {
 		return min(full, 50)
 	}
 	return max(int(float64(full)*c.scale), 1)
+}
+
+// smallN is the flag that scaled every N down, "-tiny" or "-quick", or ""
+// for a run at the scenarios' own N: only such a run is held to the
+// project's targets.
+func (c *config) smallN() string {
+	switch {
+	case c.tiny:
+		return "-tiny"
+	case c.quick:
+		return "-quick"
+	}
+	return ""
 }
 
 // sampleSize is how many URLs a sequential run fetches out of n.

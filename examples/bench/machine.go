@@ -41,7 +41,7 @@ func describeMachine() machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB"), 10, 64); err == nil {
-		m.MemTotalMB = kb / 1024
+		m.MemTotalMB = kb * 1024 / 1e6 // MB, as the bench gives every size
 	}
 	if b, err := os.ReadFile("/proc/self/limits"); err == nil {
 		m.OpenFilesSoft = parseOpenFiles(string(b))
@@ -56,7 +56,7 @@ func (m machine) String() string {
 		s += ", kernel " + m.Kernel
 	}
 	if m.MemTotalMB > 0 {
-		s += fmt.Sprintf(", %.1f GiB RAM", float64(m.MemTotalMB)/1024)
+		s += fmt.Sprintf(", %.1f GB RAM", float64(m.MemTotalMB)/1000)
 	}
 	if m.OpenFilesHard > 0 {
 		s += fmt.Sprintf(", open files %d soft / %d hard", m.OpenFilesSoft, m.OpenFilesHard)

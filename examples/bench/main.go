@@ -15,6 +15,12 @@
 // records, open descriptors, rate, error records). With -quick it fetches
 // 100 times fewer URLs.
 //
+// Each table's ratios carry the project's targets where it sets one, and
+// say whether they were met; -quick and -tiny, whose N are too small for
+// that, print the targets unjudged. An interrupt (Ctrl-C) prints the tables
+// of the scenarios that finished, ends every process the bench started, and
+// exits with status 130.
+//
 // S2, S3 and S6 also run two other tools on the same list, where they are
 // at hand: curl --parallel (7.66 or later, on the PATH or -curl PATH) and
 // vegeta (on the PATH, -vegeta PATH, or else built by the bench with
@@ -49,6 +55,10 @@ func main() {
 	os.Exit(code)
 }
 
+// exitInterrupted is the exit status after an interrupt: 128 + SIGINT, as
+// a shell reports a program that an interrupt ended.
+const exitInterrupted = 130
+
 // run is the whole program: a client under test when the arguments ask for
 // one (the bench re-executes itself that way), else the bench. It returns
 // the exit status.
@@ -68,6 +78,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if werr := rep.write(stdout, cfg.json); werr != nil && err == nil {
 			err = werr
 		}
+	}
+	if err != nil && ctx.Err() != nil {
+		// An interrupt: the error is only how it surfaced. The tables of the
+		// scenarios that finished are out; say where it stopped.
+		where := "before the first scenario"
+		if rep != nil && rep.Interrupted != "" {
+			where = "during " + rep.Interrupted
+		}
+		fmt.Fprintf(stderr, "bench: interrupted %s (%v)\n", where, context.Cause(ctx))
+		return exitInterrupted
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -69,8 +72,22 @@ func TestBenchTiny(t *testing.T) {
 				t.Errorf("%s %s: %d lines, %d requests and %d OKs at the server for %d URLs", s.ID, r.Label, r.Lines, r.ServerRequests, r.ServerOK, r.Measured)
 			}
 			if r.CPUS <= 0 || r.PeakRSSMB <= 0 {
-				t.Errorf("%s %s: CPU %v s, peak RSS %v MiB: the child's usage was not read", s.ID, r.Label, r.CPUS, r.PeakRSSMB)
+				t.Errorf("%s %s: CPU %v s, peak RSS %v MB: the child's usage was not read", s.ID, r.Label, r.CPUS, r.PeakRSSMB)
 			}
+		}
+		// -tiny is too small to judge a target by; a scenario that has
+		// targets says first what they are for.
+		targets := false
+		for _, r := range s.Ratios {
+			if r.Max > 0 {
+				targets = true
+				if r.Met != nil || r.NotJudged != "-tiny" {
+					t.Errorf("%s %q: met %v, not judged %q; want it not judged at -tiny", s.ID, r.Name, r.Met, r.NotJudged)
+				}
+			}
+		}
+		if targets && (len(s.Notes) == 0 || !strings.HasPrefix(s.Notes[0], "target")) {
+			t.Errorf("%s has targets, and its first note does not say what they are for: %q", s.ID, s.Notes)
 		}
 		if w := expectRows(want[s.ID], s); strings.Join(got, ",") != strings.Join(w, ",") {
 			t.Errorf("%s rows %v, want %v", s.ID, got, w)
@@ -89,14 +106,26 @@ func TestBenchTiny(t *testing.T) {
 	if n := []int{load[0].N, load[1].N, load[2].N}; n[0] >= n[1] || n[1] >= n[2] {
 		t.Errorf("S8 rows at N %v, want growing", n)
 	}
+	for _, r := range load[:len(load)-1] {
+		if r.ServerPeakInFlight != -1 {
+			t.Errorf("S8 %s: srv peak %d; want -1, as no server was asked while the run went on", r.Label, r.ServerPeakInFlight)
+		}
+	}
 	var table bytes.Buffer
 	if err := rep.write(&table, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"S2 ", "S3 ", "S6 ", "S7 ", "S8 ", "fetchpipe / ideal", "sequential (extrapolated from 5)", "machine: ",
-		"fetchpipe -d json / discard, CPU per request", "--ordered / unordered, wall", "records whose \"error\" is not null: 0 of 1000"} {
+		"fetchpipe -d json / discard, CPU per request", "--ordered / unordered, wall", "records whose \"error\" is not null: 0 of 1000",
+		"target ≤ 1.30: not judged at -tiny", "unordered / ideal, N=50", "--ordered / ideal, N=50", "the last slow URL starts only when a slot frees",
+		"the heap is still growing to its working size"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("the table has no %q:\n%s", s, table.String())
+		}
+	}
+	for _, s := range []string{": met", ": missed", "issue"} {
+		if strings.Contains(table.String(), s) {
+			t.Errorf("the table of a -tiny run has %q:\n%s", s, table.String())
 		}
 	}
 }
@@ -137,6 +166,111 @@ func TestPeersLeftOut(t *testing.T) {
 			t.Errorf("the table has a row %q:\n%s", s, out.String())
 		}
 	}
+}
+
+// TestInterrupt cancels a run while a client of its second scenario is
+// running, as Ctrl-C does: the first scenario's table comes out, the
+// report says which was stopped, the exit status is 130, and no process
+// the bench started is left.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fetchpipe and runs a few processes")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc to list the bench's processes with")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// Once the progress says the client has been started, give it a moment
+	// to be running, then interrupt.
+	var timer *time.Timer
+	stderr := &watchFor{s: "fetchpipe --ordered -c ", f: func() { timer = time.AfterFunc(200*time.Millisecond, cancel) }}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	var out bytes.Buffer
+	args := []string{"-tiny", "-scenarios", "S5,S7", "-json", "-python", "none"}
+	if code := run(ctx, args, strings.NewReader(""), &out, stderr); code != exitInterrupted {
+		t.Fatalf("exit status %d, want %d; stderr:\n%s", code, exitInterrupted, stderr.String())
+	}
+	if left := children(t); len(left) > 0 {
+		t.Errorf("processes left running: %s", strings.Join(left, ", "))
+	}
+	if !strings.Contains(stderr.String(), "bench: interrupted during S7") {
+		t.Errorf("stderr does not say where the bench stopped:\n%s", stderr.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("-json output does not decode: %v\n%s", err, out.String())
+	}
+	if got := strings.Join(ids(rep.Scenarios), ","); got != "S5" || rep.Interrupted != "S7" {
+		t.Errorf("scenarios %q, interrupted %q; want S5 done and S7 interrupted", got, rep.Interrupted)
+	}
+	var table bytes.Buffer
+	if err := rep.write(&table, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "\nS5  ") || !strings.Contains(table.String(), "interrupted during S7") {
+		t.Errorf("the tables do not show S5 and where the run stopped:\n%s", table.String())
+	}
+}
+
+// watchFor is a stderr that calls f once what was written to it holds s.
+type watchFor struct {
+	s    string
+	f    func()
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	seen bool
+}
+
+func (w *watchFor) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.seen && strings.Contains(w.buf.String(), w.s) {
+		w.seen = true
+		w.f()
+	}
+	return len(p), nil
+}
+
+func (w *watchFor) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// children lists the processes whose parent is this one, from /proc: the
+// bench runs its servers and clients as children of the test.
+func children(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		// "PID (COMMAND) STATE PPID …", where COMMAND may hold spaces.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			found = append(found, e.Name()+" "+string(data[bytes.IndexByte(data, '('):i+1])+" "+f[0])
+		}
+	}
+	return found
 }
 
 func ids(ss []*scenarioResult) []string {

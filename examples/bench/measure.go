@@ -33,13 +33,14 @@ type measurement struct {
 	CPUS         float64 `json:"cpu_s"`
 	CPUPerReqUS  float64 `json:"cpu_us_per_req"`
 	ReqPerS      float64 `json:"req_per_s"`
-	PeakRSSMB    float64 `json:"peak_rss_mb"` // MiB
+	PeakRSSMB    float64 `json:"peak_rss_mb"` // MB, 10⁶ bytes
 	// Lines is how many lines the child wrote on its standard output; -1
 	// for a child that writes none per URL (vegeta).
 	Lines int64 `json:"lines"`
 	// ServerRequests, ServerOK (answered 200) and ServerPeakInFlight are
 	// what the fake API saw during the run (for a median, during the median
-	// run; with several servers, their sum).
+	// run; with several servers, their sum); -1 for a reading taken while
+	// the run went on (S8), as the servers are asked only at its end.
 	ServerRequests     int64 `json:"server_requests"`
 	ServerOK           int64 `json:"server_ok"`
 	ServerPeakInFlight int64 `json:"server_peak_in_flight"`
@@ -152,7 +153,11 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second
 
-	b.logf("  %s -c %d, %d URLs ... ", r.strategy, r.k, m)
+	if m == 0 {
+		b.logf("  %s -c %d with no input (start-up and exit) ... ", r.strategy, r.k)
+	} else {
+		b.logf("  %s -c %d, %d URLs ... ", r.strategy, r.k, m)
+	}
 	out.start = time.Now()
 	if r.watch != nil {
 		r.watch.start = out.start
@@ -172,6 +177,7 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 		return nil, fmt.Errorf("running %s: %w", r.strategy, err)
 	}
 	if ctx.Err() != nil {
+		b.logf("interrupted\n") // ends the progress line above
 		return nil, ctx.Err()
 	}
 	if rctx.Err() != nil {
@@ -201,7 +207,7 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 		FirstRecordS:       -1,
 		UserS:              user.Seconds(),
 		SysS:               sys.Seconds(),
-		PeakRSSMB:          float64(rss) / (1 << 20),
+		PeakRSSMB:          float64(rss) / 1e6,
 		Lines:              -1,
 		ServerRequests:     st.Requests,
 		ServerOK:           st.ByStatus[200],

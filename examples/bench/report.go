@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type report struct {
 	// limit to the hard one at start-up; these show that it did.
 	ClientOpenFiles int64 `json:"client_open_files_soft,omitempty"`
 	ServerOpenFiles int64 `json:"server_open_files_soft,omitempty"`
+	// Interrupted is the ID of the scenario an interrupt stopped, whose
+	// figures are not in Scenarios, nor those of the scenarios after it;
+	// "" when the run was not interrupted.
+	Interrupted string `json:"interrupted,omitempty"`
 }
 
 // noteLimit lowers *min to n, when n is known.
@@ -30,7 +35,7 @@ func noteLimit(min *int64, n int64) {
 }
 
 // scenarioResult is one scenario's table: the strategies measured, the
-// ideal times it is held against, and the ratios the issue sets targets on.
+// ideal times it is held against, and the ratios the project sets targets on.
 type scenarioResult struct {
 	ID     string         `json:"id"`
 	Title  string         `json:"title"`
@@ -53,36 +58,62 @@ type ideal struct {
 	WallS float64 `json:"wall_s"`
 }
 
-// ratio is a comparison the issue asks for, with its target where it sets
-// one. Ratios are what carry over between machines; absolute times do not.
+// ratio is a comparison the project asks for, with its target where it
+// sets one. Ratios are what carry over between machines; absolute times do
+// not.
 type ratio struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`
-	// Max is the target: the ratio should be at most Max (0: no target).
+	// Max is the project's target: the ratio should be at most Max (0: no
+	// target). The scenario's first note says what the target is for.
 	Max float64 `json:"target_max,omitempty"`
-	Met *bool   `json:"met,omitempty"`
+	// Met says whether Value is within the target. It is absent where
+	// there is no target, and where the target was not judged.
+	Met *bool `json:"met,omitempty"`
+	// NotJudged is the flag (-quick, -tiny) that scaled the run's N down
+	// and so left the target unjudged: at N that small, start-up and a
+	// heap still growing weigh more than what the targets are about.
+	NotJudged string `json:"not_judged,omitempty"`
 }
 
 func (s *scenarioResult) addIdeal(label string, wall time.Duration) {
 	s.Ideals = append(s.Ideals, ideal{label, wall.Seconds()})
 }
 
-// addRatio records a/b under name, with target max (0: none). A ratio of
-// figures that were not measured is left out.
+// addRatio records a/b under name, with target max (0: none), to be
+// judged once the scenario has run. A ratio of figures that were not
+// measured is left out.
 func (s *scenarioResult) addRatio(name string, a, b, max float64) {
 	if a <= 0 || b <= 0 {
 		return
 	}
-	r := ratio{Name: name, Value: a / b, Max: max}
-	if max > 0 {
-		met := r.Value <= max
-		r.Met = &met
+	s.Ratios = append(s.Ratios, ratio{Name: name, Value: a / b, Max: max})
+}
+
+// judge holds every ratio that has a target to it; when smallN names the
+// flag that scaled the run's N down, it marks them not judged instead.
+func (s *scenarioResult) judge(smallN string) {
+	for i := range s.Ratios {
+		r := &s.Ratios[i]
+		switch {
+		case r.Max <= 0:
+		case smallN != "":
+			r.NotJudged = smallN
+		default:
+			met := r.Value <= r.Max
+			r.Met = &met
+		}
 	}
-	s.Ratios = append(s.Ratios, r)
 }
 
 func (s *scenarioResult) notef(format string, args ...any) {
 	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+}
+
+// noteTargets says in plain words what the scenario's targets are for. It
+// comes first among the notes, right under the ratios it explains.
+func (s *scenarioResult) noteTargets(format string, args ...any) {
+	s.Notes = slices.Insert(s.Notes, 0, fmt.Sprintf(format, args...))
 }
 
 // row returns the row of strategy, or nil.

@@ -4,8 +4,9 @@ import "context"
 
 // s3 takes latency away, so that what each client costs per request is all
 // there is to see. discard is the floor: it reads every body and keeps
-// none. curl and vegeta, where at hand, discard their bodies too. Each strategy but sequential runs several times; the table shows
-// medians, as CPU time on two shared cores varies by several percent.
+// none. curl and vegeta, where at hand, discard their bodies too. Each
+// strategy but sequential runs several times; the table shows medians, as
+// CPU time on two shared cores varies by several percent.
 func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	const latency = "0"
 	n, k := b.cfg.n(20000), 64
@@ -46,12 +47,15 @@ func (b *bench) s3(ctx context.Context) (*scenarioResult, error) {
 	for _, p := range b.peers() {
 		res.addRatio("fetchpipe / "+p+", CPU per request", pipe.CPUPerReqUS, res.row(p).CPUPerReqUS, 0)
 	}
+	targets := "target: fetchpipe's CPU per request within 1.1× of discard's, a client that reads each body and throws it away: checking a body and embedding it in a record costs little beside the request"
 	if py := res.row("aiohttp"); py != nil {
 		res.addRatio("aiohttp / fetchpipe, requests per second (fetchpipe ≥ 2×)", py.ReqPerS, pipe.ReqPerS, 0.5)
+		targets = "targets: fetchpipe's CPU per request within 1.1× of discard's, a client that reads each body and throws it away; and at least twice aiohttp's requests per second"
 		res.notef("aiohttp is %s, run by %s: K tasks sharing one session, a line per result as it comes", "examples/bench/aiohttp_client.py", b.python)
 	} else {
 		res.notef("no Python with aiohttp was found (Debian: apt-get install python3-aiohttp), so its row is left out")
 	}
+	res.noteTargets("%s", targets)
 	res.notef("CPU is the client's user+sys from wait4; the server's CPU is not in it, though it shares the cores. Per 1,000 requests, fetchpipe used %.3f CPU s",
 		pipe.CPUPerReqUS/1000)
 	res.notef("discard reads each body into io.Discard and writes \"STATUS BYTES\"; pool, bare and sequential write the body raw on one line; fetchpipe validates it and embeds it in a record")

@@ -23,7 +23,7 @@ func (b *bench) s4(ctx context.Context) (*scenarioResult, error) {
 					return err
 				}
 			} else {
-				b.logf("  %s: S2's run\n", st)
+				b.logf("  %s: first record taken from S2's run\n", st)
 			}
 			res.Rows = append(res.Rows, r)
 		}
@@ -52,6 +52,7 @@ func (b *bench) s4(ctx context.Context) (*scenarioResult, error) {
 	if startup := res.Rows[3].WallS; pipe.FirstRecordS > startup {
 		res.addRatio("fetchpipe (first record − start-up and exit) / latency", pipe.FirstRecordS-startup, lat, 1.2)
 	}
+	res.noteTargets("targets: fetchpipe's first record within 1.5× of one request's latency, counted from process start, and within 1.2× once start-up and exit are taken off: a record goes out as soon as its response is in")
 	res.notef("with no input a run is start-up and exit only; subtracting it from the first record approximates the time inside the program, and overstates start-up by the exit")
 	return res, nil
 }

@@ -70,6 +70,7 @@ func (b *bench) s6(ctx context.Context) (*scenarioResult, error) {
 			res.notef("CPU s of each run, %s: %s", r.Strategy, seconds(r.EachCPUS))
 		}
 	}
+	res.noteTargets("target: fetchpipe's CPU per request, checking each indented body and compacting it onto one line, within 1.3× of discard's, a client that reads each body and throws it away")
 	res.notef("discard reads each body into io.Discard and writes \"STATUS BYTES\"; fetchpipe -d json checks each body and writes it compacted onto its record's line; -d none writes the record without it")
 	b.notePeers(res, k)
 	return res, nil

@@ -53,6 +53,7 @@ func (b *bench) s1(ctx context.Context) (*scenarioResult, error) {
 		res.addRatio("fetchpipe / "+i.Label, pipe.WallS, i.WallS, 0)
 		res.addRatio("bare / "+i.Label, bare.WallS, i.WallS, 0)
 	}
+	res.noteTargets("target: with every request in flight at once, fetchpipe's wall time within 1.05× of bare's, the least a Go client can do (a goroutine per URL)")
 	res.notef("the ideal from the formula uses the mean latency, 0.15 s; with K ≥ N the true limit is the slowest of the N latency draws, ≈ 0.25 s")
 	res.notef("wall of each run, bare: %s; fetchpipe: %s", seconds(bare.EachWallS), seconds(pipe.EachWallS))
 	res.notef("first record of each run, bare: %s; fetchpipe: %s", seconds(bare.EachFirstS), seconds(pipe.EachFirstS))
@@ -89,6 +90,7 @@ func (b *bench) s2(ctx context.Context) (*scenarioResult, error) {
 	res.addRatio("fetchpipe / ideal", res.row("fetchpipe").WallS, ideal, 1.03)
 	res.addRatio("bare / ideal", res.row("bare").WallS, ideal, 0)
 	res.addRatio("pool / ideal", res.row("pool").WallS, ideal, 0)
+	res.noteTargets("target: fetchpipe's wall time within 1.03× of the ideal, %d waves of one latency each: a slot that frees starts the next request at once", waves(n, k))
 	for _, p := range b.peers() {
 		res.addRatio(p+" / ideal", res.row(p).WallS, ideal, 0)
 		res.addRatio("fetchpipe / "+p+", peak RSS", res.row("fetchpipe").PeakRSSMB, res.row(p).PeakRSSMB, 0)

@@ -59,13 +59,21 @@ func (b *bench) s8(ctx context.Context) (*scenarioResult, error) {
 
 	if first := res.Rows[0]; first != full {
 		res.addRatio(fmt.Sprintf("peak RSS after %d records / after %d", n, first.Measured), full.PeakRSSMB, first.PeakRSSMB, 0)
+		if first.Measured < heapWarm {
+			res.notef("after only %d records the heap is still growing to its working size, so the peak RSS ratio above is warm-up, not growth over a long run: a full run compares 10⁶ records with 10⁴", first.Measured)
+		}
 	}
 	res.notef("the rows before the last are one run as it stood when its output passed that many records, read from /proc/PID/status (VmHWM: the peak RSS so far) and /proc/PID/stat (CPU, to 10 ms); the last row is the whole run, from wait4")
 	res.notef("records whose \"error\" is not null: %d of %d (must be 0), counted as the output streamed past, not stored", errs, w.scan.records)
 	res.notef("open descriptors of fetchpipe, sampled every 20 ms from /proc/PID/fd: at most %d, for K=%d requests in flight", w.peakFDs, k)
-	res.notef("the srv peak column is the sum of the four servers' peaks, a bound of how many were in flight at once")
+	res.notef("the srv peak column of the last row is the sum of the four servers' peaks, a bound of how many were in flight at once; the rows before it have none (—), as the servers are asked only at the run's end")
 	return res, nil
 }
+
+// heapWarm is how many records a run takes before fetchpipe's heap has
+// grown to its working size, near enough for a peak RSS to compare with a
+// later one's.
+const heapWarm = 10000
 
 // row is a reading as a row of the table: the run as it stood when its
 // output had passed rd.Records records.
@@ -79,9 +87,13 @@ func (rd reading) row(full *measurement) *measurement {
 		Runs:         1,
 		WallS:        rd.At.Seconds(),
 		FirstRecordS: full.FirstRecordS,
-		PeakRSSMB:    float64(rd.HWMB) / (1 << 20),
+		PeakRSSMB:    float64(rd.HWMB) / 1e6,
 		Lines:        rd.Records,
 		UserS:        rd.CPU.Seconds(), // /proc/PID/stat has both; the table shows their sum
+		// The servers are asked what they saw only at the run's end.
+		ServerRequests:     -1,
+		ServerOK:           -1,
+		ServerPeakInFlight: -1,
 	}
 	r.derive()
 	return r

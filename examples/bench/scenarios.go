@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// A scenario is one of the measurements: it starts its own fake
+// A scenario is one of the project's measurements: it starts its own fake
 // API (so that its latency can differ from the others'), runs the
 // strategies against it and returns its table.
 type scenario struct {
@@ -92,7 +92,9 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 // runBench builds fetchpipe and runs the chosen scenarios. On an error it
-// returns the scenarios done so far with it.
+// returns the scenarios done so far with it; when the error is that ctx
+// was cancelled (an interrupt), the report names the scenario it stopped.
+// Either way every process it started has ended.
 func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	rep := &report{
 		Command: strings.TrimSpace("go run ./examples/bench " + strings.Join(cfg.args, " ")),
@@ -154,9 +156,15 @@ func runBench(ctx context.Context, cfg *config, stderr io.Writer) (*report, erro
 			meter := b.startMeter()
 			res, err := sc.run(b, ctx)
 			if err != nil {
+				// Whatever error an interrupt surfaced as (a killed child, a
+				// server that did not answer), the interrupt is the cause.
+				if ctx.Err() != nil {
+					rep.Interrupted = sc.id
+				}
 				return rep, fmt.Errorf("%s: %w", sc.id, err)
 			}
 			res.ID, res.Title = sc.id, sc.title
+			res.judge(cfg.smallN())
 			if other, capacity, ok := meter.stop(b); ok {
 				res.OtherCPUS, res.CapacityCPUS = other, capacity
 			}
