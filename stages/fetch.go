@@ -59,7 +59,7 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // four; WithTimeout, WithConnectTimeout, WithMaxBody, WithMaxRedirects,
 // WithMethod, WithHeader, WithClient, WithTrustRedirects, WithTLS, WithDecode,
 // WithMaxDepth, WithQuery, WithResponseHeaders, WithGrace, WithInputOrder,
-// WithSpool,
+// WithSpool, WithAutoThrottle,
 // WithObserver, WithTrace, WithBuffer.
 func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] {
 	s := newSettings("Fetch", fetchOptions, opts)
@@ -93,7 +93,7 @@ func Fetch(in pipeline.Stream[Request], opts ...Option) pipeline.Stream[Record] 
 		pipeline.WithSettled(f.settled),
 		pipeline.WithNotStarted(f.notStarted),
 	}
-	if s.budget != nil || s.perHost > 0 || s.hostRate > 0 {
+	if s.budget != nil || s.perHost > 0 || s.hostRate > 0 || s.autoThrottle {
 		sopts = append(sopts, pipeline.WithKey(func(r Request) string { return hostKey(r.URL) }))
 	}
 	if s.ordered {
@@ -232,6 +232,9 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 				rec.Err = newError(KindDecode, deepMessage("jq's result", f.maxDepth))
 			}
 		}
+	}
+	if rec.Attempts > 0 && refused(&rec) {
+		t.Refused(retryAfter) // nothing, unless the budget adapts
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {

@@ -44,6 +44,7 @@ const (
 	optSave
 	optSaveOver
 	optSpool
+	optAutoThrottle
 )
 
 var optionNames = [...]string{
@@ -54,7 +55,7 @@ var optionNames = [...]string{
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
 	"WithResponseHeaders", "WithQuery", "WithSave", "WithSaveOver",
-	"WithSpool",
+	"WithSpool", "WithAutoThrottle",
 }
 
 // What each kind of stage takes.
@@ -66,7 +67,7 @@ const (
 
 	// ownLimits are the options that set up Fetch's own budget, which
 	// WithBudget replaces.
-	ownLimits = optConcurrency | optPerHost | optRate | optHostRate | optBurst
+	ownLimits = optConcurrency | optPerHost | optRate | optHostRate | optBurst | optAutoThrottle
 	// retryOptions are the options of Fetch's own retry rules, which
 	// WithRetryPolicy replaces.
 	retryOptions = optRetries | optRetryOn | optRetryUnsafe | optMaxRetryWait

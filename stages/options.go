@@ -57,6 +57,7 @@ type settings struct {
 	query           *Query
 	save            *saver
 	spool           *pipeline.Spill[Record]
+	autoThrottle    bool
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

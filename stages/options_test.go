@@ -38,6 +38,9 @@ func TestMistakesPanicWhenMade(t *testing.T) {
 		{"a budget and per-host", func(p *pipeline.Pipeline) {
 			stages.Fetch(stages.URLs(p, nil), stages.WithBudget(budget), stages.WithPerHost(2))
 		}, "WithBudget replaces WithPerHost"},
+		{"a budget that would adapt", func(p *pipeline.Pipeline) {
+			stages.Fetch(stages.URLs(p, nil), stages.WithBudget(budget), stages.WithAutoThrottle())
+		}, "WithBudget replaces WithAutoThrottle"},
 		{"a budget and concurrency", func(p *pipeline.Pipeline) {
 			stages.Fetch(stages.URLs(p, nil), stages.WithConcurrency(8), stages.WithBudget(budget))
 		}, "WithBudget replaces WithConcurrency"},

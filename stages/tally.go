@@ -48,7 +48,12 @@ type Tally struct {
 	retries  int64
 	bytes    int64
 	latency  *hdrhistogram.Histogram // in microseconds
+	limits   map[string]int          // each key's last in-flight limit (EventLimits), for at most maxLimits keys
 }
+
+// maxLimits bounds the keys whose limits a Tally keeps: a run over a
+// million hosts should not keep a million numbers for its summary.
+const maxLimits = 1000
 
 // latencyMax is the longest latency the histogram tells apart: longer
 // ones count as this. An item held past a day is an item to look at, not
@@ -63,6 +68,7 @@ func NewTally() *Tally {
 		kinds:    make(map[Kind]int64),
 		statuses: make(map[int]int64),
 		backoff:  make(map[int64]struct{}),
+		limits:   make(map[string]int),
 		// Three significant digits: quantiles within 0.1%.
 		latency: hdrhistogram.New(1, latencyMax.Microseconds(), 3),
 	}
@@ -114,6 +120,12 @@ func (t *Tally) Observe(ev pipeline.Event) {
 		t.waiting.Add(1) // in a backoff
 		t.mu.Lock()
 		t.backoff[ev.Seq] = struct{}{}
+		t.mu.Unlock()
+	case pipeline.EventLimits:
+		t.mu.Lock()
+		if _, ok := t.limits[ev.Key]; ok || len(t.limits) < maxLimits {
+			t.limits[ev.Key] = ev.Limits.InFlight
+		}
 		t.mu.Unlock()
 	case pipeline.EventDone:
 		t.finished.Add(1)
@@ -176,6 +188,10 @@ type Summary struct {
 	P90MS float64 `json:"p90_ms"`
 	P99MS float64 `json:"p99_ms"`
 	MaxMS float64 `json:"max_ms"`
+	// Limits holds the in-flight limit each key (host) had at the end,
+	// where it changed during the run (an adaptive budget, such as
+	// Fetch's WithAutoThrottle): what it settled at. At most 1,000 keys.
+	Limits map[string]int `json:"limits,omitempty"`
 }
 
 // Summary returns what t has counted so far.
@@ -189,6 +205,9 @@ func (t *Tally) Summary() Summary {
 		Kinds: maps.Clone(t.kinds), Statuses: maps.Clone(t.statuses),
 		Attempts: t.attempts, Retries: t.retries, Bytes: t.bytes,
 		WallMS: ms(wall),
+	}
+	if len(t.limits) > 0 {
+		s.Limits = maps.Clone(t.limits)
 	}
 	if wall > 0 {
 		s.PerSecond = math.Round(float64(items)/wall.Seconds()*10) / 10
@@ -220,7 +239,25 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, "  latency   p50 %s  p90 %s  p99 %s  max %s\n", wallTime(s.P50MS), wallTime(s.P90MS), wallTime(s.P99MS), wallTime(s.MaxMS))
 	}
 	fmt.Fprintf(&b, "  received  %s\n", humanize.IBytes(uint64(s.Bytes)))
+	if len(s.Limits) > 0 {
+		fmt.Fprintf(&b, "  limits    %s\n", settled(s.Limits))
+	}
 	return b.String()
+}
+
+// settled says what in-flight limit each host ended at: each one, for a
+// few; their spread, for many.
+func settled(limits map[string]int) string {
+	keys := slices.Sorted(maps.Keys(limits))
+	if len(keys) <= 4 {
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", cmp.Or(k, `""`), limits[k])
+		}
+		return "in flight at the end: " + strings.Join(parts, ", ")
+	}
+	ls := slices.Sorted(maps.Values(limits))
+	return fmt.Sprintf("in flight at the end, of %d hosts: median %d, from %d to %d", len(ls), ls[len(ls)/2], ls[0], ls[len(ls)-1])
 }
 
 // byCount lists counts, most first, as "http_status 3, timeout 1".

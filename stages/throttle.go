@@ -2,6 +2,7 @@ package stages
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -80,6 +81,19 @@ func WithObserver(observe func(pipeline.Event)) Option {
 	return set(optObserver, func(s *settings) { s.observe = observe })
 }
 
+// WithAutoThrottle makes Fetch find how many requests each host takes at
+// once, rather than be told: per host, the number in flight starts at 2,
+// doubles while answers come well, is cut when the host refuses requests
+// (429, 503, a connection refused or reset) or its answers slow down to
+// twice their usual time, and then grows back one at a time (see
+// pipeline.Adaptive). It stays within WithConcurrency overall, and
+// WithPerHost is its ceiling; a Retry-After on a refusal pauses the host
+// for as long as it asks. WithObserver hears each change of a host's
+// limit (pipeline.EventLimits).
+func WithAutoThrottle() Option {
+	return set(optAutoThrottle, func(s *settings) { s.autoThrottle = true })
+}
+
 // newBudget returns the budget Fetch draws on: the one given, or its own
 // from the limit options.
 func (s *settings) newBudget() *pipeline.Budget {
@@ -92,7 +106,25 @@ func (s *settings) newBudget() *pipeline.Budget {
 		host := pipeline.Limits{InFlight: s.perHost, Rate: s.hostRate, Burst: s.burst}
 		perHost = func(string) pipeline.Limits { return host }
 	}
+	if s.autoThrottle {
+		return pipeline.NewBudget(overall, perHost, pipeline.WithAdaptive(pipeline.Adaptive{}))
+	}
 	return pipeline.NewBudget(overall, perHost)
+}
+
+// refused reports whether rec says its host refused the request for
+// overload, as an adaptive budget hears it (Task.Refused).
+func refused(rec *Record) bool {
+	if rec.Err == nil {
+		return false
+	}
+	switch rec.Err.Kind {
+	case KindHTTPStatus:
+		return rec.Status == http.StatusTooManyRequests || rec.Status == http.StatusServiceUnavailable
+	case KindConnect, KindNetwork:
+		return true
+	}
+	return false
 }
 
 // WithRetries sets how many times Fetch retries a request that failed in a

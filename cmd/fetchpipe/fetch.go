@@ -87,7 +87,15 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		disp = newDisplay(e.stderr, redraw)
 		defer func() { disp.stop() }() // on every way out; stopping twice is safe
 		messages = disp
-		fetchOpts = append(fetchOpts, stages.WithObserver(tally.Observe))
+	}
+	if progress != nil || f.throttle.autoThrottle {
+		// The tally hears what is in flight, for progress, and the limit
+		// each host settles at, for the summary.
+		observe := tally.Observe
+		if f.throttle.autoThrottle && f.verbose {
+			observe = withLimitLog(observe, messages)
+		}
+		fetchOpts = append(fetchOpts, stages.WithObserver(observe))
 	}
 	if f.verbose || f.ordered {
 		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages, f.verbose)))
@@ -558,6 +566,17 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 		}
 		return r, nil
 	})
+}
+
+// withLimitLog adds to observe a line on w for each change of a host's
+// limit, as --auto-throttle finds it.
+func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
+	return func(e pipeline.Event) {
+		observe(e)
+		if e.Kind == pipeline.EventLimits {
+			fmt.Fprintf(w, "fetchpipe: %s: now up to %d in flight\n", e.Key, e.Limits.InFlight)
+		}
+	}
 }
 
 // verboseLog returns the trace of --verbose: a line on w for each retry

@@ -17,7 +17,7 @@ var flagGroups = []struct {
 }{
 	{"Input", []string{"input", "template", "jsonl", "resume", "dry-run"}},
 	{"Output", []string{"output", "decode", "jq", "fields", "raw-body", "save", "save-name", "ordered", "spool-limit", "max-body", "max-depth", "response-headers"}},
-	{"Concurrency and politeness", []string{"concurrency", "per-host", "rate", "host-rate", "burst", "deadline", "grace"}},
+	{"Concurrency and politeness", []string{"concurrency", "per-host", "auto-throttle", "rate", "host-rate", "burst", "deadline", "grace"}},
 	{"Retries, timeouts and redirects", []string{"retries", "retry-on", "retry-unsafe", "max-retry-wait", "timeout", "connect-timeout", "max-redirects", "location-trusted"}},
 	{"Request", []string{"header", "method"}},
 	{"TLS", []string{"insecure", "cacert"}},

@@ -18,6 +18,7 @@ import (
 // back.
 type throttleFlags struct {
 	perHost        int
+	autoThrottle   bool
 	rate, hostRate string
 	burst          int
 	retries        int
@@ -34,6 +35,7 @@ type throttleFlags struct {
 func (f *throttleFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.IntVar(&f.perHost, "per-host", 0, "`N` requests in flight per host at most, on top of -c (0: no per-host limit)")
+	fs.BoolVar(&f.autoThrottle, "auto-throttle", false, "find how many requests each host takes at once: start at 2, grow while answers come well, cut on 429, 503, refused or reset connections and answers slowing to twice their usual time (within -c, and --per-host if given)")
 	fs.StringVar(&f.rate, "rate", "", "start at most `R` requests, overall: 50 or 50/s, 3000/m, 1/2s (retries count too)")
 	fs.StringVar(&f.hostRate, "host-rate", "", "start at most `R` requests per host, as --rate")
 	fs.IntVar(&f.burst, "burst", 1, "let `N` requests start at once under --rate and --host-rate after a quiet spell")
@@ -86,6 +88,9 @@ func (f *throttleFlags) options() ([]stages.Option, error) {
 	}
 	if f.grace > 0 {
 		opts = append(opts, stages.WithGrace(f.grace))
+	}
+	if f.autoThrottle {
+		opts = append(opts, stages.WithAutoThrottle())
 	}
 	if f.trusted {
 		opts = append(opts, stages.WithTrustRedirects())

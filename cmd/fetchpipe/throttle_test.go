@@ -181,3 +181,33 @@ func TestDeadlineWithArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoThrottleFindsWhatAHostTakes: against a server that takes 4 at
+// once and refuses the rest without a Retry-After, --auto-throttle at -c
+// 32 has few requests refused, every item ends ok, -v says each change of
+// the host's limit, and the summary what it settled at.
+func TestAutoThrottleFindsWhatAHostTakes(t *testing.T) {
+	srv := fakeServer(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 20 * time.Millisecond, Max: 20 * time.Millisecond}, Capacity: 4})
+	var in strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&in, "%s/r/%d.json\n", srv.URL(), i)
+	}
+	r := runCmd(t, in.String(), "-c", "32", "--auto-throttle", "--retries", "10", "-d", "none", "-v", "--summary", "always")
+	if r.code != exitOK {
+		t.Fatalf("exit status %d:\n%s", r.code, r.stderr)
+	}
+	if recs := parseRecords(t, r.stdout); len(recs) != 120 {
+		t.Fatalf("%d records for 120 items", len(recs))
+	}
+	st := srv.Handler().Stats()
+	if share := float64(st.Refused) / float64(st.Requests); share > 0.3 {
+		t.Errorf("%d of %d requests refused: the limit did not come down to what the host takes", st.Refused, st.Requests)
+	}
+	host := strings.TrimPrefix(srv.URL(), "http://")
+	if !strings.Contains(r.stderr, "fetchpipe: "+host+": now up to ") {
+		t.Errorf("-v did not say the host's limits:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "limits    in flight at the end: "+host+" ") {
+		t.Errorf("the summary lacks the limit the host settled at:\n%s", r.stderr)
+	}
+}
