@@ -234,7 +234,10 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 		}
 	}
 	if rec.Attempts > 0 && refused(&rec) {
-		t.Refused(retryAfter) // nothing, unless the budget adapts
+		// Nothing, unless the budget adapts. The host's pause is capped
+		// as a retry's wait is: a Retry-After of a day would otherwise
+		// hold the host's every item for a day.
+		t.Refused(min(retryAfter, f.maxRetryWait))
 	}
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {

@@ -88,7 +88,7 @@ func WithObserver(observe func(pipeline.Event)) Option {
 // twice their usual time, and then grows back one at a time (see
 // pipeline.Adaptive). It stays within WithConcurrency overall, and
 // WithPerHost is its ceiling; a Retry-After on a refusal pauses the host
-// for as long as it asks. WithObserver hears each change of a host's
+// for as long as it asks, up to WithMaxRetryWait. WithObserver hears each change of a host's
 // limit (pipeline.EventLimits).
 func WithAutoThrottle() Option {
 	return set(optAutoThrottle, func(s *settings) { s.autoThrottle = true })
