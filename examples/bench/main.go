@@ -2,10 +2,11 @@
 // against the physical limit, offline, in one run, and prints a table per
 // scenario (or, with -json, one JSON document).
 //
-//	go run ./examples/bench                    # every scenario but S8, several minutes
+//	go run ./examples/bench                    # every scenario but S8 and S9, several minutes
 //	go run ./examples/bench -quick             # every N about 10× smaller, a smoke run
 //	go run ./examples/bench -scenarios S1,S3   # some scenarios only
 //	go run ./examples/bench -scenarios S8      # the load run alone: 10⁶ URLs at -c 1000, minutes
+//	go run ./examples/bench -scenarios S9      # --auto-throttle against servers that push back, minutes
 //	go run ./examples/bench -load              # every scenario and the load run
 //	go run ./examples/bench -json > bench.json
 //
@@ -14,6 +15,12 @@
 // followed from /proc while it runs (peak RSS after 10⁴, 10⁵ and 10⁶
 // records, open descriptors, rate, error records). With -quick it fetches
 // 100 times fewer URLs.
+//
+// S9, politeness that adapts to each server, is left out unless named:
+// fetchpipe --auto-throttle beside fixed settings against fake APIs that
+// refuse what they cannot take (serve-fake --capacity) or slow down as
+// more arrive (--load-latency), and two of different capacity at once,
+// about three minutes of runs at 100 ms a request.
 //
 // Each table's ratios carry the project's targets where it sets one, and
 // say whether they were met; -quick and -tiny, whose N are too small for

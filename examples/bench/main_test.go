@@ -40,7 +40,7 @@ func TestBenchTiny(t *testing.T) {
 	t.Setenv("GOPROXY", "off")
 	var out, stderr bytes.Buffer
 	// -python none: the rows must not depend on what Python this machine has.
-	args := []string{"-tiny", "-scenarios", "S2,S3,S6,S7,S8", "-repeat", "1", "-json", "-progress=false", "-python", "none"}
+	args := []string{"-tiny", "-scenarios", "S2,S3,S6,S7,S8,S9", "-repeat", "1", "-json", "-progress=false", "-python", "none"}
 	if code := run(t.Context(), args, strings.NewReader(""), &out, &stderr); code != 0 {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
 	}
@@ -48,8 +48,8 @@ func TestBenchTiny(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("-json output does not decode: %v\n%s", err, out.String())
 	}
-	if got := strings.Join(ids(rep.Scenarios), ","); got != "S2,S3,S6,S7,S8" {
-		t.Fatalf("scenarios %v, want S2, S3, S6, S7 and S8", got)
+	if got := strings.Join(ids(rep.Scenarios), ","); got != "S2,S3,S6,S7,S8,S9" {
+		t.Fatalf("scenarios %v, want S2, S3, S6, S7, S8 and S9", got)
 	}
 	want := map[string][]string{
 		"S2": {"sequential", "pool", "bare", "fetchpipe", "curl?", "vegeta?"},
@@ -57,6 +57,11 @@ func TestBenchTiny(t *testing.T) {
 		"S6": {"discard", "fetchpipe", "fetchpipe -d none", "curl?", "vegeta?"},
 		"S7": {"fetchpipe", "fetchpipe --ordered", "fetchpipe", "fetchpipe --ordered"},
 		"S8": {"fetchpipe", "fetchpipe", "fetchpipe"},
+		"S9": {
+			"fetchpipe " + throttleFlags + " --retries 10", "fetchpipe " + throttleFlags + " --per-host 8", "fetchpipe " + throttleFlags + " --auto-throttle --retries 10",
+			"fetchpipe " + throttleFlags, "fetchpipe " + throttleFlags, "fetchpipe " + throttleFlags, "fetchpipe " + throttleFlags, "fetchpipe " + throttleFlags + " --auto-throttle",
+			"fetchpipe " + throttleFlags + " --auto-throttle --retries 10 -v",
+		},
 	}
 	for _, s := range rep.Scenarios {
 		var got []string
@@ -68,8 +73,10 @@ func TestBenchTiny(t *testing.T) {
 			if s.ID == "S8" && r != s.Rows[len(s.Rows)-1] {
 				continue // a reading taken while the run went on: no server figures, CPU to 10 ms
 			}
-			if r.Lines >= 0 && r.Lines != int64(r.Measured) || r.ServerRequests != int64(r.Measured) || r.ServerOK != int64(r.Measured) || r.Measured == 0 {
-				t.Errorf("%s %s: %d lines, %d requests and %d OKs at the server for %d URLs", s.ID, r.Label, r.Lines, r.ServerRequests, r.ServerOK, r.Measured)
+			// A request the server refused for its --capacity (S9) is not
+			// served; its retry is.
+			if r.Lines >= 0 && r.Lines != int64(r.Measured) || r.ServerRequests-r.ServerRefused != int64(r.Measured) || r.ServerOK != int64(r.Measured) || r.Measured == 0 {
+				t.Errorf("%s %s: %d lines, %d requests (%d refused) and %d OKs at the server for %d URLs", s.ID, r.Label, r.Lines, r.ServerRequests, r.ServerRefused, r.ServerOK, r.Measured)
 			}
 			if r.CPUS <= 0 || r.PeakRSSMB <= 0 {
 				t.Errorf("%s %s: CPU %v s, peak RSS %v MB: the child's usage was not read", s.ID, r.Label, r.CPUS, r.PeakRSSMB)
@@ -79,7 +86,7 @@ func TestBenchTiny(t *testing.T) {
 		// targets says first what they are for.
 		targets := false
 		for _, r := range s.Ratios {
-			if r.Max > 0 {
+			if r.Max > 0 || r.Min > 0 {
 				targets = true
 				if r.Met != nil || r.NotJudged != "-tiny" {
 					t.Errorf("%s %q: met %v, not judged %q; want it not judged at -tiny", s.ID, r.Name, r.Met, r.NotJudged)
@@ -111,14 +118,17 @@ func TestBenchTiny(t *testing.T) {
 			t.Errorf("S8 %s: srv peak %d; want -1, as no server was asked while the run went on", r.Label, r.ServerPeakInFlight)
 		}
 	}
+	checkThrottle(t, rep.Scenarios[5])
 	var table bytes.Buffer
 	if err := rep.write(&table, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"S2 ", "S3 ", "S6 ", "S7 ", "S8 ", "fetchpipe / ideal", "sequential (extrapolated from 5)", "machine: ",
+	for _, s := range []string{"S2 ", "S3 ", "S6 ", "S7 ", "S8 ", "S9 ", "fetchpipe / ideal", "sequential (extrapolated from 5)", "machine: ",
 		"fetchpipe -d json / discard, CPU per request", "--ordered / unordered, wall", "records whose \"error\" is not null: 0 of 1000",
 		"target ≤ 1.30: not judged at -tiny", "unordered / ideal, N=50", "--ordered / ideal, N=50", "the last slow URL starts only when a slot frees",
-		"the heap is still growing to its working size"} {
+		"the heap is still growing to its working size",
+		"\n  1. a server that refuses: ", "\n  2. a server that slows: ", "\n  3. two hosts at once, ", " attempts   refused  refused%",
+		"target ≥ 0.83: not judged at -tiny", "target 0.50–1.50: not judged at -tiny", "note: 2. the trade: "} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("the table has no %q:\n%s", s, table.String())
 		}
@@ -126,6 +136,46 @@ func TestBenchTiny(t *testing.T) {
 	for _, s := range []string{": met", ": missed", "issue"} {
 		if strings.Contains(table.String(), s) {
 			t.Errorf("the table of a -tiny run has %q:\n%s", s, table.String())
+		}
+	}
+}
+
+// checkThrottle asserts what S9's rows must hold whatever the timing: the
+// summary read from each run's stderr, a server's figures per host, a
+// limit per host where --auto-throttle ran, and refusals where -c 64 met a
+// server that takes 8.
+func checkThrottle(t *testing.T, s *scenarioResult) {
+	t.Helper()
+	if len(s.Rows) != 9 {
+		t.Fatalf("S9 has %d rows, want 9", len(s.Rows))
+	}
+	for _, r := range s.Rows {
+		auto := strings.Contains(r.Strategy, "--auto-throttle")
+		hosts := 1
+		if r == s.Rows[8] {
+			hosts = 2
+		}
+		if r.LatencyP50S <= 0 || len(r.Hosts) != hosts || r.Section == "" {
+			t.Errorf("S9 %s: p50 %v s, %d hosts, section %q: want a median, %d hosts and a section", r.Label, r.LatencyP50S, len(r.Hosts), r.Section, hosts)
+		}
+		var requests int64
+		for _, h := range r.Hosts {
+			requests += h.Requests
+			if auto != (h.Limit > 0) {
+				t.Errorf("S9 %s: %s has limit %d; want one only under --auto-throttle", r.Label, h.Host, h.Limit)
+			}
+		}
+		if requests != r.ServerRequests {
+			t.Errorf("S9 %s: the hosts' requests add up to %d, not the row's %d", r.Label, requests, r.ServerRequests)
+		}
+	}
+	if r := s.Rows[0]; r.ServerRefused == 0 {
+		t.Errorf("S9 %s: no request refused by a server that takes 8 at once", r.Label)
+	}
+	for _, h := range s.Rows[8].Hosts {
+		if h.LimitChanges == 0 || h.LoggedLimit != h.Limit || h.Capacity == 0 {
+			t.Errorf("S9 two hosts, %s: %d changes printed, the last to %d, for a limit of %d at the end, capacity %d: want -v's last change to be the summary's",
+				h.Host, h.LimitChanges, h.LoggedLimit, h.Limit, h.Capacity)
 		}
 	}
 }

@@ -37,12 +37,14 @@ type measurement struct {
 	// Lines is how many lines the child wrote on its standard output; -1
 	// for a child that writes none per URL (vegeta).
 	Lines int64 `json:"lines"`
-	// ServerRequests, ServerOK (answered 200) and ServerPeakInFlight are
-	// what the fake API saw during the run (for a median, during the median
-	// run; with several servers, their sum); -1 for a reading taken while
-	// the run went on (S8), as the servers are asked only at its end.
+	// ServerRequests, ServerOK (answered 200), ServerRefused (answered 429
+	// at once for its --capacity) and ServerPeakInFlight are what the fake
+	// API saw during the run (for a median, during the median run; with
+	// several servers, their sum); -1 for a reading taken while the run
+	// went on (S8), as the servers are asked only at its end.
 	ServerRequests     int64 `json:"server_requests"`
 	ServerOK           int64 `json:"server_ok"`
+	ServerRefused      int64 `json:"server_refused"`
 	ServerPeakInFlight int64 `json:"server_peak_in_flight"`
 	// NofileSoft is the child's open-file soft limit, read from /proc once
 	// it was running (0: not known).
@@ -57,6 +59,15 @@ type measurement struct {
 	// and the records on its output whose "error" was not null.
 	PeakFDs      int    `json:"peak_fds,omitempty"`
 	ErrorRecords *int64 `json:"error_records,omitempty"`
+	// Section is the part of its scenario the row belongs to, which the
+	// table shows as a heading above the first row of each part ("": none).
+	Section string `json:"section,omitempty"`
+	// LatencyP50S and Hosts are what fetchpipe's summary said of the run
+	// (S9): the median time of an item, retries and their waits included,
+	// and each server's figures beside the in-flight limit --auto-throttle
+	// ended at for its host.
+	LatencyP50S float64       `json:"latency_p50_s,omitempty"`
+	Hosts       []hostFigures `json:"hosts,omitempty"`
 }
 
 // runLimit is how long one run may take before the bench gives up on it:
@@ -75,6 +86,9 @@ type runSpec struct {
 	// watch, when set, follows the child while it runs: its descriptors,
 	// its memory as its records come, the records that failed (S8).
 	watch *watch
+	// stderr, when set, is given the child's standard error as it comes,
+	// besides the tail the bench keeps of it for messages.
+	stderr io.Writer
 }
 
 // child is a strategy's process, and how the bench feeds and reads it.
@@ -151,6 +165,9 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 	}
 	stderr := &tail{max: 2048}
 	cmd.Stderr = stderr
+	if r.stderr != nil {
+		cmd.Stderr = io.MultiWriter(stderr, r.stderr)
+	}
 	cmd.WaitDelay = 5 * time.Second
 
 	if m == 0 {
@@ -190,6 +207,7 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 			return nil, err
 		}
 		st.Requests += s.Requests
+		st.Refused += s.Refused
 		st.PeakInFlight += s.PeakInFlight // with several servers, a bound of the whole's peak
 		st.ByStatus = mergeStatuses(st.ByStatus, s.ByStatus)
 	}
@@ -211,6 +229,7 @@ func (b *bench) measureRun(ctx context.Context, r runSpec) (*measurement, error)
 		Lines:              -1,
 		ServerRequests:     st.Requests,
 		ServerOK:           st.ByStatus[200],
+		ServerRefused:      st.Refused,
 		ServerPeakInFlight: st.PeakInFlight,
 		NofileSoft:         nofile,
 		ExitCode:           cmd.ProcessState.ExitCode(),
@@ -270,8 +289,9 @@ func (r *measurement) extrapolate() {
 }
 
 // problem says what makes a run's figures suspect: failed requests, lost
-// lines, a server that did not see every request or did not answer each
-// with 200.
+// lines, a server that did not serve every URL once (a request it refused
+// for its --capacity is not served, and its retry may be) or did not
+// answer each with 200.
 func problem(r *measurement, stderr string) string {
 	var msg string
 	switch {
@@ -279,7 +299,9 @@ func problem(r *measurement, stderr string) string {
 		msg = fmt.Sprintf("exit status %d", r.ExitCode)
 	case r.Lines >= 0 && r.Lines != int64(r.Measured):
 		msg = fmt.Sprintf("%d lines for %d URLs", r.Lines, r.Measured)
-	case r.ServerRequests != int64(r.Measured):
+	case r.ServerRequests-r.ServerRefused != int64(r.Measured) && r.ServerRefused > 0:
+		msg = fmt.Sprintf("the server saw %d requests, %d of them refused, for %d URLs", r.ServerRequests, r.ServerRefused, r.Measured)
+	case r.ServerRequests-r.ServerRefused != int64(r.Measured):
 		msg = fmt.Sprintf("the server saw %d requests for %d URLs", r.ServerRequests, r.Measured)
 	case r.ServerOK != int64(r.Measured):
 		msg = fmt.Sprintf("the server answered %d of %d requests with 200", r.ServerOK, r.Measured)

@@ -44,6 +44,9 @@ type scenarioResult struct {
 	Rows   []*measurement `json:"rows"`
 	Ratios []ratio        `json:"ratios,omitempty"`
 	Notes  []string       `json:"notes,omitempty"`
+	// Columns names the columns the table shows after the usual ones, of
+	// those extraColumns knows (S9: attempts, refusals, latency, limits).
+	Columns []string `json:"columns,omitempty"`
 	// OtherCPUS is the CPU time that processes other than the bench and
 	// its children used while the scenario ran, of CapacityCPUS (wall time
 	// × CPUs). Much of it means the figures were disturbed.
@@ -64,9 +67,11 @@ type ideal struct {
 type ratio struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`
-	// Max is the project's target: the ratio should be at most Max (0: no
-	// target). The scenario's first note says what the target is for.
+	// Max and Min are the project's target: the ratio should be at most
+	// Max and at least Min (0: no bound on that side; both 0: no target).
+	// The scenario's first note says what the target is for.
 	Max float64 `json:"target_max,omitempty"`
+	Min float64 `json:"target_min,omitempty"`
 	// Met says whether Value is within the target. It is absent where
 	// there is no target, and where the target was not judged.
 	Met *bool `json:"met,omitempty"`
@@ -84,10 +89,26 @@ func (s *scenarioResult) addIdeal(label string, wall time.Duration) {
 // judged once the scenario has run. A ratio of figures that were not
 // measured is left out.
 func (s *scenarioResult) addRatio(name string, a, b, max float64) {
+	s.addRatioIn(name, a, b, 0, max)
+}
+
+// addRatioIn is addRatio with a target of at least min and at most max
+// (0: no bound on that side).
+func (s *scenarioResult) addRatioIn(name string, a, b, min, max float64) {
 	if a <= 0 || b <= 0 {
 		return
 	}
-	s.Ratios = append(s.Ratios, ratio{Name: name, Value: a / b, Max: max})
+	s.Ratios = append(s.Ratios, ratio{Name: name, Value: a / b, Min: min, Max: max})
+}
+
+// addShare records part/whole under name, with target max (0: none): a
+// share, such as the refused attempts of all attempts, which may be 0 as
+// a ratio of two measured figures may not. Without a whole it is left out.
+func (s *scenarioResult) addShare(name string, part, whole int64, max float64) {
+	if whole <= 0 || part < 0 {
+		return
+	}
+	s.Ratios = append(s.Ratios, ratio{Name: name, Value: float64(part) / float64(whole), Max: max})
 }
 
 // judge holds every ratio that has a target to it; when smallN names the
@@ -96,11 +117,11 @@ func (s *scenarioResult) judge(smallN string) {
 	for i := range s.Ratios {
 		r := &s.Ratios[i]
 		switch {
-		case r.Max <= 0:
+		case r.Max <= 0 && r.Min <= 0:
 		case smallN != "":
 			r.NotJudged = smallN
 		default:
-			met := r.Value <= r.Max
+			met := (r.Max <= 0 || r.Value <= r.Max) && r.Value >= r.Min
 			r.Met = &met
 		}
 	}

@@ -93,6 +93,7 @@ func (rd reading) row(full *measurement) *measurement {
 		// The servers are asked what they saw only at the run's end.
 		ServerRequests:     -1,
 		ServerOK:           -1,
+		ServerRefused:      -1,
 		ServerPeakInFlight: -1,
 	}
 	r.derive()

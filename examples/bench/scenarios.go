@@ -16,8 +16,8 @@ import (
 type scenario struct {
 	id, title string
 	run       func(b *bench, ctx context.Context) (*scenarioResult, error)
-	// optIn scenarios take minutes and run only when named (-scenarios)
-	// or asked for (-load).
+	// optIn scenarios take minutes and run only when named (-scenarios),
+	// or, the load run, when asked for (-load).
 	optIn bool
 }
 
@@ -33,6 +33,7 @@ var allScenarios = []scenario{
 	{"S6", "CPU-bound, indented bodies: 10,000 URLs, no latency, K=64, ~3.6 KB pretty-printed JSON in many scripts", (*bench).s6, false},
 	{"S7", "a slow tail in input order: 600 URLs at 50 ms, every 50th at 2 s, K=50, unordered and --ordered, and N ×5", (*bench).s7, false},
 	{loadScenario, "load: 1,000,000 URLs, K=1,000, four servers on 127.0.0.1–4, no latency: RSS, descriptors, rate, errors", (*bench).s8, true},
+	{"S9", "politeness that adapts to each server: --auto-throttle beside fixed settings, 800 URLs against servers that refuse or slow down under load", (*bench).s9, true},
 	{"S0", "capacity: 10,000 requests in flight at once, each held 5 s by the server", (*bench).s0, false},
 }
 
@@ -187,6 +188,16 @@ func (b *bench) withServer(ctx context.Context, latency string, posts int, f fun
 // withServers starts a fake API at each of addrs, runs f against them, and
 // stops them all.
 func (b *bench) withServers(ctx context.Context, addrs []string, latency string, posts int, f func([]*fakeServer) error) error {
+	specs := make([]serverSpec, len(addrs))
+	for i, addr := range addrs {
+		specs[i] = serverSpec{addr: addr, flags: serverFlags(latency, posts)}
+	}
+	return b.withServerSpecs(ctx, specs, f)
+}
+
+// withServerSpecs starts a fake API for each of specs, runs f against
+// them in the same order, and stops them all.
+func (b *bench) withServerSpecs(ctx context.Context, specs []serverSpec, f func([]*fakeServer) error) error {
 	var srvs []*fakeServer
 	defer func() {
 		for _, srv := range srvs {
@@ -196,14 +207,14 @@ func (b *bench) withServers(ctx context.Context, addrs []string, latency string,
 			}
 		}
 	}()
-	for _, addr := range addrs {
-		srv, err := startServer(ctx, b.bin, addr, latency, posts)
+	for _, spec := range specs {
+		srv, err := startServer(ctx, b.bin, spec)
 		if err != nil {
 			return err
 		}
 		srvs = append(srvs, srv)
 		noteLimit(&b.serverOpenFiles, openFileLimit(srv.pid))
-		b.logf("  fake API at %s, --latency %s\n", srv.url, latency)
+		b.logf("  fake API at %s, %s\n", srv.url, strings.Join(spec.flags, " "))
 	}
 	return f(srvs)
 }

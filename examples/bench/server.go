@@ -31,14 +31,27 @@ type fakeServer struct {
 // serverStart is how long a server may take to say where it listens.
 const serverStart = 10 * time.Second
 
-// startServer runs bin serve-fake at addr (HOST:0 for a free port) with
-// the given --latency and --posts (0: the server's default, about 1.9 KB a
-// body), and returns once the server has printed its URL.
-func startServer(ctx context.Context, bin, addr, latency string, posts int) (*fakeServer, error) {
-	args := []string{"serve-fake", "--addr", addr, "--latency", latency}
+// serverSpec is a fake API to start: where it listens (HOST:0 for a free
+// port) and the flags of serve-fake it takes beyond --addr.
+type serverSpec struct {
+	addr  string
+	flags []string
+}
+
+// serverFlags are the flags of a fake API with the given --latency and
+// --posts (0: the server's default, about 1.9 KB a body).
+func serverFlags(latency string, posts int) []string {
+	flags := []string{"--latency", latency}
 	if posts > 0 {
-		args = append(args, "--posts", strconv.Itoa(posts))
+		flags = append(flags, "--posts", strconv.Itoa(posts))
 	}
+	return flags
+}
+
+// startServer runs bin serve-fake as spec says, and returns once the
+// server has printed its URL.
+func startServer(ctx context.Context, bin string, spec serverSpec) (*fakeServer, error) {
+	args := append([]string{"serve-fake", "--addr", spec.addr}, spec.flags...)
 	sctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(sctx, bin, args...)
 	// Interrupt, not kill: the server then closes its connections and says

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +21,7 @@ func (rep *report) writeTables(w io.Writer) error {
 	fmt.Fprintf(&b, "started %s, took %s; every party a process of its own, client and server on the same cores\n",
 		rep.Started.Format(time.RFC3339), time.Duration(rep.TookS*float64(time.Second)).Round(time.Second))
 	b.WriteString("\n" + legend)
+	b.WriteString(rep.extraLegend())
 	for _, s := range rep.Scenarios {
 		b.WriteString("\n")
 		s.writeTable(&b)
@@ -42,19 +44,101 @@ const legend = `columns:
   req/s      requests per second of wall time
   RSS MB     the client's peak resident memory, in MB (10⁶ bytes)
   srv peak   the most requests the fake server saw in flight at once (—: not counted)
-  target ≤ x the project's target for the ratio on that line, met or missed; not judged at -quick or
-             -tiny, whose N are too small for the figures to mean anything
+  target ≤ x the project's target for the ratio on that line (≥ x: at least; x–y: a range), met or
+             missed; not judged at -quick or -tiny, whose N are too small for the figures to mean anything
 `
+
+// extraColumn is a column a scenario may add after the usual ones
+// (scenarioResult.Columns): its header, what the legend says of it, and
+// its cell in a row.
+type extraColumn struct {
+	name, legend string
+	cell         func(*measurement) string
+}
+
+// extraColumns are the columns a scenario may add, in the order the table
+// shows them.
+var extraColumns = []extraColumn{
+	{"attempts", "requests the fake server saw, retries included", func(r *measurement) string { return count(r.ServerRequests) }},
+	{"refused", "of them, those it answered 429 at once, being at its --capacity", func(r *measurement) string { return count(r.ServerRefused) }},
+	{"refused%", "refused / attempts", func(r *measurement) string {
+		if r.ServerRequests <= 0 || r.ServerRefused < 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f%%", 100*float64(r.ServerRefused)/float64(r.ServerRequests))
+	}},
+	{"p50 s", "the median time of an item, from its first try to its record, retries and their waits included (fetchpipe's summary)", func(r *measurement) string {
+		if r.LatencyP50S <= 0 {
+			return "—"
+		}
+		return f3(r.LatencyP50S)
+	}},
+	{"limit", "the in-flight limit --auto-throttle ended at, per host in the order of the servers (—: none, a fixed setting)", func(r *measurement) string {
+		var parts []string
+		for _, h := range r.Hosts {
+			if h.Limit > 0 {
+				parts = append(parts, fmt.Sprint(h.Limit))
+			}
+		}
+		if len(parts) == 0 {
+			return "—"
+		}
+		return strings.Join(parts, ",")
+	}},
+}
+
+// columns are the extra columns s shows, in the table's order.
+func (s *scenarioResult) columns() []extraColumn {
+	var cols []extraColumn
+	for _, c := range extraColumns {
+		if slices.Contains(s.Columns, c.name) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// extraLegend says what the extra columns that some table shows mean.
+func (rep *report) extraLegend() string {
+	var b strings.Builder
+	for _, c := range extraColumns {
+		if slices.ContainsFunc(rep.Scenarios, func(s *scenarioResult) bool { return slices.Contains(s.Columns, c.name) }) {
+			fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.legend)
+		}
+	}
+	return b.String()
+}
+
+func count(n int64) string {
+	if n < 0 {
+		return "—"
+	}
+	return fmt.Sprint(n)
+}
 
 const rowFormat = "  %-46s %8s %6s %8s %8s %7s %7s %8s %7s %8s\n"
 
 func (s *scenarioResult) writeTable(b *strings.Builder) {
 	fmt.Fprintf(b, "%s  %s\n    %s\n", s.ID, s.Title, s.Setup)
-	row(b, "strategy", "N", "K", "wall s", "first s", "CPU s", "µs/req", "req/s", "RSS MB", "srv peak")
-	for _, i := range s.Ideals {
-		row(b, i.Label, "", "", f3(i.WallS), "", "", "", "", "", "")
+	cols := s.columns()
+	headers := make([]string, len(cols))
+	for i, c := range cols {
+		headers[i] = c.name
 	}
+	row(b, headers, "strategy", "N", "K", "wall s", "first s", "CPU s", "µs/req", "req/s", "RSS MB", "srv peak")
+	for _, i := range s.Ideals {
+		row(b, nil, i.Label, "", "", f3(i.WallS), "", "", "", "", "", "")
+	}
+	section := ""
 	for _, r := range s.Rows {
+		if r.Section != section {
+			section = r.Section
+			fmt.Fprintf(b, "  %s\n", section)
+		}
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = c.cell(r)
+		}
 		label := r.Label
 		if r.Problem != "" {
 			label += " !"
@@ -72,13 +156,13 @@ func (s *scenarioResult) writeTable(b *strings.Builder) {
 		if r.ServerPeakInFlight >= 0 {
 			srvPeak = fmt.Sprint(r.ServerPeakInFlight)
 		}
-		row(b, label, fmt.Sprint(r.N), fmt.Sprint(r.K), f3(r.WallS), first,
+		row(b, cells, label, fmt.Sprint(r.N), fmt.Sprint(r.K), f3(r.WallS), first,
 			fmt.Sprintf("%.2f", r.CPUS), perReq, rate, fmt.Sprintf("%.1f", r.PeakRSSMB), srvPeak)
 	}
 	for _, r := range s.Ratios {
 		target := ""
-		if r.Max > 0 {
-			target = fmt.Sprintf("   target ≤ %.2f: %s", r.Max, r.verdict())
+		if t := r.target(); t != "" {
+			target = fmt.Sprintf("   %s: %s", t, r.verdict())
 		}
 		fmt.Fprintf(b, "  %-62s %7.3f×%s\n", r.Name, r.Value, target)
 	}
@@ -99,13 +183,31 @@ func (s *scenarioResult) writeTable(b *strings.Builder) {
 	}
 }
 
-// row writes one line of the table, without the blanks that end an ideal's.
-func row(b *strings.Builder, cells ...any) {
-	b.WriteString(strings.TrimRight(fmt.Sprintf(rowFormat, cells...), " \n"))
+// row writes one line of the table, the usual cells and then the extra
+// ones, without the blanks that end an ideal's.
+func row(b *strings.Builder, extra []string, cells ...any) {
+	line := strings.TrimSuffix(fmt.Sprintf(rowFormat, cells...), "\n")
+	for _, c := range extra {
+		line += fmt.Sprintf(" %9s", c)
+	}
+	b.WriteString(strings.TrimRight(line, " "))
 	b.WriteString("\n")
 }
 
 func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
+
+// target is the ratio's target as the table writes it, "" for none.
+func (r ratio) target() string {
+	switch {
+	case r.Min > 0 && r.Max > 0:
+		return fmt.Sprintf("target %.2f–%.2f", r.Min, r.Max)
+	case r.Min > 0:
+		return fmt.Sprintf("target ≥ %.2f", r.Min)
+	case r.Max > 0:
+		return fmt.Sprintf("target ≤ %.2f", r.Max)
+	}
+	return ""
+}
 
 // verdict is what the table says of a ratio's target.
 func (r ratio) verdict() string {

@@ -104,3 +104,75 @@ func TestTableCells(t *testing.T) {
 		t.Errorf("an interrupted report does not end saying where it stopped:\n%s", text)
 	}
 }
+
+// TestTargetBounds judges a target with a lower bound, or a range, and a
+// share that may be 0, as it judges one with an upper bound only.
+func TestTargetBounds(t *testing.T) {
+	t.Parallel()
+	res := &scenarioResult{ID: "S9", Title: "a test"}
+	res.addRatioIn("at least, met", 0.9, 1, 1/1.2, 0)
+	res.addRatioIn("at least, missed", 0.5, 1, 1/1.2, 0)
+	res.addRatioIn("in range, met", 5, 4, 0.5, 1.5)
+	res.addRatioIn("in range, missed", 1, 4, 0.5, 1.5)
+	res.addShare("none refused", 0, 800, 0.1)
+	res.addShare("no attempts", 0, 0, 0.1) // left out
+	res.judge("")
+	var b bytes.Buffer
+	if err := (&report{Scenarios: []*scenarioResult{res}}).write(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"target ≥ 0.83: met", "target ≥ 0.83: missed", "target 0.50–1.50: met", "target 0.50–1.50: missed", "target ≤ 0.10: met"} {
+		if strings.Count(b.String(), want) != 1 {
+			t.Errorf("the table has %q %d times, want once:\n%s", want, strings.Count(b.String(), want), b.String())
+		}
+	}
+	if strings.Contains(b.String(), "no attempts") {
+		t.Errorf("a share of nothing is in the table:\n%s", b.String())
+	}
+}
+
+// TestTableSections: a scenario's extra columns come after the usual
+// ones, with a legend only where some table shows them, and each part of
+// a scenario is headed once.
+func TestTableSections(t *testing.T) {
+	t.Parallel()
+	row := func(label, section string, refused int64, limits ...int) *measurement {
+		r := &measurement{Strategy: "fetchpipe", Label: label, N: 10, K: 64, Measured: 10, Runs: 1, WallS: 1, FirstRecordS: 0.1,
+			ServerRequests: 10 + refused, ServerRefused: refused, LatencyP50S: 0.15, Section: section}
+		for _, l := range limits {
+			r.Hosts = append(r.Hosts, hostFigures{Limit: l})
+		}
+		return r
+	}
+	res := &scenarioResult{ID: "S9", Title: "a test", Columns: []string{"attempts", "refused", "refused%", "p50 s", "limit"},
+		Rows: []*measurement{row("fixed", "1. one server", 10), row("auto", "1. one server", 0, 8), row("two", "2. two servers", 2, 4, 16)}}
+	var b bytes.Buffer
+	if err := (&report{Scenarios: []*scenarioResult{res}}).write(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{"\n  1. one server\n  fixed ", "\n  2. two servers\n  two ", "  limit      the in-flight limit"} {
+		if strings.Count(text, want) != 1 {
+			t.Errorf("the table has %q %d times, want once:\n%s", want, strings.Count(text, want), text)
+		}
+	}
+	for _, tt := range []struct{ label, tail string }{
+		{"fixed", "20 10 50.0% 0.150 —"},
+		{"auto", "10 0 0.0% 0.150 8"},
+		{"two", "12 2 16.7% 0.150 4,16"},
+	} {
+		for line := range strings.Lines(text) {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == tt.label && strings.Join(f[len(f)-5:], " ") != tt.tail {
+				t.Errorf("row %q ends %q, want %q", strings.TrimSpace(line), strings.Join(f[len(f)-5:], " "), tt.tail)
+			}
+		}
+	}
+	b.Reset()
+	res.Columns = nil
+	if err := (&report{Scenarios: []*scenarioResult{res}}).write(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "refused") {
+		t.Errorf("a table without extra columns has their legend or headers:\n%s", b.String())
+	}
+}
