@@ -62,7 +62,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		prev     *stages.Previous
 		sync     func() error
 	)
-	messages := e.stderr
+	// Messages come from Fetch's workers (-v), its observer (limits) and
+	// the interrupt: one at a time, whole lines.
+	var messages io.Writer = &lockedWriter{w: e.stderr}
 	if f.silent {
 		if f.verbose {
 			return errors.New("--silent and --verbose do not go together")
@@ -566,6 +568,18 @@ func fileHints(reqs pipeline.Stream[stages.Request], items []string, templated b
 		}
 		return r, nil
 	})
+}
+
+// lockedWriter writes to w one Write at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 // withLimitLog adds to observe a line on w for each change of a host's
