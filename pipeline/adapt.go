@@ -42,7 +42,7 @@ type Adaptive struct {
 // it changes. Panics on a Start below 0 or a Tolerance below 1 (other
 // than 0).
 func WithAdaptive(a Adaptive) Option {
-	if a.Start < 0 || a.Tolerance != 0 && a.Tolerance < 1 {
+	if a.Start < 0 || a.Tolerance != 0 && !(a.Tolerance >= 1) || math.IsInf(a.Tolerance, 0) {
 		panic(fmt.Sprintf("pipeline.WithAdaptive: Start must be at least 0 and Tolerance 0 or at least 1, not %+v", a))
 	}
 	a.Start = cmp.Or(a.Start, 2)
@@ -60,6 +60,10 @@ const (
 	// takes; a slowdown may be noise, and is cut less.
 	refusedCut = 0.7
 	slowCut    = 0.8
+
+	// plateau is how many rounds the limit takes to grow by one near
+	// where the server last refused.
+	plateau = 4
 
 	recentWeight = 1.0 / 8
 	// warmUp is how many items the recent time needs before it is judged.
@@ -82,6 +86,10 @@ type adapter struct {
 	// which round it belongs to. Signals from items started before the
 	// last cut (at or below cutAt) do not cut again.
 	started, cutAt int64
+
+	// refusedAt is the limit at the last refusal, around which growth is
+	// slow; 0 before the first.
+	refusedAt float64
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
@@ -122,8 +130,14 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 	a.lastUsed = now
 	switch {
 	case refused:
-		if pause > 0 {
-			a.pausedUntil = later(a.pausedUntil, now.Add(pause))
+		if round > a.cutAt {
+			// The first refusal of a round says where the server's limit
+			// is, and pauses the key if it asks; those of items sent at
+			// the same limit say nothing more, and do not pause it again.
+			a.refusedAt = a.limit
+			if pause > 0 {
+				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
+			}
 		}
 		a.cut(round, refusedCut)
 	default:
@@ -138,9 +152,15 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		if float64(running) < a.limit/2 {
 			break
 		}
-		if a.slow {
+		switch {
+		case a.slow:
 			a.limit++ // one more for each that went well: doubles a round
-		} else {
+		case a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1:
+			// Near where the server last refused, probe slowly: each
+			// refusal there costs refused items, and a pause if the
+			// server asks for one (CUBIC's plateau, in short).
+			a.limit += 1 / (plateau * a.limit)
+		default:
 			a.limit += 1 / a.limit // one more a round
 		}
 		a.limit = min(a.limit, float64(a.ceiling))
