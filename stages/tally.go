@@ -49,6 +49,7 @@ type Tally struct {
 	bytes    int64
 	latency  *hdrhistogram.Histogram // in microseconds
 	limits   map[string]int          // each key's last in-flight limit (EventLimits), for at most maxLimits keys
+	unkept   map[string]struct{}     // keys whose limits were not kept; counted, up to a bound
 }
 
 // maxLimits bounds the keys whose limits a Tally keeps: a run over a
@@ -69,6 +70,7 @@ func NewTally() *Tally {
 		statuses: make(map[int]int64),
 		backoff:  make(map[int64]struct{}),
 		limits:   make(map[string]int),
+		unkept:   make(map[string]struct{}),
 		// Three significant digits: quantiles within 0.1%.
 		latency: hdrhistogram.New(1, latencyMax.Microseconds(), 3),
 	}
@@ -125,6 +127,8 @@ func (t *Tally) Observe(ev pipeline.Event) {
 		t.mu.Lock()
 		if _, ok := t.limits[ev.Key]; ok || len(t.limits) < maxLimits {
 			t.limits[ev.Key] = ev.Limits.InFlight
+		} else if len(t.unkept) < 100*maxLimits {
+			t.unkept[ev.Key] = struct{}{}
 		}
 		t.mu.Unlock()
 	case pipeline.EventDone:
@@ -192,6 +196,9 @@ type Summary struct {
 	// where it changed during the run (an adaptive budget, such as
 	// Fetch's WithAutoThrottle): what it settled at. At most 1,000 keys.
 	Limits map[string]int `json:"limits,omitempty"`
+	// LimitsNotKept counts the hosts past those 1,000 whose limits
+	// changed (up to 100,000).
+	LimitsNotKept int `json:"limits_not_kept,omitempty"`
 }
 
 // Summary returns what t has counted so far.
@@ -208,6 +215,7 @@ func (t *Tally) Summary() Summary {
 	}
 	if len(t.limits) > 0 {
 		s.Limits = maps.Clone(t.limits)
+		s.LimitsNotKept = len(t.unkept)
 	}
 	if wall > 0 {
 		s.PerSecond = math.Round(float64(items)/wall.Seconds()*10) / 10
@@ -240,7 +248,11 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, "  received  %s\n", humanize.IBytes(uint64(s.Bytes)))
 	if len(s.Limits) > 0 {
-		fmt.Fprintf(&b, "  limits    %s\n", settled(s.Limits))
+		fmt.Fprintf(&b, "  limits    %s", settled(s.Limits))
+		if s.LimitsNotKept > 0 {
+			fmt.Fprintf(&b, " (%s more hosts not kept)", humanize.Comma(int64(s.LimitsNotKept)))
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

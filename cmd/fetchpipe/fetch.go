@@ -582,13 +582,29 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// withLimitLog adds to observe a line on w for each change of a host's
-// limit, as --auto-throttle finds it.
+// withLimitLog adds to observe a line on w for each cut of a host's
+// limit, as --auto-throttle finds it, and for its growth each time it
+// reaches a power of two: a line for each step up would be hundreds.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
+	var mu sync.Mutex
+	last := map[string]int{} // the observer is called one event at a time, but keep it safe
 	return func(e pipeline.Event) {
 		observe(e)
-		if e.Kind == pipeline.EventLimits {
-			fmt.Fprintf(w, "fetchpipe: %s: now up to %d in flight\n", e.Key, e.Limits.InFlight)
+		if e.Kind != pipeline.EventLimits {
+			return
+		}
+		n := e.Limits.InFlight
+		mu.Lock()
+		was, seen := last[e.Key]
+		if len(last) < 10000 || seen {
+			last[e.Key] = n
+		}
+		mu.Unlock()
+		switch {
+		case seen && n < was:
+			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it refused or slowed\n", e.Key, n, was)
+		case n&(n-1) == 0:
+			fmt.Fprintf(w, "fetchpipe: %s: up to %d in flight\n", e.Key, n)
 		}
 	}
 }

@@ -143,7 +143,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
 	fs.BoolVarP(&f.silent, "silent", "s", false, "print nothing on stderr but a fatal error (no summary, no messages)")
-	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect; with --auto-throttle, each cut of a host's limit")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest (a FILE that does not exist is created: the same command starts and resumes a run)")
 	f.registerRun(cmd)
 	fs.StringArrayVarP(&f.headers, "header", "H", nil, "add header `'K: V'` to every request (repeatable)")

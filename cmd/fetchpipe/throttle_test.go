@@ -204,7 +204,7 @@ func TestAutoThrottleFindsWhatAHostTakes(t *testing.T) {
 		t.Errorf("%d of %d requests refused: the limit did not come down to what the host takes", st.Refused, st.Requests)
 	}
 	host := strings.TrimPrefix(srv.URL(), "http://")
-	if !strings.Contains(r.stderr, "fetchpipe: "+host+": now up to ") {
+	if !strings.Contains(r.stderr, "fetchpipe: "+host+": up to 4 in flight") || !strings.Contains(r.stderr, "fetchpipe: "+host+": down to ") {
 		t.Errorf("-v did not say the host's limits:\n%s", r.stderr)
 	}
 	if !strings.Contains(r.stderr, "limits    in flight at the end: "+host+" ") {
