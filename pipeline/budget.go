@@ -45,8 +45,10 @@ func (l Limits) limiter() *rate.Limiter {
 //
 // The state of a key (its items in flight, its rate limiter) lasts while
 // the key has work, and after that only until its rate limiter has
-// forgotten its recent starts, so that a budget over millions of keys
-// stays small and a key's rate is kept across a quiet spell.
+// forgotten its recent starts (and, WithAdaptive, for a minute after its
+// last item, to keep what its limit has learnt), so that a budget over
+// millions of keys stays small and a key's rate is kept across a quiet
+// spell.
 //
 // A Budget is safe for concurrent use.
 type Budget struct {
@@ -150,7 +152,8 @@ func (b *Budget) adapted(k *budgetKey) {
 }
 
 // Limits returns the limits of key now: those SetLimits gave it, or else
-// those of perKey.
+// those of perKey. An adaptive budget's in-flight limit of the moment is
+// not among them: the observer hears it (EventLimits).
 func (b *Budget) Limits(key string) Limits {
 	b.mu.Lock()
 	if k := b.keys[key]; k != nil {
