@@ -40,7 +40,10 @@ type runSummary struct {
 // with a few hosts is a few hundred bytes.
 const maxLogLine = 64 << 10
 
-var limitLine = regexp.MustCompile(`^fetchpipe: (\S+): now up to (\d+) in flight$`)
+// limitLine is a line of -v with --auto-throttle: a host's limit cut
+// ("down to N in flight (was M): ..."), or grown to a power of two ("up to
+// N in flight"); -v prints no other step.
+var limitLine = regexp.MustCompile(`^fetchpipe: (\S+): (?:down|up) to (\d+) in flight\b`)
 
 func (l *fetchLog) Write(p []byte) (int, error) {
 	n := len(p)

@@ -12,10 +12,10 @@ import (
 // many changes, the summary, and nothing of the lines between.
 func TestFetchLog(t *testing.T) {
 	t.Parallel()
-	stderr := "fetchpipe: 127.0.0.1:4000: now up to 4 in flight\n" +
+	stderr := "fetchpipe: 127.0.0.1:4000: up to 4 in flight\n" +
 		"fetchpipe: [seq 6] http://127.0.0.1:4000/r/n6.json: server answered 429 Too Many Requests; try 2 in 56ms\n" +
-		"fetchpipe: 127.0.0.2:4001: now up to 4 in flight\n" +
-		"fetchpipe: 127.0.0.1:4000: now up to 2 in flight\n" +
+		"fetchpipe: 127.0.0.2:4001: up to 4 in flight\n" +
+		"fetchpipe: 127.0.0.1:4000: down to 2 in flight (was 4): it refused or slowed\n" +
 		"{" + strings.Repeat("x", maxLogLine) + "}\n" + // too long to read: skipped
 		`{"items":60,"ok":60,"attempts":71,"p50_ms":100.863,"limits":{"127.0.0.1:4000":3,"127.0.0.2:4001":4}}` + "\n"
 	for _, name := range []string{"whole", "one byte at a time"} {

@@ -173,9 +173,9 @@ func (b *bench) s9TwoHosts(ctx context.Context, res *scenarioResult, p throttleP
 		if h.Limit == 0 {
 			r.Problem = joinProblems(r.Problem, fmt.Sprintf("the summary gives no limit for %s", h.Host))
 		}
-		logged := "-v printed no change of its limit"
+		logged := "-v printed no line of its limit"
 		if h.LimitChanges > 0 {
-			logged = fmt.Sprintf("-v printed %d changes of its limit, the last to %d", h.LimitChanges, h.LoggedLimit)
+			logged = fmt.Sprintf("-v printed %d lines of its limit (each cut, and growth at powers of two), the last at %d", h.LimitChanges, h.LoggedLimit)
 		}
 		res.notef("3. %s, capacity %d: limit %d at the end (the summary's; %s); %d attempts, %d refused (%.1f%%), at most %d in flight at the server",
 			h.Host, h.Capacity, h.Limit, logged, h.Requests, h.Refused, 100*float64(h.Refused)/float64(max(h.Requests, 1)), h.PeakInFlight)
@@ -196,8 +196,9 @@ type hostFigures struct {
 	// Limit is the in-flight limit --auto-throttle ended at for the host,
 	// from fetchpipe's summary (0: none, a fixed setting).
 	Limit int `json:"limit,omitempty"`
-	// LimitChanges and LoggedLimit are what -v printed: how many times the
-	// limit changed, and the last limit it printed (0: not asked for).
+	// LimitChanges and LoggedLimit are what -v printed: how many lines of
+	// the host's limit (each cut, and growth at powers of two), and the
+	// last limit it printed (0: not asked for).
 	LimitChanges int   `json:"limit_changes,omitempty"`
 	LoggedLimit  int   `json:"logged_limit,omitempty"`
 	Requests     int64 `json:"requests"`
