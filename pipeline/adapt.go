@@ -17,15 +17,17 @@ import (
 //     does not pay for caution.
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
-//     sent at the old limit, and their refusals say nothing new. A limit
-//     once cut grows by one per round of items that go well (additive
-//     increase).
+//     sent at the old limit, and their refusals say nothing new; a pause
+//     the refusal asks for is taken once per round too. A limit once cut
+//     grows by one per round of items that go well (additive increase),
+//     and by one per four rounds near where the server last refused, so
+//     that probing past what it takes is rare.
 //   - Items that take Tolerance times the key's usual time, smoothed over
 //     the last few, cut the limit to 80%, once per round: a server that
 //     slows down under load is queueing, and more at once only lengthens
 //     its queue.
 //
-// A key's limit grows only while the key uses most of it, never beyond
+// A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
 // has none), and is never below 1. The zero value is ready to use.
 type Adaptive struct {
