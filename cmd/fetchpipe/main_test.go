@@ -379,7 +379,10 @@ func TestInterruptFinishesWhatWasRead(t *testing.T) {
 	base := fake(t, fakeapi.Config{})
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
-	stdin, stdout, stderr, done := pipes(t, ctx, "--grace", "500ms")
+	// A grace far above the slow request's 200ms: on a loaded machine
+	// (CI runs every package's tests at once under -race) the slow one
+	// once took longer than a grace of 500ms.
+	stdin, stdout, stderr, done := pipes(t, ctx, "--grace", "2s")
 	// A request that never ends, one that ends within the grace, one that
 	// is done; the input stays open, so the source is blocked reading it
 	// when the interrupt comes.
