@@ -72,7 +72,8 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 		// A byte order mark, which Windows servers put in front of UTF-8,
 		// is not JSON; without it the body is. Cut off, not copied, and
 		// kept on a body that fails: that shows the body as it came.
-		body, v, at := compactJSON(bytes.TrimPrefix(r.Body, bom), owned, maxDepth)
+		doc := bytes.TrimPrefix(r.Body, bom)
+		body, v, at := compactJSON(doc, owned, maxDepth)
 		switch v {
 		case jsonEmpty:
 			r.Body = nil
@@ -84,7 +85,7 @@ func decodeBody(r *Record, format Format, owned bool, maxDepth int) {
 		case jsonInvalid:
 			r.Format = Text
 			if r.Err == nil {
-				r.Err = newError(KindDecode, notJSON(r, at+len(r.Body)-len(bytes.TrimPrefix(r.Body, bom))))
+				r.Err = newError(KindDecode, notJSON(r, at+len(r.Body)-len(doc)))
 			}
 		default:
 			r.Body, r.Format = body, JSON

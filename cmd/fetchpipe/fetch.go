@@ -584,22 +584,20 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, and for its growth each time it
-// reaches a power of two: a line for each step up would be hundreds.
+// reaches a power of two: a line for each step up would be hundreds. An
+// observer is called one event at a time, so last needs no lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
-	var mu sync.Mutex
-	last := map[string]int{} // the observer is called one event at a time, but keep it safe
+	last := map[string]int{}
 	return func(e pipeline.Event) {
 		observe(e)
 		if e.Kind != pipeline.EventLimits {
 			return
 		}
 		n := e.Limits.InFlight
-		mu.Lock()
 		was, seen := last[e.Key]
 		if len(last) < 10000 || seen {
 			last[e.Key] = n
 		}
-		mu.Unlock()
 		switch {
 		case seen && n < was:
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it refused or slowed\n", e.Key, n, was)
@@ -611,10 +609,9 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 
 // verboseLog returns the trace of --verbose: a line on w for each retry
 // and redirect, with the item's seq and URL, when verbose; and, always, a
-// line when --ordered's spool is full. Fetch's workers call it at once, so
-// lines are written whole, one at a time.
+// line when --ordered's spool is full. Fetch's workers call it at once: w
+// (the run's messages) writes one line at a time.
 func verboseLog(w io.Writer, verbose bool) func(stages.Trace) {
-	var mu sync.Mutex
 	return func(tr stages.Trace) {
 		var line string
 		switch {
@@ -636,8 +633,6 @@ func verboseLog(w io.Writer, verbose bool) func(stages.Trace) {
 		default:
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		io.WriteString(w, line)
 	}
 }
