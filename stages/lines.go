@@ -31,7 +31,7 @@ const MaxLine = 1 << 20
 // holds the run until it returns, so give a reader that returns when closed
 // or interrupted (a file, a pipe, a socket).
 //
-// Options: WithTemplate, WithBuffer.
+// Options: WithTemplate, WithShard, WithBuffer.
 func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("Lines", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
@@ -45,13 +45,14 @@ func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 // as Lines does. Unlike the lines of a file, items skip nothing: an empty
 // item or one starting with "#" is still an item, and gets its record.
 //
-// Options: WithTemplate, WithBuffer.
+// Options: WithTemplate, WithShard, WithBuffer.
 func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("URLs", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		for seq, item := range items {
-			if !emit(tmpl.request(int64(seq), strings.TrimSpace(item))) {
+			req := tmpl.request(int64(seq), strings.TrimSpace(item))
+			if s.shard.has(req.Item) && !emit(req) {
 				return nil
 			}
 		}
@@ -129,7 +130,7 @@ func readItems(p *pipeline.Pipeline, r io.Reader, s *settings, parse func(seq in
 					req = parse(seq, t)
 				}
 				seq++
-				if !emit(req) {
+				if s.shard.has(req.Item) && !emit(req) {
 					return nil
 				}
 			}

@@ -45,6 +45,7 @@ const (
 	optSaveOver
 	optSpool
 	optAutoThrottle
+	optShard
 )
 
 var optionNames = [...]string{
@@ -55,15 +56,15 @@ var optionNames = [...]string{
 	"WithMaxRetryWait", "WithConnectTimeout", "WithMaxRedirects", "WithMaxDepth",
 	"WithTrustRedirects", "WithGrace", "WithTrace", "WithTLS",
 	"WithResponseHeaders", "WithQuery", "WithSave", "WithSaveOver",
-	"WithSpool", "WithAutoThrottle",
+	"WithSpool", "WithAutoThrottle", "WithShard",
 }
 
 // What each kind of stage takes.
 const (
-	sourceOptions = optTemplate | optBuffer
+	sourceOptions = optTemplate | optShard | optBuffer
 	decodeOptions = optConcurrency | optInputOrder | optMaxDepth | optBuffer
-	specsOptions  = optMaxDepth | optBuffer
-	fetchOptions  = ^option(0) &^ optTemplate
+	specsOptions  = optMaxDepth | optShard | optBuffer
+	fetchOptions  = ^option(0) &^ (optTemplate | optShard)
 
 	// ownLimits are the options that set up Fetch's own budget, which
 	// WithBudget replaces.

@@ -58,6 +58,7 @@ type settings struct {
 	save            *saver
 	spool           *pipeline.Spill[Record]
 	autoThrottle    bool
+	shard           shard
 }
 
 // Defaults, chosen for a polite bulk fetch: enough requests in flight to

@@ -3,10 +3,12 @@ package stages
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -22,18 +24,20 @@ type Previous struct {
 	skipped  atomic.Int64 // by Resume, so far
 	verified bool         // by Verify: Resume need hold nothing back
 
-	items []prevItem // by seq
-	max   int64      // the highest seq recorded; -1 for none
-	ok    int        // seqs whose latest record is ok
-	size  int64      // bytes of whole lines
+	// items holds the seqs recorded, in order, each once: an output of a
+	// million items is held in 32 MB, and that of one shard of a list
+	// (see WithShard) in proportion to its records, not to the list.
+	items []prevItem
+	max   int64 // the highest seq recorded; -1 for none
+	ok    int   // seqs whose latest record is ok
+	size  int64 // bytes of whole lines
 }
 
-// prevItem is what an output says of one item, in 24 bytes: an output of
-// a million items is held in 24 MB.
+// prevItem is what an output says of one item.
 type prevItem struct {
+	seq     int64
 	item    uint64 // the item's identity, as itemKey makes it
 	url     uint64 // a hash of the URL recorded, password masked
-	seen    bool
 	ok      bool
 	noIdent bool // the record had no item: written before identities
 }
@@ -65,6 +69,7 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
+			prev.index()
 			return prev, nil // a torn last line, or none
 		}
 		if err != nil {
@@ -84,37 +89,48 @@ func ReadPrevious(r io.Reader) (*Previous, error) {
 		if json.Unmarshal(line, &rec) != nil || rec.Seq == nil || rec.OK == nil || *rec.Seq < 0 {
 			return nil, fmt.Errorf("line %d is not a record of fetchpipe's output", n)
 		}
-		if *rec.Seq > int64(n)+maxSeqAhead {
-			// A run writes the records of the items it read, and reads
-			// at most a window ahead of what it wrote: a seq this far
-			// beyond the lines is not one it wrote, and would take
-			// memory in proportion.
-			return nil, fmt.Errorf("line %d has seq %d, which fetchpipe did not write after %d lines", n, *rec.Seq, n)
-		}
 		if rec.Follow != nil {
 			continue
 		}
-		prev.add(*rec.Seq, rec.Item, rec.URL, *rec.OK)
+		prev.items = append(prev.items, prevItem{seq: *rec.Seq, item: itemKey(rec.Item), url: fnv64(rec.URL), ok: *rec.OK, noIdent: rec.Item == ""})
 	}
 }
 
-// maxSeqAhead is how far beyond the lines read a record's seq may be:
-// more than any run holds read but unwritten.
-const maxSeqAhead = 1 << 22
+// index sorts the items read by seq and keeps each seq's latest record:
+// records are written as items finish, and an item retried in a resumed
+// run has a record in each.
+func (p *Previous) index() {
+	slices.SortStableFunc(p.items, func(a, b prevItem) int { return cmp.Compare(a.seq, b.seq) })
+	latest := p.items[:0]
+	for i, it := range p.items {
+		if i+1 < len(p.items) && p.items[i+1].seq == it.seq {
+			continue
+		}
+		latest = append(latest, it)
+		if it.ok {
+			p.ok++
+		}
+	}
+	p.items = slices.Clip(latest)
+	p.max = -1
+	if len(latest) > 0 {
+		p.max = latest[len(latest)-1].seq
+	}
+}
 
-func (p *Previous) add(seq int64, item, url string, ok bool) {
-	if seq >= int64(len(p.items)) {
-		p.items = append(p.items, make([]prevItem, seq+1-int64(len(p.items)))...)
+// at returns what prev records at seq, if it records it.
+func (p *Previous) at(seq int64) (prevItem, bool) {
+	i, found := slices.BinarySearchFunc(p.items, seq, func(it prevItem, seq int64) int { return cmp.Compare(it.seq, seq) })
+	if !found {
+		return prevItem{}, false
 	}
-	it := &p.items[seq]
-	if it.ok {
-		p.ok--
-	}
-	*it = prevItem{item: itemKey(item), url: fnv64(url), seen: true, ok: ok, noIdent: item == ""}
-	if ok {
-		p.ok++
-	}
-	p.max = max(p.max, seq)
+	return p.items[i], true
+}
+
+// endedEarly is the error of an input that ends before the last seq p
+// records.
+func (p *Previous) endedEarly() error {
+	return &ChangedInputError{Seq: p.max, Recorded: itemText(p.items[len(p.items)-1].item)}
 }
 
 // Size returns how many bytes of the output were whole lines: where
@@ -154,12 +170,9 @@ func (e *ChangedInputError) Error() string {
 
 // check says how req differs from what prev records at its seq, if it does.
 func (p *Previous) check(req *Request) (it prevItem, err error) {
-	if req.Seq > p.max {
-		return prevItem{}, nil
-	}
-	it = p.items[req.Seq]
+	it, seen := p.at(req.Seq)
 	switch {
-	case !it.seen:
+	case !seen:
 		return it, nil
 	case it.noIdent:
 		return it, &ChangedInputError{Seq: req.Seq, Read: req.Item, URL: redact(req.URL)}
@@ -180,17 +193,17 @@ func (p *Previous) check(req *Request) (it prevItem, err error) {
 // where most items failed would be most of the input. It returns a
 // *ChangedInputError for an input that is not the one prev answers.
 func (p *Previous) Verify(in pipeline.Stream[Request]) error {
-	var n int64
+	last := int64(-1) // by seq, not by count: a shard's items skip seqs
 	err := pipeline.ForEach(in, func(_ context.Context, req Request) error {
-		n++
+		last = req.Seq
 		_, err := p.check(&req)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if n <= p.max {
-		return &ChangedInputError{Seq: p.max, Recorded: itemText(p.items[p.max].item)}
+	if last < p.max {
+		return p.endedEarly()
 	}
 	p.verified = true
 	return nil
@@ -245,7 +258,7 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 		}
 		if checking {
 			if run.Err() == nil {
-				return &ChangedInputError{Seq: prev.max, Recorded: itemText(prev.items[prev.max].item)}
+				return prev.endedEarly()
 			}
 			// Cut short by a cancel, not by a changed input: what was
 			// read goes on, to get its canceled records.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,14 +145,19 @@ func TestResumeRefusesAnOutputWithoutIdentities(t *testing.T) {
 	}
 }
 
-// TestReadPreviousRefusesAnImpossibleSeq: a seq far beyond the lines of
-// the output is not one fetchpipe wrote; it once crashed the reader, or
-// took all memory.
-func TestReadPreviousRefusesAnImpossibleSeq(t *testing.T) {
+// TestResumeRefusesAnImpossibleSeq: a seq far beyond the lines of the
+// output is not one this input has; it once crashed the reader, or took
+// all memory. It is held in the memory of one record, and the input is
+// refused as not the one the output answers.
+func TestResumeRefusesAnImpossibleSeq(t *testing.T) {
 	for _, seq := range []string{"9223372036854775807", "4000000000000"} {
-		_, err := stages.ReadPrevious(strings.NewReader(`{"seq":` + seq + `,"item":"x","url":"u","ok":true}` + "\n"))
-		if err == nil || !strings.Contains(err.Error(), "did not write") {
-			t.Errorf("seq %s: error %v", seq, err)
+		prev, err := stages.ReadPrevious(strings.NewReader(`{"seq":` + seq + `,"item":"x","url":"u","ok":true}` + "\n"))
+		if err != nil {
+			t.Fatalf("seq %s: %v", seq, err)
+		}
+		err = prev.Verify(stages.URLs(pipeline.New(t.Context()), []string{"golang"}))
+		if changed, ok := errors.AsType[*stages.ChangedInputError](err); !ok || strconv.FormatInt(changed.Seq, 10) != seq {
+			t.Errorf("seq %s: error %v, want the input to end before it", seq, err)
 		}
 	}
 }

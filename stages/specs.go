@@ -30,7 +30,7 @@ import (
 // invalid_input item too, as a record carrying it could stop the reader
 // downstream.
 //
-// Options: WithMaxDepth, WithBuffer.
+// Options: WithMaxDepth, WithShard, WithBuffer.
 func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("Specs", specsOptions, opts)
 	return readItems(p, r, s, func(seq int64, line []byte) Request { return parseSpec(seq, line, s.maxDepth) })
@@ -42,12 +42,13 @@ func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 // one item, and an empty one or one starting with "#" is an item that is
 // not a spec, which gets its invalid_input record.
 //
-// Options: WithMaxDepth, WithBuffer.
+// Options: WithMaxDepth, WithShard, WithBuffer.
 func SpecList(p *pipeline.Pipeline, specs []string, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("SpecList", specsOptions, opts)
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		for seq, item := range specs {
-			if !emit(parseSpec(int64(seq), []byte(strings.TrimSpace(item)), s.maxDepth)) {
+			req := parseSpec(int64(seq), []byte(strings.TrimSpace(item)), s.maxDepth)
+			if s.shard.has(req.Item) && !emit(req) {
 				return nil
 			}
 		}

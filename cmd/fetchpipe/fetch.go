@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,13 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("--template: %w", err)
 		}
 		sourceOpts = append(sourceOpts, stages.WithTemplate(f.template))
+	}
+	if f.shard != "" {
+		i, n, err := parseShard(f.shard)
+		if err != nil {
+			return fmt.Errorf("--shard: %w", err)
+		}
+		sourceOpts = append(sourceOpts, stages.WithShard(i, n))
 	}
 	in, items, closeIn, err := f.openInput(args, e)
 	if err != nil {
@@ -127,7 +135,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		case f.input != "" && f.input != "-":
 			countCtx, stopCount := context.WithCancel(ctx)
 			defer stopCount() // a total is no use once the run is over
-			go countItems(countCtx, f.input, progress)
+			go countItems(countCtx, f.input, f.jsonl, sourceOpts, progress)
 		}
 		if prev != nil {
 			progress.base = int64(prev.Done())
@@ -649,4 +657,20 @@ func writeRaw(out, stderr io.Writer, r *stages.Record) error {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil
+}
+
+// parseShard reads --shard's I/N.
+func parseShard(s string) (i, n int, err error) {
+	is, ns, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(is))
+	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return 0, 0, fmt.Errorf("%q is not I/N, such as 0/3 for the first of three shards", s)
+	case n < 1:
+		return 0, 0, fmt.Errorf("%q has %d shards: N must be at least 1", s, n)
+	case i < 0 || i >= n:
+		return 0, 0, fmt.Errorf("%q: I counts from 0, so it must be from 0 to %d", s, n-1)
+	}
+	return i, n, nil
 }

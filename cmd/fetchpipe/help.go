@@ -15,7 +15,7 @@ var flagGroups = []struct {
 	title string
 	flags []string
 }{
-	{"Input", []string{"input", "template", "jsonl", "resume", "dry-run"}},
+	{"Input", []string{"input", "template", "jsonl", "resume", "shard", "dry-run"}},
 	{"Output", []string{"output", "decode", "jq", "fields", "raw-body", "save", "save-name", "ordered", "spool-limit", "max-body", "max-depth", "response-headers"}},
 	{"Concurrency and politeness", []string{"concurrency", "per-host", "auto-throttle", "rate", "host-rate", "burst", "deadline", "grace"}},
 	{"Retries, timeouts and redirects", []string{"retries", "retry-on", "retry-unsafe", "max-retry-wait", "timeout", "connect-timeout", "max-redirects", "location-trusted"}},

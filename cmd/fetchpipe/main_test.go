@@ -146,6 +146,9 @@ func TestExitStatus(t *testing.T) {
 		{"header name not a token", "", []string{"-H", "X É: v"}, exitUsage, "--header"},
 		{"method not a token", "", []string{"-X", "GE(T"}, exitUsage, "--method"},
 		{"input is a directory", "", []string{"-i", t.TempDir()}, exitUsage, "is a directory"},
+		{"a shard that is not I/N", "", []string{"--shard", "1"}, exitUsage, "--shard: \"1\" is not I/N"},
+		{"a shard past the last", "", []string{"--shard", "3/3"}, exitUsage, "it must be from 0 to 2"},
+		{"no shards", "", []string{"--shard", "0/0"}, exitUsage, "N must be at least 1"},
 		{"every argument is an item", "", []string{"-d", "none", "", "#x"}, exitFailed, "0 ok, 2 failed (invalid_input 2)"},
 	}
 	for _, tt := range tests {

@@ -53,11 +53,12 @@ func (c *counts) read() int64 {
 	return 0
 }
 
-// countItems counts the items of a regular file by reading it with Lines
-// in a pipeline of its own, so that the total follows Lines' rules on
-// comments, encodings and overlong lines. It runs beside the fetch, so that
-// the first request never waits for it, and stops when ctx ends.
-func countItems(ctx context.Context, path string, c *counts) {
+// countItems counts the items of a regular file by reading it with the
+// run's own source and its options in a pipeline of its own, so that the
+// total follows its rules on comments, encodings, overlong lines and
+// shards. It runs beside the fetch, so that the first request never waits
+// for it, and stops when ctx ends.
+func countItems(ctx context.Context, path string, jsonl bool, opts []stages.Option, c *counts) {
 	f, err := os.Open(path)
 	if err != nil {
 		return
@@ -65,7 +66,11 @@ func countItems(ctx context.Context, path string, c *counts) {
 	defer f.Close()
 	var n int64
 	p := pipeline.New(ctx)
-	err = pipeline.ForEach(stages.Lines(p, f), func(context.Context, stages.Request) error {
+	src := stages.Lines
+	if jsonl {
+		src = stages.Specs
+	}
+	err = pipeline.ForEach(src(p, f, opts...), func(context.Context, stages.Request) error {
 		n++
 		return nil
 	})
