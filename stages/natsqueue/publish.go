@@ -1,0 +1,231 @@
+package natsqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fetchpipe/fetchpipe/pipeline"
+	"github.com/fetchpipe/fetchpipe/stages"
+)
+
+// Publish is the sink that publishes each record to subject, a subject of
+// a stream (see OpenResults), as one message: the record's JSON, as a line
+// of WriteNDJSON's output without its line break. Publishes go out without
+// waiting, and each is settled once the server acknowledges it, so many
+// are in flight at once; Publish returns when every record has been
+// published and acknowledged, or the run failed.
+//
+// Each message's Nats-Msg-Id header names its record, so that a stream
+// keeps one message per id within its duplicates window: with WithQueue,
+// the input message's stream and sequence (and a follow-up's path), the
+// same on every delivery, so a result published again after a
+// redelivery is stored once; without, the record's item and seq.
+//
+// With WithQueue, the input message of each record is settled (see
+// Queue.Settle) once its publish is acknowledged: at-least-once from the
+// queue to the results, as a worker that dies before the acknowledgement
+// leaves its message to be delivered again. A canceled record is not
+// published: its message is given back. A publish that fails gives its
+// message back, to be delivered again in 5 s; without WithQueue, a failed
+// publish is a fatal error, as a failed write of an output is.
+//
+// A record larger than the server's max payload (1 MiB by default) is
+// published without its body, as a too_large record whose message says
+// so.
+//
+// Options: WithQueue, WithFields.
+func Publish(recs pipeline.Stream[stages.Record], js jetstream.JetStream, subject string, opts ...Option) error {
+	s := newSettings("Publish", optQueue|optFields, opts)
+	pub := &publisher{js: js, subject: subject, q: s.queue, fields: s.fields, maxPayload: int(js.Conn().MaxPayload())}
+	pub.acked = pub.settle
+	return pipeline.ForEach(recs, pub.publish, pipeline.WithIdle(pub.settleAll))
+}
+
+// publisher is Publish's state, used from the sink's one goroutine.
+type publisher struct {
+	js         jetstream.JetStream
+	subject    string
+	q          *Queue
+	fields     stages.Fields
+	maxPayload int
+
+	// acked is called with each publish's outcome, oldest first: the
+	// server's acknowledgement, or the error that stands for it.
+	acked func(rec *stages.Record, ack *jetstream.PubAck, err error) error
+
+	ctx     context.Context // the run's stage context: done when it is aborted
+	pending []pending       // published, waiting for their acknowledgement, oldest first
+	id      []byte
+}
+
+// pending is a record published and not yet acknowledged.
+type pending struct {
+	rec *stages.Record // without its body, which the message holds
+	ack jetstream.PubAckFuture
+}
+
+const (
+	// maxPending bounds the publishes in flight, far below the client's
+	// own bound (4,000), at which a publish would stall.
+	maxPending = 1024
+	// ackTimeout bounds the wait for one acknowledgement.
+	ackTimeout = 30 * time.Second
+	// retryDelay is how long a message whose result failed to publish
+	// waits before it is delivered again.
+	retryDelay = 5 * time.Second
+)
+
+func (pb *publisher) publish(ctx context.Context, rec stages.Record) error {
+	pb.ctx = ctx
+	if pb.q != nil && rec.Err != nil && rec.Err.Kind == stages.KindCanceled {
+		pb.q.Settle(&rec) // given back, not published
+		return nil
+	}
+	msg := &nats.Msg{Subject: pb.subject, Header: nats.Header{}, Data: pb.encode(&rec, nil)}
+	msg.Header.Set(jetstream.MsgIDHeader, pb.msgID(&rec))
+	// The header's own lines, and a margin.
+	if over := len(msg.Data) + len(jetstream.MsgIDHeader) + len(msg.Header.Get(jetstream.MsgIDHeader)) + 64; over > pb.maxPayload {
+		msg.Data = pb.withoutBody(&rec, len(msg.Data))
+	}
+	rec.Body = nil
+	return pb.send(msg, &rec)
+}
+
+// send publishes msg, the message of rec, and settles what is
+// acknowledged already.
+func (pb *publisher) send(msg *nats.Msg, rec *stages.Record) error {
+	ack, err := pb.js.PublishMsgAsync(msg)
+	if err != nil {
+		return pb.acked(rec, nil, err)
+	}
+	pb.pending = append(pb.pending, pending{rec: rec, ack: ack})
+	// Settle what is acknowledged already, without waiting; wait for the
+	// oldest only when too many are in flight.
+	for len(pb.pending) > 0 {
+		if err := pb.settleOldest(len(pb.pending) >= maxPending); err != nil {
+			if errors.Is(err, errNotYet) {
+				break
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// errNotYet says that the oldest publish is not acknowledged yet.
+var errNotYet = errors.New("not acknowledged yet")
+
+// settleAll waits for every publish in flight, and settles each: when no
+// record is ready, and at the end.
+func (pb *publisher) settleAll() error {
+	for len(pb.pending) > 0 {
+		if err := pb.settleOldest(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleOldest settles the oldest publish in flight once it is
+// acknowledged; without wait, it returns errNotYet if it is not.
+func (pb *publisher) settleOldest(wait bool) error {
+	p := pb.pending[0]
+	var (
+		ack *jetstream.PubAck
+		err error
+	)
+	if wait {
+		// A connection that closes leaves its futures unresolved: look at
+		// it every second of the wait.
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		deadline := time.Now().Add(ackTimeout)
+		for ack == nil && err == nil {
+			select {
+			case ack = <-p.ack.Ok():
+			case err = <-p.ack.Err():
+			case now := <-tick.C:
+				switch {
+				case pb.js.Conn().IsClosed():
+					err = nats.ErrConnectionClosed
+				case now.After(deadline):
+					err = fmt.Errorf("no acknowledgement in %v", ackTimeout)
+				}
+			case <-pb.ctx.Done():
+				return nil // aborted: what is held is given back as the run ends
+			}
+		}
+	} else {
+		select {
+		case ack = <-p.ack.Ok():
+		case err = <-p.ack.Err():
+		default:
+			return errNotYet
+		}
+	}
+	pb.pending[0] = pending{}
+	pb.pending = pb.pending[1:]
+	return pb.acked(p.rec, ack, err)
+}
+
+// settle is Publish's acked: a record that is safe settles its message; a
+// publish that failed gives its message back to the queue, or, without
+// one, fails the run.
+func (pb *publisher) settle(rec *stages.Record, _ *jetstream.PubAck, err error) error {
+	switch {
+	case err != nil && (pb.q == nil || errors.Is(err, nats.ErrConnectionClosed)):
+		return fmt.Errorf("publishing the record of item %d to %s: %w", rec.Seq, pb.subject, err)
+	case err != nil:
+		pb.q.retry(rec, retryDelay, "publishing its result failed: "+err.Error())
+	case pb.q != nil:
+		pb.q.Settle(rec) // an ack that is lost is a redelivery, whose result is a duplicate the stream drops
+	}
+	return nil
+}
+
+// encode appends rec's JSON to b.
+func (pb *publisher) encode(rec *stages.Record, b []byte) []byte {
+	if pb.fields != nil {
+		return rec.AppendFields(b, pb.fields)
+	}
+	return rec.AppendJSON(b)
+}
+
+// withoutBody encodes rec without its body, as too_large: size bytes with
+// it are more than a message may hold.
+func (pb *publisher) withoutBody(rec *stages.Record, size int) []byte {
+	r := *rec
+	r.Body = nil
+	msg := fmt.Sprintf("the record is %d bytes with its body, more than the NATS server's max payload of %d: published without it", size, pb.maxPayload)
+	if r.Err != nil {
+		msg += fmt.Sprintf(" (it had failed: %s: %s)", r.Err.Kind, r.Err.Message)
+	}
+	r.Err = &stages.Error{Kind: stages.KindTooLarge, Message: msg}
+	*rec = r
+	return pb.encode(&r, nil)
+}
+
+// msgID names rec's message: stable across deliveries of its input
+// message, unique per input item and follow-up.
+func (pb *publisher) msgID(rec *stages.Record) string {
+	b := pb.id[:0]
+	if pb.q != nil {
+		b = append(b, pb.q.stream...)
+	} else {
+		b = append(b, rec.Item...)
+	}
+	b = append(b, ':')
+	b = strconv.AppendInt(b, rec.Seq, 10)
+	for _, f := range rec.Follow {
+		b = append(b, '/')
+		b = strconv.AppendInt(b, int64(f), 10)
+	}
+	pb.id = b
+	return string(b)
+}
