@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/nats-io/nats.go"
 	"github.com/segmentio/encoding/json"
 	"golang.org/x/term"
 
 	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
+	"github.com/fetchpipe/fetchpipe/stages/natsqueue"
 )
 
 // run is a fetch run from the command line: it opens the input and output
@@ -59,9 +61,15 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		}
 		sourceOpts = append(sourceOpts, stages.WithShard(i, n))
 	}
-	in, items, closeIn, err := f.openInput(args, e)
-	if err != nil {
-		return err
+	var (
+		in      io.Reader
+		items   []string
+		closeIn = func() {}
+	)
+	if f.from == "" {
+		if in, items, closeIn, err = f.openInput(args, e); err != nil {
+			return err
+		}
 	}
 	defer closeIn()
 	var (
@@ -88,8 +96,8 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	// A line redrawn in place only where nothing else writes: on a
 	// terminal that the records (stdout, unless -o) and typed URLs
 	// (stdin) are not on.
-	recordsOnStdout := (f.output == "" || f.output == "-") && f.resume == ""
-	typing := e.stdinTerminal && len(args) == 0 && (f.input == "" || f.input == "-")
+	recordsOnStdout := (f.output == "" || f.output == "-") && f.resume == "" && f.to == ""
+	typing := e.stdinTerminal && len(args) == 0 && (f.input == "" || f.input == "-") && f.from == ""
 	redraw := isTerminal(e.stderr) && !(recordsOnStdout && isTerminal(e.stdout)) && !typing
 	if !f.dryRun && (f.progress == progressAlways || f.progress == progressAuto && !f.silent && redraw) {
 		progress = &counts{tally: tally, ordered: f.ordered}
@@ -116,10 +124,30 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	case f.rawBody && f.save != "":
 		return errors.New("--raw-body writes bodies, which --save puts in files: use one or the other")
 	}
-	if f.resume != "" {
+	var queue *queueTask
+	if err := f.checkQueueFlags(args); err != nil {
+		return err
+	}
+	if f.from != "" || f.to != "" {
+		if queue, err = f.openQueue(ctx, sourceOpts, messages); err != nil {
+			return err
+		}
+		defer queue.close()
+	}
+	switch {
+	case f.resume != "":
 		out, prev, closeOut, sync, err = f.resumeOutput(in)
-	} else {
+	case f.to != "":
+		out, closeOut = io.Discard, func() error { return nil }
+	default:
 		out, closeOut, err = f.openOutput(e, in)
+		if file, ok := out.(*os.File); ok && err == nil && f.from != "" {
+			if st, serr := file.Stat(); serr == nil && st.Mode().IsRegular() {
+				// An item is acked once its record is on disk, not in
+				// the page cache a crash of the machine loses.
+				sync = file.Sync
+			}
+		}
 	}
 	if err != nil {
 		return err
@@ -132,7 +160,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		switch {
 		case items != nil:
 			progress.total.Store(int64(len(items)))
-		case f.input != "" && f.input != "-":
+		case f.input != "" && f.input != "-" && f.from == "":
 			countCtx, stopCount := context.WithCancel(ctx)
 			defer stopCount() // a total is no use once the run is over
 			go countItems(countCtx, f.input, f.jsonl, sourceOpts, progress)
@@ -171,6 +199,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		out:     out,
 		stderr:  messages,
 		grace:   f.throttle.grace,
+		queue:   queue,
 	}
 	if d := f.throttle.deadline; d > 0 {
 		var cancel context.CancelFunc
@@ -202,6 +231,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	}
 	if prev != nil && prev.Skipped() > 0 {
 		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(int(prev.Skipped()), "item"))
+	}
+	if queue != nil {
+		res.more = queue.report
 	}
 	return exitCode(res.report(ctx, e.stderr, f.summary))
 }
@@ -298,6 +330,7 @@ type fetchTask struct {
 	rawBody bool                       // --raw-body: ok bodies alone, failures on stderr
 	saveDir string                     // --save's, for a quit at once to clean
 	sync    func() error               // syncs the output to disk, where it is a file
+	queue   *queueTask                 // with --from or --to: the NATS side of the run
 
 	// first, when set, is called when the first record reaches the sink.
 	first func()
@@ -308,6 +341,7 @@ type runResult struct {
 	err     error // fatal, or the context's cause when input was left unread
 	tally   *stages.Tally
 	elapsed time.Duration
+	more    func(io.Writer) // writes lines of its own after the summary, if it is written as text
 }
 
 // runTo runs the task, then closes its output with closeOut: a failure to
@@ -399,11 +433,49 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 		res.tally = stages.NewTally()
 	}
 	firstRecord := true
+	queue := t.queue
+	if queue != nil && queue.out != nil {
+		// --to: the records are published, and the tally counts them on
+		// their way.
+		recs = pipeline.Filter(recs, func(r stages.Record) bool {
+			if queue.givenBack(&r) {
+				return true // Publish gives its message back
+			}
+			res.tally.Add(&r)
+			pr.written.Add(1)
+			return true
+		})
+		opts := []natsqueue.Option{natsqueue.WithFields(t.fields)}
+		if queue.queue != nil {
+			opts = append(opts, natsqueue.WithQueue(queue.queue))
+		}
+		res.err = natsqueue.Publish(recs, queue.out.js, queue.to.subject, opts...)
+		res.elapsed = time.Since(start)
+		return res
+	}
+	// With --from, a record written is settled (its message acked) once
+	// it is flushed, and synced where the output is a file.
+	var written []stages.Record
+	settle := func() error {
+		for i := range written {
+			if err := queue.queue.Settle(&written[i]); errors.Is(err, nats.ErrConnectionClosed) {
+				return fmt.Errorf("acking items on NATS: %w", err)
+			}
+		}
+		written = written[:0]
+		return nil
+	}
 	res.err = pipeline.ForEach(recs, func(_ context.Context, r stages.Record) error {
 		if firstRecord && t.first != nil {
 			t.first()
 		}
 		firstRecord = false
+		if queue != nil {
+			if queue.givenBack(&r) {
+				return nil // not a result: another worker fetches it
+			}
+			written = append(written, stages.Record{Seq: r.Seq, Follow: r.Follow, Err: r.Err})
+		}
 		res.tally.Add(&r)
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
@@ -426,7 +498,13 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
-		return nw.Flush()
+		if queue == nil {
+			return nw.Flush()
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		return settle()
 	}))
 	res.elapsed = time.Since(start)
 	return res
@@ -447,6 +525,15 @@ const (
 
 // requests starts the source the input calls for.
 func (t *fetchTask) requests(p *pipeline.Pipeline) pipeline.Stream[stages.Request] {
+	if q := t.queue; q != nil && q.cons != nil {
+		opts := []natsqueue.Option{natsqueue.WithWindow(q.window), natsqueue.WithParser(q.parser), natsqueue.WithDeadLetter(q.deadLetter)}
+		if q.untilEmpty {
+			opts = append(opts, natsqueue.WithUntilEmpty())
+		}
+		reqs, queue := natsqueue.Pull(p, q.cons, opts...)
+		q.queue = queue
+		return reqs
+	}
 	switch {
 	case t.items != nil && t.jsonl:
 		return stages.SpecList(p, t.items, t.source...)
@@ -494,6 +581,9 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 		fmt.Fprintf(stderr, "%s\n", b)
 	case mode == summaryAlways, mode == summaryAuto && (s.Failed > 0 || isTerminal(stderr)):
 		fmt.Fprintf(stderr, "fetchpipe: %s", s)
+		if r.more != nil {
+			r.more(stderr)
+		}
 	}
 	return code
 }

@@ -21,6 +21,7 @@ var flagGroups = []struct {
 	{"Retries, timeouts and redirects", []string{"retries", "retry-on", "retry-unsafe", "max-retry-wait", "timeout", "connect-timeout", "max-redirects", "location-trusted"}},
 	{"Request", []string{"header", "method"}},
 	{"TLS", []string{"insecure", "cacert"}},
+	{"Many machines: a NATS JetStream work queue", []string{"from", "to", "until-empty", "stream", "consumer", "max-deliver", "ack-wait", "max-ack-pending", "duplicate-window", "nats-creds", "nats-ca", "nats-cert", "nats-key"}},
 	{"Messages", []string{"progress", "summary", "verbose", "silent", "version", "help"}},
 }
 

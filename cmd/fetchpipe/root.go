@@ -95,7 +95,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 	// output of a run meant to be verbose.
 	cmd.Flags().BoolP("version", "V", false, "print the version, the commit and the Go it was built with")
 	cmd.SetVersionTemplate("fetchpipe {{.Version}}\n")
-	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e))
+	cmd.AddCommand(newDemoCmd(e), newServeFakeCmd(e), newEnqueueCmd(e))
 	cmd.AddCommand(helpTopics()...)
 	cmd.SetUsageFunc(usage)
 	cmd.SetHelpCommand(helpCommand(cmd))
@@ -136,6 +136,9 @@ type fetchFlags struct {
 	headers     []string
 	method      string
 	throttle    throttleFlags
+	from, to    string
+	untilEmpty  bool
+	queue       queueFlags
 }
 
 func (f *fetchFlags) register(cmd *cobra.Command) {
@@ -160,6 +163,10 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
 	f.throttle.register(cmd)
+	fs.StringVar(&f.from, "from", "", "take items from the NATS JetStream work queue at `URL` (nats://HOST[:PORT]/SUBJECT), as one of its workers, instead of from input; fill it with 'fetchpipe enqueue'")
+	fs.StringVar(&f.to, "to", "", "publish each record to the NATS JetStream subject at `URL` (nats://HOST[:PORT]/SUBJECT) instead of writing it; with --from, an item is acked once its record is stored")
+	fs.BoolVar(&f.untilEmpty, "until-empty", false, "with --from, end once the queue has nothing left to deliver (default: wait for more until interrupted or --deadline)")
+	f.queue.register(fs)
 }
 
 // registerRun adds the flags that shape a run whatever its input, which the

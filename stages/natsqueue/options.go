@@ -26,6 +26,7 @@ type settings struct {
 	window     int
 	parser     *stages.Parser
 	deadLetter func(DeadLetter)
+	untilEmpty bool
 
 	queue   *Queue
 	fields  stages.Fields
@@ -75,18 +76,19 @@ const (
 	optQueue
 	optFields
 	optRefused
+	optUntilEmpty
 )
 
 var optionNames = []string{
 	"WithStream", "WithConsumer", "WithMaxDeliver", "WithAckWait", "WithMaxAckPending",
-	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused",
+	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused", "WithUntilEmpty",
 }
 
 func (o option) String() string { return optset.Names(o, optionNames) }
 
 const (
 	openOptions    = optStream | optConsumer | optMaxDeliver | optAckWait | optMaxAckPending | optDuplicates
-	pullOptions    = optWindow | optParser | optDeadLetter
+	pullOptions    = optWindow | optParser | optDeadLetter | optUntilEmpty
 	enqueueOptions = optStream | optDuplicates | optRefused
 )
 
@@ -220,3 +222,10 @@ func WithFields(fs stages.Fields) Option {
 func WithRefused(f func(seq int64, why string)) Option {
 	return set(optRefused, func(s *settings) { s.refused = f })
 }
+
+// WithUntilEmpty makes Pull's source end, as a list does, once the queue
+// has no message left that was never delivered: a pull brought nothing,
+// and the consumer has nothing pending. Without it, Pull waits for more
+// until the run's context ends, as a service does. Messages that other
+// workers hold and give back later are left for the next worker to come.
+func WithUntilEmpty() Option { return set(optUntilEmpty, func(s *settings) { s.untilEmpty = true }) }

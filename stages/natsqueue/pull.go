@@ -30,6 +30,7 @@ type Queue struct {
 	maxDeliver int
 	ackWait    time.Duration
 	deadLetter func(DeadLetter)
+	untilEmpty bool
 	ack        func(jetstream.Msg) error // Msg.Ack; a test's stand-in loses acks
 
 	mu      sync.Mutex
@@ -92,7 +93,7 @@ const pullWait = time.Second
 // record's message is given back (see Settle). When the run ends, any
 // message still held, unsettled, is given back too.
 //
-// Options: WithWindow, WithParser, WithDeadLetter.
+// Options: WithWindow, WithParser, WithDeadLetter, WithUntilEmpty.
 func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeline.Stream[stages.Request], *Queue) {
 	s := newSettings("Pull", pullOptions, opts)
 	info := cons.CachedInfo()
@@ -104,6 +105,7 @@ func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeli
 		maxDeliver: info.Config.MaxDeliver,
 		ackWait:    info.Config.AckWait,
 		deadLetter: s.deadLetter,
+		untilEmpty: s.untilEmpty,
 		ack:        jetstream.Msg.Ack,
 		held:       make(map[int64]*held),
 		settled:    make(chan struct{}, 1),
@@ -142,6 +144,7 @@ func (q *Queue) Stream() string { return q.stream }
 func (q *Queue) pull(ctx context.Context, emit func(stages.Request) bool) error {
 	var failing time.Time // since when pulls fail; zero while they work
 	for ctx.Err() == nil {
+		var err error
 		room := q.room()
 		if room == 0 {
 			select {
@@ -153,9 +156,28 @@ func (q *Queue) pull(ctx context.Context, emit func(stages.Request) bool) error 
 		// Not under ctx: a pull request canceled while messages are on
 		// their way drops them, and they would wait out AckWait. It ends
 		// on its own, soon, and what arrives after ctx ends is given back.
-		batch, err := q.cons.Fetch(room, jetstream.FetchMaxWait(pullWait))
+		var batch jetstream.MessageBatch
+		if q.untilEmpty {
+			// What is there now: a pull that waited for more would hold
+			// the end of every run for its whole wait.
+			batch, err = q.cons.FetchNoWait(room)
+		} else {
+			batch, err = q.cons.Fetch(room, jetstream.FetchMaxWait(pullWait))
+		}
+		got := 0
 		if err == nil {
-			err = q.hand(ctx, batch, emit)
+			got, err = q.hand(ctx, batch, emit)
+		}
+		if err == nil && got == 0 && q.untilEmpty {
+			// Nothing came: the queue is empty, or the server answered
+			// before it counted what was just published, as it may.
+			if q.drained(ctx) {
+				return nil
+			}
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+			}
 		}
 		switch {
 		case err == nil || ctx.Err() != nil:
@@ -193,9 +215,10 @@ func fatalPull(err error) bool {
 // hand hands on the messages of batch as they arrive. Once the run's
 // context ends, or the run stops taking values, it gives back what
 // arrives after, until the pull request ends.
-func (q *Queue) hand(ctx context.Context, batch jetstream.MessageBatch, emit func(stages.Request) bool) error {
+func (q *Queue) hand(ctx context.Context, batch jetstream.MessageBatch, emit func(stages.Request) bool) (got int, err error) {
 	stopped := false
 	for msg := range batch.Messages() {
+		got++
 		if stopped || ctx.Err() != nil {
 			q.pulled.Add(1)
 			count(&q.naked, msg.Nak())
@@ -207,9 +230,16 @@ func (q *Queue) hand(ctx context.Context, batch jetstream.MessageBatch, emit fun
 		}
 	}
 	if stopped {
-		return errStop
+		return got, errStop
 	}
-	return batch.Error()
+	return got, batch.Error()
+}
+
+// drained reports whether the consumer has no message left to deliver for
+// the first time: what the queue holds is all held by workers.
+func (q *Queue) drained(ctx context.Context) bool {
+	info, err := q.cons.Info(ctx)
+	return err == nil && info.NumPending == 0
 }
 
 // room returns how many more messages the worker may hold.

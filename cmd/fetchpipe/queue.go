@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/pflag"
+
+	"github.com/fetchpipe/fetchpipe/stages"
+	"github.com/fetchpipe/fetchpipe/stages/natsqueue"
+)
+
+// queueFlags are the flags of NATS JetStream work queues: the queue's
+// set-up, shared by enqueue and a worker (--from), which sets up what is
+// absent, and the connection's credentials.
+type queueFlags struct {
+	stream        string
+	consumer      string
+	maxDeliver    int
+	ackWait       time.Duration
+	maxAckPending int
+	duplicates    time.Duration
+
+	creds, ca, cert, key string
+}
+
+func (f *queueFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.stream, "stream", "", "the work queue's stream `NAME` (default: the stream that holds the subject, else FETCHPIPE_ and the subject in capitals)")
+	fs.StringVar(&f.consumer, "consumer", natsqueue.DefaultConsumer, "the durable consumer `NAME` that every worker of the queue shares")
+	fs.IntVar(&f.maxDeliver, "max-deliver", natsqueue.DefaultMaxDeliver, "deliver a message at most `N` times (set when the queue is created)")
+	durationVar(fs, &f.ackWait, "ack-wait", natsqueue.DefaultAckWait, "deliver a message again when its worker has said nothing of it for `D` (set when the queue is created)")
+	fs.IntVar(&f.maxAckPending, "max-ack-pending", natsqueue.DefaultMaxAckPending, "`N` messages in flight at most over all workers together (set when the queue is created)")
+	durationVar(fs, &f.duplicates, "duplicate-window", natsqueue.DefaultDuplicates, "a stream created for the queue stores a message of one id once within `D`")
+	fs.StringVar(&f.creds, "nats-creds", "", "authenticate to NATS with the credentials `FILE` (a user JWT and its seed); a user and password, or a token, go in the URL")
+	fs.StringVar(&f.ca, "nats-ca", "", "check the NATS server's certificate against the authorities in PEM `FILE` (implies TLS)")
+	fs.StringVar(&f.cert, "nats-cert", "", "present the client certificate in PEM `FILE` to NATS (with --nats-key)")
+	fs.StringVar(&f.key, "nats-key", "", "the private key in PEM `FILE` of --nats-cert")
+}
+
+// check checks the flags that do not need a server.
+func (f *queueFlags) check() error {
+	switch {
+	case f.maxDeliver < 1:
+		return fmt.Errorf("--max-deliver must be at least 1, not %d", f.maxDeliver)
+	case f.ackWait <= 0:
+		return fmt.Errorf("--ack-wait must be more than 0, not %v", f.ackWait)
+	case f.maxAckPending < 1:
+		return fmt.Errorf("--max-ack-pending must be at least 1, not %d", f.maxAckPending)
+	case f.duplicates <= 0:
+		return fmt.Errorf("--duplicate-window must be more than 0, not %v", f.duplicates)
+	case (f.cert == "") != (f.key == ""):
+		return errors.New("--nats-cert and --nats-key go together")
+	}
+	return nil
+}
+
+// openOptions are natsqueue.Open's options of the flags.
+func (f *queueFlags) openOptions() []natsqueue.Option {
+	opts := []natsqueue.Option{
+		natsqueue.WithConsumer(f.consumer),
+		natsqueue.WithMaxDeliver(f.maxDeliver),
+		natsqueue.WithAckWait(f.ackWait),
+		natsqueue.WithMaxAckPending(f.maxAckPending),
+		natsqueue.WithDuplicates(f.duplicates),
+	}
+	if f.stream != "" {
+		opts = append(opts, natsqueue.WithStream(f.stream))
+	}
+	return opts
+}
+
+// A queueURL is a subject on a NATS server: nats://[USER:PASS@]HOST[:PORT]/SUBJECT.
+type queueURL struct {
+	server  string // what nats.Connect takes: scheme, credentials, host
+	shown   string // the URL with its password masked, for messages
+	subject string
+}
+
+// parseQueueURL reads the URL of --from, --to and enqueue.
+func parseQueueURL(flag, raw string) (queueURL, error) {
+	shown := stages.Redact(raw)
+	example := "such as nats://localhost:4222/work: the server, then the subject"
+	u, err := url.Parse(raw)
+	if err != nil {
+		return queueURL{}, fmt.Errorf("%s %s is not a NATS URL %s", flag, shown, example)
+	}
+	switch {
+	case u.Scheme != "nats" && u.Scheme != "tls":
+		return queueURL{}, fmt.Errorf("%s %s is not a NATS URL %s (nats://, or tls:// for TLS)", flag, shown, example)
+	case u.Host == "":
+		return queueURL{}, fmt.Errorf("%s %s names no server: give a URL %s", flag, shown, example)
+	}
+	subject := strings.TrimPrefix(u.Path, "/")
+	if subject == "" {
+		return queueURL{}, fmt.Errorf("%s %s names no subject: give a URL %s", flag, shown, example)
+	}
+	if err := natsqueue.CheckSubject(subject); err != nil {
+		return queueURL{}, fmt.Errorf("%s: %w", flag, err)
+	}
+	server := u.Scheme + "://"
+	if u.User != nil {
+		server += u.User.String() + "@"
+	}
+	server += u.Host
+	return queueURL{server: server, shown: stages.Redact(server), subject: subject}, nil
+}
+
+// natsConn is a connection to a NATS server, and its JetStream.
+type natsConn struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	closed chan struct{}
+}
+
+// connect connects to the server of u. A server that cannot be reached is
+// a usage error: nothing was fetched.
+func (f *queueFlags) connect(u queueURL) (*natsConn, error) {
+	c := &natsConn{closed: make(chan struct{})}
+	opts := []nats.Option{
+		nats.Name("fetchpipe"),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+	}
+	if f.creds != "" {
+		opts = append(opts, nats.UserCredentials(f.creds))
+	}
+	if f.ca != "" {
+		opts = append(opts, nats.RootCAs(f.ca))
+	}
+	if f.cert != "" {
+		opts = append(opts, nats.ClientCert(f.cert, f.key))
+	}
+	nc, err := nats.Connect(u.server, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", u.shown, err)
+	}
+	c.nc = nc
+	if c.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("NATS at %s: %w", u.shown, err)
+	}
+	return c, nil
+}
+
+// close sends what is buffered (acks, naks) and closes the connection,
+// waiting at most a few seconds for the server.
+func (c *natsConn) close() {
+	if c == nil {
+		return
+	}
+	if err := c.nc.Drain(); err != nil {
+		c.nc.Close()
+	}
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second):
+		c.nc.Close()
+	}
+}
+
+// queueTask is a run's side of NATS: the queue it pulls from (--from), the
+// subject it publishes to (--to), and what became of the messages.
+type queueTask struct {
+	from, to   queueURL
+	in, out    *natsConn
+	cons       jetstream.Consumer
+	parser     *stages.Parser
+	window     int
+	untilEmpty bool
+	stderr     io.Writer
+	queue      *natsqueue.Queue // set when the run starts
+}
+
+// deadLetter says on stderr that a message will not be delivered again.
+func (q *queueTask) deadLetter(d natsqueue.DeadLetter) {
+	what := d.URL
+	if what == "" {
+		what = "item " + d.Item
+	}
+	fmt.Fprintf(q.stderr, "fetchpipe: %s (stream %s, seq %d) had its last delivery (%d of --max-deliver) and gave no result: %s; it stays in the stream (see \"Dead letters\" in the README)\n",
+		what, d.Stream, d.Seq, d.Deliveries, d.Reason)
+}
+
+// givenBack reports whether r is a canceled record of a queue's item,
+// which is not a result: its message is given back, for another worker,
+// and the record is neither written nor published. It gives the message
+// back unless Publish does.
+func (q *queueTask) givenBack(r *stages.Record) bool {
+	if q.queue == nil || r.Err == nil || r.Err.Kind != stages.KindCanceled || r.Follow != nil {
+		return false
+	}
+	if q.out == nil {
+		q.queue.Settle(r)
+	}
+	return true
+}
+
+// report says what became of the messages, for the summary.
+func (q *queueTask) report(w io.Writer) {
+	if q.queue == nil {
+		return
+	}
+	s := q.queue.Stats()
+	fmt.Fprintf(w, "fetchpipe: queue %s: %s pulled (%s redelivered), %s acked, %s given back, %s terminated",
+		q.queue.Stream(), humanize.Comma(s.Pulled), humanize.Comma(s.Redelivered), humanize.Comma(s.Acked), humanize.Comma(s.Naked), humanize.Comma(s.Termed))
+	if s.DeadLetters > 0 {
+		fmt.Fprintf(w, ", %s dead letters", humanize.Comma(s.DeadLetters))
+	}
+	fmt.Fprintln(w)
+}
+
+// close closes the connections, once the run is over.
+func (q *queueTask) close() {
+	q.in.close()
+	if q.out != q.in {
+		q.out.close()
+	}
+}
+
+// openQueue connects to the servers of --from and --to, and
+// sets up what is absent: the work queue and the results stream. The
+// errors are usage errors: nothing was fetched.
+func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, stderr io.Writer) (*queueTask, error) {
+	if err := f.queue.check(); err != nil {
+		return nil, err
+	}
+	q := &queueTask{window: 2 * f.concurrency, untilEmpty: f.untilEmpty, stderr: stderr}
+	var err error
+	if f.from != "" {
+		if q.from, err = parseQueueURL("--from", f.from); err != nil {
+			return nil, err
+		}
+	}
+	if f.to != "" {
+		if q.to, err = parseQueueURL("--to", f.to); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			q.close()
+		}
+	}()
+	if f.from != "" {
+		if q.in, err = f.queue.connect(q.from); err != nil {
+			return nil, err
+		}
+		if q.cons, err = natsqueue.Open(ctx, q.in.js, q.from.subject, f.queue.openOptions()...); err != nil {
+			return nil, fmt.Errorf("--from %s/%s: %w", q.from.shown, q.from.subject, err)
+		}
+		if f.jsonl {
+			q.parser = stages.SpecParser(sourceOpts...)
+		} else {
+			q.parser = stages.LineParser(sourceOpts...)
+		}
+	}
+	if f.to != "" {
+		q.out = q.in
+		if q.in == nil || q.to.server != q.from.server {
+			if q.out, err = f.queue.connect(q.to); err != nil {
+				return nil, err
+			}
+		}
+		window := natsqueue.DefaultDuplicates
+		if q.cons != nil {
+			window = natsqueue.ResultsWindow(q.cons.CachedInfo())
+		}
+		st, err := natsqueue.OpenResults(ctx, q.out.js, q.to.subject, natsqueue.WithDuplicates(window))
+		if err != nil {
+			return nil, fmt.Errorf("--to %s/%s: %w", q.to.shown, q.to.subject, err)
+		}
+		if has := st.CachedInfo().Config.Duplicates; q.cons != nil && has < window {
+			fmt.Fprintf(stderr, "fetchpipe: warning: stream %s stores duplicates for %v, less than the %v over which a message may be delivered again (--ack-wait × --max-deliver): a result may be stored twice\n",
+				st.CachedInfo().Config.Name, has, window)
+		}
+	}
+	ok = true
+	return q, nil
+}
+
+// checkQueueFlags refuses the flags that do not go with --from or --to,
+// and says why.
+func (f *fetchFlags) checkQueueFlags(args []string) error {
+	from, to := f.from != "", f.to != ""
+	for _, c := range []struct {
+		bad bool
+		msg string
+	}{
+		{f.untilEmpty && !from, "--until-empty goes with --from: it ends a worker once the queue is empty"},
+		{from && (len(args) > 0 || f.input != ""), "--from takes items from the queue: give no input (arguments or --input) with it"},
+		{from && f.ordered, "--ordered does not go with --from: the items of a queue shared by many workers have no order to keep"},
+		{from && f.resume != "", "--resume does not go with --from: the queue keeps what is done itself (an item is acked once its record is stored), so a worker started again goes on where the others are"},
+		{from && f.shard != "", "--shard does not go with --from: the workers of a queue share it with no overlap already; start more workers instead"},
+		{(from || to) && f.dryRun, "--dry-run does not go with --from or --to: it would take items from the queue, or publish nothing"},
+		{to && f.output != "", "--to publishes the records; -o writes them to a file: give one or the other"},
+		{to && f.resume != "", "--resume appends records to a file; --to publishes them: give one or the other"},
+		{to && f.rawBody, "--raw-body does not go with --to: the subject gets whole records"},
+	} {
+		if c.bad {
+			return errors.New(c.msg)
+		}
+	}
+	return nil
+}

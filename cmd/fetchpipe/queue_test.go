@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/internal/natstest"
+)
+
+// names returns n subreddit names, a line each.
+func names(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "name%d\n", i)
+	}
+	return b.String()
+}
+
+// TestQueueWorkersShareAList: a list enqueued and fetched by two workers
+// at once, one publishing its records and one writing them to a file:
+// every item has exactly one record between them, and the queue ends
+// empty.
+func TestQueueWorkersShareAList(t *testing.T) {
+	const n = 400
+	url := natstest.Start(t)
+	api := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 2 * time.Millisecond, Max: 4 * time.Millisecond}})
+	queue := url + "/work"
+	if r := runCmd(t, names(n), "enqueue", queue); r.code != exitOK || !strings.Contains(r.stderr, "enqueued 400 items on work (stream FETCHPIPE_WORK, consumer fetchpipe: max deliver 5") {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+	worker := []string{"--from", queue, "--until-empty", "-t", api + "/r/{}.json", "-c", "8", "--summary", "always"}
+	var (
+		wg   sync.WaitGroup
+		a, b result
+	)
+	wg.Go(func() { a = runCmd(t, "", append(worker, "--to", url+"/results")...) })
+	wg.Go(func() { b = runCmd(t, "", append(worker, "-o", out)...) })
+	wg.Wait()
+	for _, r := range []result{a, b} {
+		if r.code != exitOK || !strings.Contains(r.stderr, "queue FETCHPIPE_WORK:") {
+			t.Errorf("worker: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	seen := make(map[int64]int)
+	file, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range parseRecords(t, file) {
+		seen[r.Seq]++
+	}
+	_, js := natstest.Connect(t, url)
+	published := readStream(t, js, "FETCHPIPE_RESULTS")
+	for _, r := range published {
+		seen[r.Seq]++
+		if !r.OK || !strings.HasPrefix(r.URL, api+"/r/name") {
+			t.Errorf("published %+v", r)
+		}
+	}
+	if len(published) == 0 || len(published) == n {
+		t.Errorf("the publishing worker did %d of %d items: the two did not share", len(published), n)
+	}
+	for seq := int64(1); seq <= n; seq++ { // a stream counts from 1
+		if seen[seq] != 1 {
+			t.Errorf("item at stream seq %d has %d records", seq, seen[seq])
+		}
+	}
+	st, err := js.Stream(t.Context(), "FETCHPIPE_WORK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := st.Info(t.Context()); err != nil || info.State.Msgs != 0 {
+		t.Errorf("work queue after the run: %+v, %v", info.State, err)
+	}
+}
+
+// readStream reads every record in stream.
+func readStream(t *testing.T, js jetstream.JetStream, stream string) []record {
+	t.Helper()
+	st, err := js.Stream(t.Context(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := st.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []record
+	for range info.State.Msgs {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, parseRecords(t, append(m.Data(), '\n'))...)
+	}
+	return out
+}
+
+// TestQueueWorkerInterrupted: an interrupted worker writes the records of
+// what finished, gives back what it canceled, and exits 130; a worker
+// after it fetches what is left, and nothing is fetched twice.
+func TestQueueWorkerInterrupted(t *testing.T) {
+	const n = 60
+	url := natstest.Start(t)
+	srv := fakeServer(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}})
+	queue := url + "/work"
+	if r := runCmd(t, names(n), "enqueue", queue); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	worker := []string{"--from", queue, "-t", srv.URL() + "/r/{}.json", "-c", "5", "--grace", "0", "--summary", "always"}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cancel(errInterrupted)
+	}()
+	var stdout, stderr strings.Builder
+	code := run(ctx, worker, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr})
+	first := parseRecords(t, []byte(stdout.String()))
+	if code != exitInterrupted || len(first) == 0 || len(first) >= n || !strings.Contains(stderr.String(), "given back") {
+		t.Fatalf("interrupted worker: exit %d, %d records\n%s", code, len(first), stderr.String())
+	}
+	for _, r := range first {
+		if !r.OK {
+			t.Errorf("the interrupted worker wrote %+v: a canceled item is given back, not written", r)
+		}
+	}
+	r := runCmd(t, "", append(worker, "--until-empty")...)
+	rest := parseRecords(t, r.stdout)
+	if r.code != exitOK || len(first)+len(rest) != n {
+		t.Errorf("second worker: exit %d, %d records after the first's %d, want %d in all\n%s", r.code, len(rest), len(first), n, r.stderr)
+	}
+	seen := make(map[int64]bool)
+	for _, rec := range append(first, rest...) {
+		if seen[rec.Seq] {
+			t.Errorf("stream seq %d has two records", rec.Seq)
+		}
+		seen[rec.Seq] = true
+	}
+}
+
+// TestQueueFlagsThatDoNotGoTogether: each says why.
+func TestQueueFlagsThatDoNotGoTogether(t *testing.T) {
+	const q = "nats://127.0.0.1:1/work"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", q, "--ordered"}, "--ordered does not go with --from"},
+		{[]string{"--from", q, "--resume", "x"}, "--resume does not go with --from"},
+		{[]string{"--from", q, "--shard", "0/2"}, "--shard does not go with --from"},
+		{[]string{"--from", q, "https://example.com/"}, "give no input"},
+		{[]string{"--from", q, "--dry-run"}, "--dry-run does not go with --from"},
+		{[]string{"--to", q, "-o", "x"}, "give one or the other"},
+		{[]string{"--to", q, "--raw-body"}, "--raw-body does not go with --to"},
+		{[]string{"--until-empty"}, "--until-empty goes with --from"},
+		{[]string{"--from", "http://127.0.0.1/work"}, "is not a NATS URL"},
+		{[]string{"--from", "nats://127.0.0.1:1"}, "names no subject"},
+		{[]string{"--from", "nats://127.0.0.1:1/work.*"}, "wildcard"},
+		{[]string{"--from", "nats://u:secret@127.0.0.1:1/work"}, "cannot connect to NATS at nats://u:xxxxx@127.0.0.1:1"},
+		{[]string{"--from", q, "--max-deliver", "0"}, "--max-deliver must be at least 1"},
+		{[]string{"--from", q, "--nats-cert", "c.pem"}, "--nats-cert and --nats-key go together"},
+		{[]string{"enqueue", "nats://127.0.0.1:1/work"}, "cannot connect to NATS"},
+		{[]string{"enqueue"}, "requires at least 1 arg"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runCmd(t, "", tc.args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "secret") {
+				t.Errorf("exit %d, want %d, and stderr to say %q:\n%s", r.code, exitUsage, tc.want, r.stderr)
+			}
+		})
+	}
+}
