@@ -39,7 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		s5n       string
 		load      bool
 	)
-	fs.StringVar(&scenarios, "scenarios", strings.Join(defaultScenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run (S8, the load run, only when named or with -load; S9, adaptive politeness, only when named)")
+	fs.StringVar(&scenarios, "scenarios", strings.Join(defaultScenarioIDs(), ","), "comma-separated `IDs` of the scenarios to run (S8, the load run, only when named or with -load; S9, adaptive politeness, and S10, a NATS work queue, only when named)")
 	fs.BoolVar(&load, "load", false, "also run S8, the load run: 1,000,000 URLs at -c 1000 against four servers (minutes; -quick: 10,000)")
 	fs.BoolVar(&cfg.quick, "quick", false, "scale every N down about 10× for a fast smoke run (figures are then not comparable with a full run's, and targets are not judged)")
 	fs.BoolVar(&cfg.tiny, "tiny", false, "N of about 50 everywhere, to prove the bench works (used by its test)")

@@ -379,3 +379,38 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueScenarioTiny runs S10 on a few dozen URLs: enqueue, two
+// workers, a real nats-server (built, if none is on the PATH, from the
+// module's own requirement), and the results stream checked.
+func TestQueueScenarioTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fetchpipe and nats-server")
+	}
+	t.Setenv("GOPROXY", "off")
+	var out, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-tiny", "-scenarios", "S10", "-json", "-progress=false", "-python", "none"}, strings.NewReader(""), &out, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("-json output does not decode: %v\n%s", err, out.String())
+	}
+	s := rep.Scenarios[0]
+	var labels []string
+	for _, r := range s.Rows {
+		labels = append(labels, r.Strategy)
+		if r.Problem != "" || r.ExitCode != 0 || r.CPUS <= 0 {
+			t.Errorf("%s: exit %d, problem %q, CPU %v s", r.Label, r.ExitCode, r.Problem, r.CPUS)
+		}
+	}
+	if got := strings.Join(labels, ","); got != "fetchpipe enqueue,worker 1,worker 2,both workers,nats-server" {
+		t.Errorf("rows %s", got)
+	}
+	if both := s.Rows[3]; both.Pulled != int64(both.N) || both.Redelivered != 0 {
+		t.Errorf("the workers pulled %d messages (%d redelivered) for %d items", both.Pulled, both.Redelivered, both.N)
+	}
+	if !strings.Contains(strings.Join(s.Notes, "\n"), "one each, none lost, none twice") {
+		t.Errorf("notes: %q", s.Notes)
+	}
+}

@@ -68,6 +68,11 @@ type measurement struct {
 	// ended at for its host.
 	LatencyP50S float64       `json:"latency_p50_s,omitempty"`
 	Hosts       []hostFigures `json:"hosts,omitempty"`
+	// Pulled and Redelivered are what a worker of a queue said of its
+	// messages (S10): deliveries pulled, and of them those after the
+	// first of their message.
+	Pulled      int64 `json:"pulled,omitempty"`
+	Redelivered int64 `json:"redelivered,omitempty"`
 }
 
 // runLimit is how long one run may take before the bench gives up on it:

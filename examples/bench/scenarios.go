@@ -34,6 +34,7 @@ var allScenarios = []scenario{
 	{"S7", "a slow tail in input order: 600 URLs at 50 ms, every 50th at 2 s, K=50, unordered and --ordered, and N ×5", (*bench).s7, false},
 	{loadScenario, "load: 1,000,000 URLs, K=1,000, four servers on 127.0.0.1–4, no latency: RSS, descriptors, rate, errors", (*bench).s8, true},
 	{"S9", "politeness that adapts to each server: --auto-throttle beside fixed settings, 800 URLs against servers that refuse or slow down under load", (*bench).s9, true},
+	{"S10", "across machines, on one: 100,000 URLs through a NATS JetStream work queue and two workers at once, nats-server its own process", (*bench).s10, true},
 	{"S0", "capacity: 10,000 requests in flight at once, each held 5 s by the server", (*bench).s0, false},
 }
 

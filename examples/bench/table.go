@@ -59,6 +59,18 @@ type extraColumn struct {
 // extraColumns are the columns a scenario may add, in the order the table
 // shows them.
 var extraColumns = []extraColumn{
+	{"pulled", "messages a queue's worker pulled from it, redeliveries included (its summary)", func(r *measurement) string {
+		if r.Pulled == 0 {
+			return "—"
+		}
+		return count(r.Pulled)
+	}},
+	{"redelivered", "of them, deliveries after the first of their message", func(r *measurement) string {
+		if r.Pulled == 0 {
+			return "—"
+		}
+		return count(r.Redelivered)
+	}},
 	{"attempts", "requests the fake server saw, retries included", func(r *measurement) string { return count(r.ServerRequests) }},
 	{"refused", "of them, those it answered 429 at once, being at its --capacity", func(r *measurement) string { return count(r.ServerRefused) }},
 	{"refused%", "refused / attempts", func(r *measurement) string {
