@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
@@ -182,5 +183,25 @@ func TestQueueFlagsThatDoNotGoTogether(t *testing.T) {
 				t.Errorf("exit %d, want %d, and stderr to say %q:\n%s", r.code, exitUsage, tc.want, r.stderr)
 			}
 		})
+	}
+}
+
+// TestQueueCredentialsInTheURL: a user and password in the URL log in,
+// and a wrong password is refused with the password masked.
+func TestQueueCredentialsInTheURL(t *testing.T) {
+	url := natstest.Start(t, func(o *server.Options) { o.Username, o.Password = "fetcher", "s3cret" })
+	api := fake(t, fakeapi.Config{})
+	authed := strings.Replace(url, "nats://", "nats://fetcher:s3cret@", 1)
+	if r := runCmd(t, names(3), "enqueue", authed+"/work"); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCmd(t, "", "--from", authed+"/work", "--until-empty", "-t", api+"/r/{}.json")
+	if recs := parseRecords(t, r.stdout); r.code != exitOK || len(recs) != 3 || strings.Contains(r.stderr, "s3cret") {
+		t.Errorf("worker: exit %d, %d records\n%s", r.code, len(recs), r.stderr)
+	}
+	wrong := strings.Replace(url, "nats://", "nats://fetcher:wrong-s3cret@", 1)
+	r = runCmd(t, "", "--from", wrong+"/work", "--until-empty")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "cannot connect to NATS at nats://fetcher:xxxxx@") || strings.Contains(r.stderr, "s3cret") {
+		t.Errorf("a wrong password: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -150,3 +150,44 @@ func TestRedeliveryStoresNoDuplicate(t *testing.T) {
 		t.Errorf("%d results stored for %d items, want one each", msgs, len(recs))
 	}
 }
+
+// TestLongFetchKeepsItsMessage: a fetch that takes longer than AckWait
+// keeps its message, as the worker says it is in progress: it is fetched
+// once, not delivered again meanwhile.
+func TestLongFetchKeepsItsMessage(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	a := newAPI(t, 2500*time.Millisecond)
+	if _, err := natsqueue.Open(t.Context(), js, "work", natsqueue.WithAckWait(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, js, a, "work", 3)
+	w := startWorker(t, url, "work", "results", 4)
+	waitFor(t, 30*time.Second, "3 results", func() bool { return stored(t, js, "results") == 3 })
+	w.stop(t)
+	if s := w.q.Stats(); s.Redelivered != 0 || s.Pulled != 3 || a.total.Load() != 3 {
+		t.Errorf("%+v, %d fetches: a message was delivered again while its fetch went on", s, a.total.Load())
+	}
+}
+
+// TestUntilEmptyEndsTheSource: with WithUntilEmpty, a worker's run ends
+// by itself once it has fetched everything, as a run over a list does.
+func TestUntilEmptyEndsTheSource(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	a := newAPI(t, time.Millisecond)
+	enqueue(t, js, a, "work", 50)
+	w := startWorker(t, url, "work", "results", 4, natsqueue.WithUntilEmpty())
+	select {
+	case err := <-w.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.once.Do(func() {}) // ended: nothing to stop
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not end once the queue was empty")
+	}
+	if n := stored(t, js, "results"); n != 50 {
+		t.Errorf("%d results, want 50", n)
+	}
+}
