@@ -37,3 +37,13 @@ func CheckMethod(m string) error {
 	}
 	return nil
 }
+
+// CheckURL says why Fetch could not make a request of raw, an absolute
+// http or https URL, or returns nil: the invalid_input error its record
+// would hold, with any password masked.
+func CheckURL(raw string) error {
+	if err := checkURL(raw, Redact(raw)); err != nil {
+		return err
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 func newEnqueueCmd(e env) *cobra.Command {
 	var (
 		input string
+		again bool
 		qf    queueFlags
 	)
 	cmd := &cobra.Command{
@@ -39,17 +41,18 @@ Then run workers, on as many machines as you like:
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return enqueue(cmd.Context(), args[0], args[1:], input, &qf, e)
+			return enqueue(cmd.Context(), args[0], args[1:], input, again, &qf, cmd.Flags().Changed, e)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&input, "input", "i", "", "read the list from `FILE` instead of stdin")
+	fs.BoolVar(&again, "again", false, "enqueue every item, even one this list enqueued within --duplicate-window (which a rerun after a crash must not)")
 	qf.register(fs)
 	return cmd
 }
 
 // enqueue runs the enqueue command.
-func enqueue(ctx context.Context, raw string, args []string, input string, qf *queueFlags, e env) error {
+func enqueue(ctx context.Context, raw string, args []string, input string, again bool, qf *queueFlags, changed func(string) bool, e env) error {
 	if err := qf.check(); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func enqueue(ctx context.Context, raw string, args []string, input string, qf *q
 		return err
 	}
 	defer closeIn()
-	c, err := qf.connect(u)
+	c, err := qf.connect(u, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -72,19 +75,31 @@ func enqueue(ctx context.Context, raw string, args []string, input string, qf *q
 	if err != nil {
 		return fmt.Errorf("%s/%s: %w", u.shown, u.subject, err)
 	}
+	qf.noteOtherLimits(changed, cons.CachedInfo(), e.stderr)
 	p := pipeline.New(ctx)
-	list := stages.Lines(p, in)
+	var list pipeline.Stream[stages.Request]
 	if items != nil {
 		list = stages.URLs(p, items)
+	} else {
+		list = stages.Lines(p, in)
 	}
-	done, err := natsqueue.Enqueue(list, c.js, u.subject, natsqueue.WithRefused(func(seq int64, why string) {
+	opts := []natsqueue.Option{natsqueue.WithRefused(func(seq int64, why string) {
 		fmt.Fprintf(e.stderr, "fetchpipe: item %d (counted from 0, blank and # lines not counted) not enqueued: %s\n", seq, why)
-	}))
+	})}
+	if again {
+		opts = append(opts, natsqueue.WithAgain())
+	}
+	done, err := natsqueue.Enqueue(list, c.js, u.subject, opts...)
 	info := cons.CachedInfo()
-	fmt.Fprintf(e.stderr, "fetchpipe: enqueued %s on %s (stream %s, consumer %s: max deliver %d, ack wait %v, max ack pending %s)",
-		plural(int(done.Items), "item"), u.subject, info.Stream, info.Name, info.Config.MaxDeliver, info.Config.AckWait, humanize.Comma(int64(info.Config.MaxAckPending)))
+	fmt.Fprintf(e.stderr, "fetchpipe: enqueued %s on %s", plural(int(done.Items), "item"), u.subject)
+	if done.Items > 0 {
+		fmt.Fprintf(e.stderr, " as seq %d to %d (the seq of their records)", done.First, done.Last)
+	}
+	fmt.Fprintf(e.stderr, " (stream %s, consumer %s: max deliver %d, ack wait %v, max ack pending %s)",
+		info.Stream, info.Name, info.Config.MaxDeliver, info.Config.AckWait, humanize.Comma(int64(info.Config.MaxAckPending)))
 	if done.Duplicates > 0 {
-		fmt.Fprintf(e.stderr, "; %s already there (the same item at the same place, within the stream's duplicates window)", humanize.Comma(done.Duplicates))
+		fmt.Fprintf(e.stderr, "; %s not enqueued again: this list enqueued them within the last %v (the stream's duplicates window), whether or not they were fetched since; --again enqueues them all the same",
+			humanize.Comma(done.Duplicates), streamWindow(ctx, c, info.Stream))
 	}
 	if done.Refused > 0 {
 		fmt.Fprintf(e.stderr, "; %s refused", humanize.Comma(done.Refused))
@@ -100,4 +115,12 @@ func enqueue(ctx context.Context, raw string, args []string, input string, qf *q
 		return exitCode(exitFailed)
 	}
 	return nil
+}
+
+// streamWindow returns the duplicates window of stream, for a message.
+func streamWindow(ctx context.Context, c *natsConn, stream string) time.Duration {
+	if st, err := c.js.Stream(ctx, stream); err == nil {
+		return st.CachedInfo().Config.Duplicates
+	}
+	return natsqueue.DefaultDuplicates
 }

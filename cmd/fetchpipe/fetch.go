@@ -139,6 +139,13 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		out, prev, closeOut, sync, err = f.resumeOutput(in)
 	case f.to != "":
 		out, closeOut = io.Discard, func() error { return nil }
+	case f.from != "" && isRegularFile(f.output):
+		out, closeOut, err = appendOutput(f.output)
+		if err == nil {
+			// An item is acked once its record is on disk, not in the
+			// page cache a crash of the machine loses.
+			sync = out.(*os.File).Sync
+		}
 	default:
 		out, closeOut, err = f.openOutput(e, in)
 		if file, ok := out.(*os.File); ok && err == nil && f.from != "" {
@@ -211,7 +218,11 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			disp.stop()
 		}
 		closeOut()
-		fmt.Fprintf(e.stderr, "fetchpipe: --resume %s: %v; nothing was written\n", f.resume, changed)
+		also := ""
+		if f.shard != "" {
+			also = " (or it was written with another --shard than " + f.shard + ")"
+		}
+		fmt.Fprintf(e.stderr, "fetchpipe: --resume %s: %v%s; nothing was written\n", f.resume, changed, also)
 		return exitCode(exitUsage) // said: not a usage mistake to point to --help for
 	}
 	if prev != nil {
@@ -232,10 +243,16 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if prev != nil && prev.Skipped() > 0 {
 		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(int(prev.Skipped()), "item"))
 	}
-	if queue != nil {
+	code := exitOK
+	if queue != nil && queue.queue != nil {
 		res.more = queue.report
+		res.moreJSON = func() any { s := queue.queue.Stats(); return &s }
+		res.fromQueue = true
+		if s := queue.queue.Stats(); s.Unpublished > 0 || s.DeadLetters > 0 {
+			code = exitFailed // not done: given back for another try, or given up
+		}
 	}
-	return exitCode(res.report(ctx, e.stderr, f.summary))
+	return exitCode(max(code, res.report(ctx, e.stderr, f.summary)))
 }
 
 // openInput returns the input: the arguments, each an item whatever it
@@ -342,6 +359,10 @@ type runResult struct {
 	tally   *stages.Tally
 	elapsed time.Duration
 	more    func(io.Writer) // writes lines of its own after the summary, if it is written as text
+	// moreJSON is more for --summary json: a value the summary's object
+	// holds as "queue".
+	moreJSON  func() any
+	fromQueue bool // the items came from a queue (--from), not an input
 }
 
 // runTo runs the task, then closes its output with closeOut: a failure to
@@ -370,7 +391,11 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			if t.grace > 0 {
 				inFlight = fmt.Sprintf("the requests in flight have %v to finish, then are canceled", t.grace)
 			}
-			fmt.Fprintf(t.stderr, "fetchpipe: interrupted: reading no more input; %s (interrupt again to quit at once)\n", inFlight)
+			reading := "reading no more input"
+			if t.queue != nil && t.queue.cons != nil {
+				reading = "taking no more items from the queue"
+			}
+			fmt.Fprintf(t.stderr, "fetchpipe: interrupted: %s; %s (interrupt again to quit at once)\n", reading, inFlight)
 		}
 		// A read blocked on a pipe or terminal would hold the run until the
 		// next line came; closing the input ends it at once.
@@ -422,6 +447,9 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}
 	// Complete before it is published: the signal handler reads it.
 	pr := &quitState{read: read, flush: flush, saveDir: t.saveDir}
+	if t.queue != nil && t.queue.cons != nil {
+		pr.heldNote = "; their messages go back to the queue once its ack wait has passed, and those written unacked come back too"
+	}
 	current.Store(pr)
 	defer current.Store(nil)
 	// Fetch decodes in its workers, and the sink counts as it writes: each
@@ -553,7 +581,12 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 	interrupted := errors.Is(cause, errInterrupted)
 	cut := r.err != nil && errors.Is(r.err, cause) // the input was left unread
 	unread := "all input was read"
-	if cut {
+	switch {
+	case r.fromQueue && cut:
+		unread = "the rest of the queue is left for its workers"
+	case r.fromQueue:
+		unread = "the queue was empty"
+	case cut:
 		unread = "the rest of the input was left unread"
 	}
 	s := r.tally.Summary()
@@ -577,7 +610,14 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 	}
 	switch {
 	case mode == summaryJSON:
-		b, _ := json.Marshal(s)
+		var v any = s
+		if r.moreJSON != nil {
+			v = struct {
+				stages.Summary
+				Queue any `json:"queue"`
+			}{s, r.moreJSON()}
+		}
+		b, _ := json.Marshal(v)
 		fmt.Fprintf(stderr, "%s\n", b)
 	case mode == summaryAlways, mode == summaryAuto && (s.Failed > 0 || isTerminal(stderr)):
 		fmt.Fprintf(stderr, "fetchpipe: %s", s)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -113,6 +115,13 @@ func parseQueueURL(flag, raw string) (queueURL, error) {
 	return queueURL{server: server, shown: stages.Redact(server), subject: subject}, nil
 }
 
+// unreachable is the error of a server that could not be reached at the
+// start: exit status 2 (nothing was fetched), without the pointer to
+// --help that a mistake in the command line gets.
+type unreachable struct{ error }
+
+func (u unreachable) Unwrap() error { return u.error }
+
 // natsConn is a connection to a NATS server, and its JetStream.
 type natsConn struct {
 	nc     *nats.Conn
@@ -122,11 +131,22 @@ type natsConn struct {
 
 // connect connects to the server of u. A server that cannot be reached is
 // a usage error: nothing was fetched.
-func (f *queueFlags) connect(u queueURL) (*natsConn, error) {
+func (f *queueFlags) connect(u queueURL, messages io.Writer) (*natsConn, error) {
 	c := &natsConn{closed: make(chan struct{})}
 	opts := []nats.Option{
 		nats.Name("fetchpipe"),
 		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+		// A server that restarts or fails over is waited for, for about
+		// two minutes (60 tries 2 s apart), and the run says so: a
+		// worker silent that long looks hung.
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				fmt.Fprintf(messages, "fetchpipe: lost the connection to NATS at %s (%v); trying again for about 2 minutes\n", u.shown, err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			fmt.Fprintf(messages, "fetchpipe: connected to NATS at %s again\n", u.shown)
+		}),
 	}
 	if f.creds != "" {
 		opts = append(opts, nats.UserCredentials(f.creds))
@@ -139,7 +159,7 @@ func (f *queueFlags) connect(u queueURL) (*natsConn, error) {
 	}
 	nc, err := nats.Connect(u.server, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", u.shown, err)
+		return nil, unreachable{fmt.Errorf("cannot connect to NATS at %s: %w", u.shown, err)}
 	}
 	c.nc = nc
 	if c.js, err = jetstream.New(nc); err != nil {
@@ -153,6 +173,10 @@ func (f *queueFlags) connect(u queueURL) (*natsConn, error) {
 // waiting at most a few seconds for the server.
 func (c *natsConn) close() {
 	if c == nil {
+		return
+	}
+	if !c.nc.IsConnected() {
+		c.nc.Close() // away: what it buffered cannot be sent, and waiting would not help
 		return
 	}
 	if err := c.nc.Drain(); err != nil {
@@ -180,11 +204,13 @@ type queueTask struct {
 
 // deadLetter says on stderr that a message will not be delivered again.
 func (q *queueTask) deadLetter(d natsqueue.DeadLetter) {
-	what := d.URL
-	if what == "" {
-		what = "item " + d.Item
+	// Quoted and cut: the URL is a message's text, which may hold
+	// anything, terminal escapes included.
+	what := fmt.Sprintf("%.200q", d.URL)
+	if d.URL == "" {
+		what = fmt.Sprintf("item %.40q", d.Item)
 	}
-	fmt.Fprintf(q.stderr, "fetchpipe: %s (stream %s, seq %d) had its last delivery (%d of --max-deliver) and gave no result: %s; it stays in the stream (see \"Dead letters\" in the README)\n",
+	fmt.Fprintf(q.stderr, "fetchpipe: %s (stream %s, seq %d) had its last delivery (%d of --max-deliver) and gave no result: %.300q; it stays in the stream (see \"Dead letters\" in the README)\n",
 		what, d.Stream, d.Seq, d.Deliveries, d.Reason)
 }
 
@@ -212,6 +238,9 @@ func (q *queueTask) report(w io.Writer) {
 		q.queue.Stream(), humanize.Comma(s.Pulled), humanize.Comma(s.Redelivered), humanize.Comma(s.Acked), humanize.Comma(s.Naked), humanize.Comma(s.Termed))
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(w, ", %s dead letters", humanize.Comma(s.DeadLetters))
+	}
+	if s.Unpublished > 0 {
+		fmt.Fprintf(w, "; %s results could not be published, and their items were given back", humanize.Comma(s.Unpublished))
 	}
 	fmt.Fprintln(w)
 }
@@ -250,7 +279,7 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 		}
 	}()
 	if f.from != "" {
-		if q.in, err = f.queue.connect(q.from); err != nil {
+		if q.in, err = f.queue.connect(q.from, stderr); err != nil {
 			return nil, err
 		}
 		if q.cons, err = natsqueue.Open(ctx, q.in.js, q.from.subject, f.queue.openOptions()...); err != nil {
@@ -261,11 +290,15 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 		} else {
 			q.parser = stages.LineParser(sourceOpts...)
 		}
+		if err := q.checkFirstItem(ctx, f); err != nil {
+			return nil, err
+		}
+		f.queue.noteOtherLimits(f.changed, q.cons.CachedInfo(), stderr)
 	}
 	if f.to != "" {
 		q.out = q.in
 		if q.in == nil || q.to.server != q.from.server {
-			if q.out, err = f.queue.connect(q.to); err != nil {
+			if q.out, err = f.queue.connect(q.to, stderr); err != nil {
 				return nil, err
 			}
 		}
@@ -286,6 +319,67 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 	return q, nil
 }
 
+// checkFirstItem makes a request of the first item waiting in the queue,
+// as a worker would, and refuses to start a worker that could make none:
+// started without the -t or --jsonl the items were meant for, it would
+// terminate every message as invalid_input, emptying the queue in
+// moments.
+func (q *queueTask) checkFirstItem(ctx context.Context, f *fetchFlags) error {
+	info := q.cons.CachedInfo()
+	st, err := q.in.js.Stream(ctx, info.Stream)
+	if err != nil {
+		return nil // the pull will say what is wrong
+	}
+	sinfo, err := st.Info(ctx)
+	if err != nil || sinfo.State.Msgs == 0 {
+		return nil
+	}
+	msg, err := st.GetMsg(ctx, sinfo.State.FirstSeq)
+	if err != nil || msg.Subject != q.from.subject {
+		return nil
+	}
+	req := q.parser.Parse(int64(msg.Sequence), msg.Data)
+	why := ""
+	switch {
+	case req.Err != nil && req.Err.Kind == stages.KindInvalidInput:
+		why = req.Err.Message
+	case req.Err == nil:
+		if err := stages.CheckURL(req.URL); err != nil {
+			why = strings.TrimPrefix(err.Error(), string(stages.KindInvalidInput)+": ")
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	hint := "give -t with the template the items were meant for, or --jsonl for specs"
+	if f.template != "" || f.jsonl {
+		hint = "check -t and --jsonl against what was enqueued"
+	}
+	return fmt.Errorf("--from: the first item waiting in the queue, %.80q (stream %s, seq %d), makes no request with these flags (%s): a worker would terminate every such message as invalid_input; %s",
+		msg.Data, info.Stream, msg.Sequence, why, hint)
+}
+
+// noteOtherLimits says on stderr when the queue's flags given differ from
+// what the queue that exists was set up with: they apply only to a queue
+// a run creates.
+func (f *queueFlags) noteOtherLimits(changed func(string) bool, info *jetstream.ConsumerInfo, stderr io.Writer) {
+	var differ []string
+	c := info.Config
+	if changed("max-deliver") && c.MaxDeliver != f.maxDeliver {
+		differ = append(differ, fmt.Sprintf("max deliver %d (not %d)", c.MaxDeliver, f.maxDeliver))
+	}
+	if changed("ack-wait") && c.AckWait != f.ackWait {
+		differ = append(differ, fmt.Sprintf("ack wait %v (not %v)", c.AckWait, f.ackWait))
+	}
+	if changed("max-ack-pending") && c.MaxAckPending != f.maxAckPending {
+		differ = append(differ, fmt.Sprintf("max ack pending %d (not %d)", c.MaxAckPending, f.maxAckPending))
+	}
+	if len(differ) > 0 {
+		fmt.Fprintf(stderr, "fetchpipe: note: the queue's consumer %s on stream %s exists, and keeps its own limits: %s; those flags apply only when a run creates the queue (to change them: nats consumer edit %s %s)\n",
+			info.Name, info.Stream, strings.Join(differ, ", "), info.Stream, info.Name)
+	}
+}
+
 // checkQueueFlags refuses the flags that do not go with --from or --to,
 // and says why.
 func (f *fetchFlags) checkQueueFlags(args []string) error {
@@ -303,10 +397,63 @@ func (f *fetchFlags) checkQueueFlags(args []string) error {
 		{to && f.output != "", "--to publishes the records; -o writes them to a file: give one or the other"},
 		{to && f.resume != "", "--resume appends records to a file; --to publishes them: give one or the other"},
 		{to && f.rawBody, "--raw-body does not go with --to: the subject gets whole records"},
+		{from && f.from == f.to, "--to names the queue of --from: each record would come back as an item to fetch"},
 	} {
 		if c.bad {
 			return errors.New(c.msg)
 		}
 	}
 	return nil
+}
+
+// isRegularFile reports whether path names a regular file that exists.
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return path != "" && path != "-" && err == nil && st.Mode().IsRegular()
+}
+
+// appendOutput opens the -o FILE of a worker to append to it: its records
+// are the results of items the queue no longer holds, which a worker
+// started again with the same command must not wipe. A last line that a
+// kill tore is cut off first, so that the records appended follow whole
+// ones.
+func appendOutput(path string) (io.Writer, func() error, error) {
+	file, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open output: %w", err)
+	}
+	end, err := wholeLines(file)
+	if err == nil {
+		err = file.Truncate(end)
+	}
+	if err == nil {
+		_, err = file.Seek(end, io.SeekStart)
+	}
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("output %s: %w", path, err)
+	}
+	return file, file.Close, nil
+}
+
+// wholeLines returns where the last whole line of f ends: after its last
+// line break, or 0.
+func wholeLines(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	for end := st.Size(); end > 0; {
+		start := max(end-int64(len(buf)), 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ func TestQueueWorkersShareAList(t *testing.T) {
 	url := natstest.Start(t)
 	api := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 2 * time.Millisecond, Max: 4 * time.Millisecond}})
 	queue := url + "/work"
-	if r := runCmd(t, names(n), "enqueue", queue); r.code != exitOK || !strings.Contains(r.stderr, "enqueued 400 items on work (stream FETCHPIPE_WORK, consumer fetchpipe: max deliver 5") {
+	if r := runCmd(t, names(n), "enqueue", queue); r.code != exitOK || !strings.Contains(r.stderr, "enqueued 400 items on work as seq 1 to 400 (the seq of their records) (stream FETCHPIPE_WORK, consumer fetchpipe: max deliver 5") {
 		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "out.ndjson")
@@ -176,6 +177,7 @@ func TestQueueFlagsThatDoNotGoTogether(t *testing.T) {
 		{[]string{"--from", q, "--nats-cert", "c.pem"}, "--nats-cert and --nats-key go together"},
 		{[]string{"enqueue", "nats://127.0.0.1:1/work"}, "cannot connect to NATS"},
 		{[]string{"enqueue"}, "requires at least 1 arg"},
+		{[]string{"--from", q, "--to", q}, "--to names the queue of --from"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runCmd(t, "", tc.args...)
@@ -203,5 +205,135 @@ func TestQueueCredentialsInTheURL(t *testing.T) {
 	r = runCmd(t, "", "--from", wrong+"/work", "--until-empty")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "cannot connect to NATS at nats://fetcher:xxxxx@") || strings.Contains(r.stderr, "s3cret") {
 		t.Errorf("a wrong password: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestQueueWorkerRefusesWhatItCannotFetch: a worker started without the -t
+// its items need refuses to start, and terminates nothing; the subject of
+// a stream that is not a work queue is refused.
+func TestQueueWorkerRefusesWhatItCannotFetch(t *testing.T) {
+	url := natstest.Start(t)
+	if r := runCmd(t, names(5), "enqueue", url+"/work"); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCmd(t, "", "--from", url+"/work", "--until-empty")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `the first item waiting in the queue, "name0" (stream FETCHPIPE_WORK, seq 1), makes no request`) ||
+		!strings.Contains(r.stderr, "give -t") || len(r.stdout) > 0 {
+		t.Errorf("a worker without -t: exit %d\n%s", r.code, r.stderr)
+	}
+	_, js := natstest.Connect(t, url)
+	if n := streamMsgs(t, js, "FETCHPIPE_WORK"); n != 5 {
+		t.Errorf("the queue holds %d items after the refusal, want all 5", n)
+	}
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "KEPT", Subjects: []string{"kept"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--from", url + "/kept"}, {"enqueue", url + "/kept"}} {
+		if r := runCmd(t, "", args...); r.code != exitUsage || !strings.Contains(r.stderr, "is held by stream KEPT, which is not a work queue") {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// streamMsgs returns how many messages stream holds.
+func streamMsgs(t *testing.T, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	st, err := js.Stream(t.Context(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// TestQueueWorkerAppendsToItsOutput: a worker started again with the same
+// -o keeps the records of the items it did before, which the queue no
+// longer holds, and cuts a line a kill tore; enqueueing again within the
+// window stores nothing unless --again; the JSON summary counts the
+// messages.
+func TestQueueWorkerAppendsToItsOutput(t *testing.T) {
+	url := natstest.Start(t)
+	api := fake(t, fakeapi.Config{})
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+	worker := []string{"--from", url + "/work", "--until-empty", "-t", api + "/r/{}.json", "-d", "none", "-o", out, "--summary", "json"}
+	if r := runCmd(t, names(3), "enqueue", url+"/work"); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCmd(t, "", worker...)
+	if r.code != exitOK || !strings.Contains(r.stderr, `"queue":{"pulled":3,"redelivered":0,"acked":3,"given_back":0,"terminated":0,"dead_letters":0,"unpublished":0}`) {
+		t.Fatalf("first worker: exit %d\n%s", r.code, r.stderr)
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"seq":99,"url":"torn`) // a kill mid-line
+	f.Close()
+
+	r = runCmd(t, names(3), "enqueue", url+"/work")
+	if r.code != exitOK || !strings.Contains(r.stderr, "enqueued 0 items on work") || !strings.Contains(r.stderr, "3 not enqueued again") {
+		t.Fatalf("enqueue again: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runCmd(t, names(3), "enqueue", url+"/work", "--again")
+	if r.code != exitOK || !strings.Contains(r.stderr, "enqueued 3 items on work as seq 4 to 6") {
+		t.Fatalf("enqueue --again: exit %d\n%s", r.code, r.stderr)
+	}
+	if r = runCmd(t, "", worker...); r.code != exitOK {
+		t.Fatalf("second worker: exit %d\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, rec := range parseRecords(t, b) {
+		seqs = append(seqs, rec.Seq)
+	}
+	slices.Sort(seqs)
+	if fmt.Sprint(seqs) != "[1 2 3 4 5 6]" {
+		t.Errorf("the output holds the records of seqs %v, want 1 to 6", seqs)
+	}
+}
+
+// TestQueueEnqueueArguments: items given as arguments are enqueued, each
+// one item, as a run takes them.
+func TestQueueEnqueueArguments(t *testing.T) {
+	url := natstest.Start(t)
+	r := runCmd(t, "", "enqueue", url+"/work", "a", "b c", "#d")
+	if r.code != exitOK || !strings.Contains(r.stderr, "enqueued 3 items on work as seq 1 to 3") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestQueueWorkerInterruptedWhileNATSIsAway: a worker interrupted while
+// its server is gone does not wait minutes for acknowledgements that
+// cannot come: it ends within its grace and a few seconds, as interrupted.
+func TestQueueWorkerInterruptedWhileNATSIsAway(t *testing.T) {
+	srv := natstest.StartServer(t)
+	url := srv.ClientURL()
+	api := fake(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 300 * time.Millisecond, Max: 300 * time.Millisecond}})
+	if r := runCmd(t, names(20), "enqueue", url+"/work"); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		srv.Shutdown()
+		time.Sleep(500 * time.Millisecond)
+		cancel(errInterrupted)
+	}()
+	var stdout, stderr strings.Builder
+	start := time.Now()
+	code := run(ctx, []string{"--from", url + "/work", "--to", url + "/results", "-t", api + "/r/{}.json", "-c", "4", "--grace", "1s"},
+		env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr})
+	if d := time.Since(start); code != exitInterrupted || d > 20*time.Second {
+		t.Errorf("exit %d after %v, want %d within 20 s\n%s", code, d.Round(time.Millisecond), exitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "lost the connection to NATS") {
+		t.Errorf("stderr does not say the connection was lost:\n%s", stderr.String())
 	}
 }

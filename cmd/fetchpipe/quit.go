@@ -23,6 +23,9 @@ type quitState struct {
 	// writes out those buffered, which a quit must not lose.
 	writing sync.Mutex
 	flush   func() error
+	// heldNote ends the message of a quit at once: with --from, what
+	// becomes of the messages held.
+	heldNote string
 	// saveDir is --save's: a quit at once leaves its half-written bodies
 	// behind, which it removes.
 	saveDir string
@@ -65,7 +68,7 @@ func quitNow(stderr io.Writer) int {
 			plural(int(read), "item"), written)
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once; %s read had no record\n", plural(int(read-written), "item"))
+	fmt.Fprintf(stderr, "fetchpipe: interrupted again: quitting at once; %s read had no record%s\n", plural(int(read-written), "item"), pr.heldNote)
 	return exitInterrupted
 }
 

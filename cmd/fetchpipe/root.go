@@ -12,6 +12,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fetchpipe/fetchpipe/stages"
 )
@@ -43,6 +44,12 @@ func run(ctx context.Context, args []string, e env) int {
 	var code exitCode
 	if errors.As(err, &code) {
 		return int(code) // already reported
+	}
+	if _, ok := errors.AsType[unreachable](err); ok {
+		// Not a mistake in the command line, which --help would help
+		// with: nothing was fetched, all the same.
+		fmt.Fprintf(e.stderr, "fetchpipe: %v\n", err)
+		return exitUsage
 	}
 	// Anything else was found before the run started: a flag, an argument
 	// or an input file the caller got wrong. cobra does not type its own
@@ -85,6 +92,7 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.flags = cmd.Flags()
 			return f.run(cmd.Context(), args, e)
 		},
 	}
@@ -139,7 +147,12 @@ type fetchFlags struct {
 	from, to    string
 	untilEmpty  bool
 	queue       queueFlags
+
+	flags *pflag.FlagSet // the command's, once it runs: which flags were given
 }
+
+// changed reports whether the flag name was given on the command line.
+func (f *fetchFlags) changed(name string) bool { return f.flags != nil && f.flags.Changed(name) }
 
 func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
@@ -163,8 +176,8 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.BoolVarP(&f.insecure, "insecure", "k", false, "do not check servers' certificates (for a test server; says so on stderr)")
 	fs.StringVar(&f.cacert, "cacert", "", "check servers' certificates against the authorities in PEM `FILE` (an internal CA) instead of the system's")
 	f.throttle.register(cmd)
-	fs.StringVar(&f.from, "from", "", "take items from the NATS JetStream work queue at `URL` (nats://HOST[:PORT]/SUBJECT), as one of its workers, instead of from input; fill it with 'fetchpipe enqueue'")
-	fs.StringVar(&f.to, "to", "", "publish each record to the NATS JetStream subject at `URL` (nats://HOST[:PORT]/SUBJECT) instead of writing it; with --from, an item is acked once its record is stored")
+	fs.StringVar(&f.from, "from", "", "take items from the NATS JetStream work queue at `URL` (nats://[USER:PASS@]HOST[:PORT]/SUBJECT), as one of its workers, instead of from input; fill it with 'fetchpipe enqueue'")
+	fs.StringVar(&f.to, "to", "", "publish each record to the NATS JetStream subject at `URL` (nats://[USER:PASS@]HOST[:PORT]/SUBJECT) instead of writing it; with --from, an item is acked once its record is stored")
 	fs.BoolVar(&f.untilEmpty, "until-empty", false, "with --from, end once the queue has nothing left to deliver (default: wait for more until interrupted or --deadline)")
 	f.queue.register(fs)
 }

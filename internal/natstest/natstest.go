@@ -20,6 +20,13 @@ type Options func(*server.Options)
 // after the connections that Connect made are drained.
 func Start(t testing.TB, opts ...Options) string {
 	t.Helper()
+	return StartServer(t, opts...).ClientURL()
+}
+
+// StartServer is Start for a test that stops the server itself, as an
+// outage would: Shutdown may be called before the test ends.
+func StartServer(t testing.TB, opts ...Options) *server.Server {
+	t.Helper()
 	o := &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
@@ -44,7 +51,7 @@ func Start(t testing.TB, opts ...Options) string {
 		s.Shutdown()
 		s.WaitForShutdown()
 	})
-	return s.ClientURL()
+	return s
 }
 
 // Connect returns a connection to url and its JetStream, drained and

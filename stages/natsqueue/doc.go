@@ -10,11 +10,16 @@
 // the item's message:
 //
 //	cons, _ := natsqueue.Open(ctx, js, "work")
-//	natsqueue.OpenResults(ctx, js, "results")
+//	natsqueue.OpenResults(ctx, js, "results", natsqueue.WithDuplicates(natsqueue.ResultsWindow(cons.CachedInfo())))
 //	p := pipeline.New(ctx)
 //	reqs, q := natsqueue.Pull(p, cons, natsqueue.WithWindow(100))
-//	recs := stages.Fetch(reqs, stages.WithConcurrency(50))
+//	recs := stages.Fetch(reqs, stages.WithConcurrency(50), stages.WithDecode(stages.JSON))
 //	err := natsqueue.Publish(recs, js, "results", natsqueue.WithQueue(q))
+//
+// Publish returns when the run ends: with WithUntilEmpty, once the queue is
+// empty, else when ctx is canceled (and then it returns ctx's cause, as
+// pipeline.Wait does for a run cut short). Programs downstream read each
+// result as a stages.Record with json.Unmarshal.
 //
 // # Delivery
 //

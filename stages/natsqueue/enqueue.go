@@ -17,6 +17,9 @@ type Enqueued struct {
 	Items      int64 // items stored in the stream, each a message
 	Duplicates int64 // items the stream had stored already, within its duplicates window
 	Refused    int64 // items that make no message (see Enqueue)
+	// First and Last are the stream sequences of the first and last items
+	// stored: a record's seq (see Pull). 0 when none was.
+	First, Last uint64
 }
 
 // Enqueue is the sink that loads a list into the work queue on subject:
@@ -29,11 +32,12 @@ type Enqueued struct {
 // Each message's Nats-Msg-Id is the item's identity and its position in
 // the list, so that running Enqueue again over the same list within the
 // stream's duplicates window (see WithDuplicates), after a crash say,
-// stores each item once. An item that makes no message (an overlong line,
+// stores each item once, even if it was fetched and acked meanwhile; to
+// enqueue a list again on purpose, give WithAgain. An item that makes no message (an overlong line,
 // a line larger than the server's max payload) is refused (see
 // WithRefused), and the rest are enqueued.
 //
-// Options: WithStream, WithDuplicates, WithRefused.
+// Options: WithStream, WithDuplicates, WithRefused, WithAgain.
 func Enqueue(in pipeline.Stream[stages.Request], js jetstream.JetStream, subject string, opts ...Option) (Enqueued, error) {
 	s := newSettings("Enqueue", enqueueOptions, opts)
 	var (
@@ -45,7 +49,7 @@ func Enqueue(in pipeline.Stream[stages.Request], js jetstream.JetStream, subject
 		in.Pipeline().Wait()
 		return done, err
 	}
-	pub := &publisher{js: js, subject: subject}
+	pub := &publisher{js: js, subject: subject, run: in.Pipeline().Context()}
 	pub.acked = func(rec *stages.Record, ack *jetstream.PubAck, err error) error {
 		switch {
 		case err != nil:
@@ -54,6 +58,10 @@ func Enqueue(in pipeline.Stream[stages.Request], js jetstream.JetStream, subject
 			done.Duplicates++
 		default:
 			done.Items++
+			if done.First == 0 || ack.Sequence < done.First {
+				done.First = ack.Sequence
+			}
+			done.Last = max(done.Last, ack.Sequence)
 		}
 		return nil
 	}
@@ -65,7 +73,7 @@ func Enqueue(in pipeline.Stream[stages.Request], js jetstream.JetStream, subject
 		case req.Err != nil && req.Input == "":
 			why = req.Err.Message
 		case len(req.Input)+len(req.Item)+96 > maxPayload:
-			why = fmt.Sprintf("it is %d bytes, more than the NATS server's max payload of %d", len(req.Input), maxPayload)
+			why = fmt.Sprintf("it is %d bytes, which with the message's headers is more than the NATS server's max payload of %d", len(req.Input), maxPayload)
 		}
 		if why != "" {
 			done.Refused++
@@ -76,6 +84,7 @@ func Enqueue(in pipeline.Stream[stages.Request], js jetstream.JetStream, subject
 		}
 		id = append(append(id[:0], req.Item...), ':')
 		id = strconv.AppendInt(id, req.Seq, 10)
+		id = append(id, s.again...)
 		msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: []byte(req.Input)}
 		msg.Header.Set(jetstream.MsgIDHeader, string(id))
 		return pub.send(msg, &stages.Record{Seq: req.Seq})

@@ -38,8 +38,63 @@ func Example() {
 	}
 	p := pipeline.New(ctx)
 	reqs, q := natsqueue.Pull(p, cons, natsqueue.WithWindow(100))
-	recs := stages.Fetch(reqs, stages.WithConcurrency(50))
+	recs := stages.Fetch(reqs, stages.WithConcurrency(50), stages.WithDecode(stages.JSON))
 	if err := natsqueue.Publish(recs, js, "results", natsqueue.WithQueue(q)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// A worker that writes its records to a file of its own instead of
+// publishing them: a message is settled only once its record is in the
+// file and the file is synced, so a crash loses no item; whatever it held
+// unsettled is delivered again.
+func ExampleQueue_Settle() {
+	nc, err := nats.Connect(os.Getenv("NATS_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Drain()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	cons, err := natsqueue.Open(ctx, js, "work")
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := os.OpenFile("results.ndjson", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer out.Close()
+	p := pipeline.New(ctx)
+	reqs, q := natsqueue.Pull(p, cons, natsqueue.WithUntilEmpty())
+	recs := stages.Fetch(reqs, stages.WithDecode(stages.JSON))
+	w := stages.NewNDJSONWriter(out)
+	var written []stages.Record // in the file's buffer, not yet settled
+	err = pipeline.ForEach(recs, func(_ context.Context, rec stages.Record) error {
+		if rec.Err != nil && rec.Err.Kind == stages.KindCanceled {
+			return q.Settle(&rec) // not a result: given back, for another worker
+		}
+		written = append(written, stages.Record{Seq: rec.Seq, Follow: rec.Follow, Err: rec.Err})
+		return w.Write(rec)
+	}, pipeline.WithIdle(func() error {
+		// When no record is ready: flush, sync, then settle what the
+		// file now holds for good.
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := out.Sync(); err != nil {
+			return err
+		}
+		for i := range written {
+			q.Settle(&written[i])
+		}
+		written = written[:0]
+		return nil
+	}))
+	if err != nil {
 		log.Fatal(err)
 	}
 }

@@ -56,7 +56,14 @@ func streamFor(ctx context.Context, js jetstream.JetStream, subject string, s *s
 	case err == nil && s.stream != "" && name != s.stream:
 		return nil, fmt.Errorf("subject %s is held by stream %s, not %s", subject, name, s.stream)
 	case err == nil:
-		return js.Stream(ctx, name)
+		st, err := js.Stream(ctx, name)
+		if err == nil && cfg.Retention == jetstream.WorkQueuePolicy && st.CachedInfo().Config.Retention != jetstream.WorkQueuePolicy {
+			// Its messages would never leave it, and a results stream
+			// taken for a queue would feed records back in as work.
+			return nil, fmt.Errorf("subject %s is held by stream %s, which is not a work queue (its retention is %s): a queue's items must be in a work-queue stream, such as the one Enqueue makes",
+				subject, name, st.CachedInfo().Config.Retention)
+		}
+		return st, err
 	case !errors.Is(err, jetstream.ErrStreamNotFound):
 		return nil, fmt.Errorf("looking for the stream of %s: %w", subject, err)
 	}
@@ -95,7 +102,8 @@ func holds(subjects []string, subject string) bool {
 // Pull. It creates what is absent: the stream (a work queue of the
 // subject, on disk; see WithStream) and the consumer (see WithConsumer),
 // pulled with explicit acks, filtered on the subject, with the limits the
-// options give. What exists it leaves as it is, whatever the options say,
+// options give. A stream that holds the subject already must be a work
+// queue. What exists it leaves as it is, whatever the options say,
 // so that a worker started with other flags does not change the queue
 // under the others; the consumer's info (CachedInfo) says what holds.
 //

@@ -88,7 +88,7 @@ func TestEnqueueAgainStoresOnce(t *testing.T) {
 		}
 		return got
 	}
-	if got := run(); got != (natsqueue.Enqueued{Items: 3, Refused: 1}) {
+	if got := run(); got != (natsqueue.Enqueued{Items: 3, Refused: 1, First: 1, Last: 3}) {
 		t.Errorf("first run: %+v", got)
 	}
 	if got := run(); got != (natsqueue.Enqueued{Duplicates: 3, Refused: 1}) {
@@ -133,5 +133,20 @@ func TestSpecsFromAQueue(t *testing.T) {
 	}
 	if r := recs[2]; r.Error == nil || r.Error.Kind != "invalid_input" {
 		t.Errorf("the broken spec's record: %+v", r)
+	}
+}
+
+// TestOpenRefusesAStreamThatIsNotAQueue: a results stream, or any that
+// keeps its messages, taken for a queue would never empty, and would feed
+// records back in as work.
+func TestOpenRefusesAStreamThatIsNotAQueue(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	if _, err := natsqueue.OpenResults(t.Context(), js, "results"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := natsqueue.Open(t.Context(), js, "results")
+	if err == nil || !strings.Contains(err.Error(), "is held by stream FETCHPIPE_RESULTS, which is not a work queue") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package natsqueue
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/internal/optset"
@@ -31,6 +32,7 @@ type settings struct {
 	queue   *Queue
 	fields  stages.Fields
 	refused func(seq int64, why string)
+	again   string // WithAgain's suffix of message ids
 }
 
 // Defaults of a work queue that Open creates, named so that a command
@@ -77,11 +79,12 @@ const (
 	optFields
 	optRefused
 	optUntilEmpty
+	optAgain
 )
 
 var optionNames = []string{
 	"WithStream", "WithConsumer", "WithMaxDeliver", "WithAckWait", "WithMaxAckPending",
-	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused", "WithUntilEmpty",
+	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused", "WithUntilEmpty", "WithAgain",
 }
 
 func (o option) String() string { return optset.Names(o, optionNames) }
@@ -89,7 +92,7 @@ func (o option) String() string { return optset.Names(o, optionNames) }
 const (
 	openOptions    = optStream | optConsumer | optMaxDeliver | optAckWait | optMaxAckPending | optDuplicates
 	pullOptions    = optWindow | optParser | optDeadLetter | optUntilEmpty
-	enqueueOptions = optStream | optDuplicates | optRefused
+	enqueueOptions = optStream | optDuplicates | optRefused | optAgain
 )
 
 func newSettings(fn string, takes option, opts []Option) *settings {
@@ -229,3 +232,11 @@ func WithRefused(f func(seq int64, why string)) Option {
 // until the run's context ends, as a service does. Messages that other
 // workers hold and give back later are left for the next worker to come.
 func WithUntilEmpty() Option { return set(optUntilEmpty, func(s *settings) { s.untilEmpty = true }) }
+
+// WithAgain makes Enqueue store every item, even one enqueued at the same
+// place within the stream's duplicates window: for a list to be fetched
+// again on purpose, rather than a load run again after a crash.
+func WithAgain() Option {
+	suffix := ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return set(optAgain, func(s *settings) { s.again = suffix })
+}

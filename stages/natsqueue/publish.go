@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,33 +17,48 @@ import (
 
 // Publish is the sink that publishes each record to subject, a subject of
 // a stream (see OpenResults), as one message: the record's JSON, as a line
-// of WriteNDJSON's output without its line break. Publishes go out without
-// waiting, and each is settled once the server acknowledges it, so many
-// are in flight at once; Publish returns when every record has been
-// published and acknowledged, or the run failed.
+// of WriteNDJSON's output without its line break (Record.UnmarshalJSON
+// reads it back). Publishes go out without waiting, and each is settled
+// once the server acknowledges it, so many are in flight at once. Publish
+// returns when every record has been published and acknowledged, with
+// the run's result as pipeline.Wait gives it: nil when the source ran dry,
+// the context's cause when it was canceled (a worker stopped), or the
+// fatal error.
 //
 // Each message's Nats-Msg-Id header names its record, so that a stream
 // keeps one message per id within its duplicates window: with WithQueue,
-// the input message's stream and sequence (and a follow-up's path), the
-// same on every delivery, so a result published again after a
-// redelivery is stored once; without, the record's item and seq.
+// the input message's stream, sequence and when the queue's consumer was
+// made (and a follow-up's path), the same on every delivery, so a result
+// published again after a redelivery is stored once, while a queue made
+// again, or one of the same name on another server, gets ids of its own;
+// without, the record's seq in this run.
 //
 // With WithQueue, the input message of each record is settled (see
 // Queue.Settle) once its publish is acknowledged: at-least-once from the
 // queue to the results, as a worker that dies before the acknowledgement
 // leaves its message to be delivered again. A canceled record is not
-// published: its message is given back. A publish that fails gives its
-// message back, to be delivered again in 5 s; without WithQueue, a failed
-// publish is a fatal error, as a failed write of an output is.
+// published: its message is given back. A publish that fails (no answer,
+// a server away) gives its message back, to be delivered again in 5 s,
+// and counts as Unpublished in the queue's Stats. A publish the server
+// refuses (the stream is full, say) is a fatal error, as a failed write
+// of an output is, and so is any failed publish without WithQueue. Once
+// the run's context is canceled, Publish waits at most 5 s for an
+// acknowledgement: what is not acknowledged by then is given back.
 //
 // A record larger than the server's max payload (1 MiB by default) is
 // published without its body, as a too_large record whose message says
-// so.
+// so; one still too large (a huge URL or meta) has those cut to 1 KiB.
 //
 // Options: WithQueue, WithFields.
 func Publish(recs pipeline.Stream[stages.Record], js jetstream.JetStream, subject string, opts ...Option) error {
 	s := newSettings("Publish", optQueue|optFields, opts)
-	pub := &publisher{js: js, subject: subject, q: s.queue, fields: s.fields, maxPayload: int(js.Conn().MaxPayload())}
+	pub := &publisher{js: js, subject: subject, q: s.queue, fields: s.fields, maxPayload: int(js.Conn().MaxPayload()),
+		run: recs.Pipeline().Context()}
+	if pub.q != nil {
+		pub.ids = pub.q.ids
+	} else {
+		pub.ids = strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	}
 	pub.acked = pub.settle
 	return pipeline.ForEach(recs, pub.publish, pipeline.WithIdle(pub.settleAll))
 }
@@ -60,8 +76,14 @@ type publisher struct {
 	acked func(rec *stages.Record, ack *jetstream.PubAck, err error) error
 
 	ctx     context.Context // the run's stage context: done when it is aborted
+	run     context.Context // the run's context: done when it is canceled, as by an interrupt
 	pending []pending       // published, waiting for their acknowledgement, oldest first
+	ids     string          // what every message id begins with
 	id      []byte
+	// gaveUp is set once an acknowledgement did not come in time after
+	// the run was canceled: the server is gone, and the rest of the
+	// publishes in flight are not waited for.
+	gaveUp bool
 }
 
 // pending is a record published and not yet acknowledged.
@@ -79,6 +101,9 @@ const (
 	// retryDelay is how long a message whose result failed to publish
 	// waits before it is delivered again.
 	retryDelay = 5 * time.Second
+	// stopWait bounds the wait for acknowledgements once the run is
+	// canceled: they come in milliseconds from a server that is there.
+	stopWait = 5 * time.Second
 )
 
 func (pb *publisher) publish(ctx context.Context, rec stages.Record) error {
@@ -90,8 +115,9 @@ func (pb *publisher) publish(ctx context.Context, rec stages.Record) error {
 	msg := &nats.Msg{Subject: pb.subject, Header: nats.Header{}, Data: pb.encode(&rec, nil)}
 	msg.Header.Set(jetstream.MsgIDHeader, pb.msgID(&rec))
 	// The header's own lines, and a margin.
-	if over := len(msg.Data) + len(jetstream.MsgIDHeader) + len(msg.Header.Get(jetstream.MsgIDHeader)) + 64; over > pb.maxPayload {
-		msg.Data = pb.withoutBody(&rec, len(msg.Data))
+	room := pb.maxPayload - len(jetstream.MsgIDHeader) - len(msg.Header.Get(jetstream.MsgIDHeader)) - 64
+	if len(msg.Data) > room {
+		msg.Data = pb.cut(&rec, len(msg.Data), room)
 	}
 	rec.Body = nil
 	return pb.send(msg, &rec)
@@ -146,15 +172,34 @@ func (pb *publisher) settleOldest(wait bool) error {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		deadline := time.Now().Add(ackTimeout)
+		if pb.gaveUp {
+			select {
+			case ack = <-p.ack.Ok():
+			case err = <-p.ack.Err():
+			default:
+				err = fmt.Errorf("no acknowledgement within %v of the run's end", stopWait)
+			}
+		}
+		run := pb.run.Done()
 		for ack == nil && err == nil {
 			select {
 			case ack = <-p.ack.Ok():
 			case err = <-p.ack.Err():
+			case <-run:
+				// An interrupted run waits for what is in flight only so
+				// long: a server that is gone would hold it for minutes.
+				run = nil
+				if soon := time.Now().Add(stopWait); soon.Before(deadline) {
+					deadline = soon
+				}
 			case now := <-tick.C:
 				switch {
 				case pb.js.Conn().IsClosed():
 					err = nats.ErrConnectionClosed
-				case now.After(deadline):
+				case !now.Before(deadline) && pb.run.Err() != nil:
+					pb.gaveUp = true
+					err = fmt.Errorf("no acknowledgement within %v of the run's end", stopWait)
+				case !now.Before(deadline):
 					err = fmt.Errorf("no acknowledgement in %v", ackTimeout)
 				}
 			case <-pb.ctx.Done():
@@ -178,8 +223,18 @@ func (pb *publisher) settleOldest(wait bool) error {
 // publish that failed gives its message back to the queue, or, without
 // one, fails the run.
 func (pb *publisher) settle(rec *stages.Record, _ *jetstream.PubAck, err error) error {
+	_, refused := errors.AsType[*jetstream.APIError](err)
 	switch {
-	case err != nil && (pb.q == nil || errors.Is(err, nats.ErrConnectionClosed)):
+	case err != nil && (pb.q == nil || refused || errors.Is(err, nats.ErrConnectionClosed)):
+		if pb.q != nil {
+			pb.q.retry(rec, 0, "publishing its result failed: "+err.Error())
+		}
+		if refused {
+			// The stream refuses what it is sent (it is full, say): every
+			// record after would fail alike, and the run is stopped as a
+			// run whose output fails is.
+			return fmt.Errorf("publishing to %s: the server refused the record of item %d: %w", pb.subject, rec.Seq, err)
+		}
 		return fmt.Errorf("publishing the record of item %d to %s: %w", rec.Seq, pb.subject, err)
 	case err != nil:
 		pb.q.retry(rec, retryDelay, "publishing its result failed: "+err.Error())
@@ -197,9 +252,11 @@ func (pb *publisher) encode(rec *stages.Record, b []byte) []byte {
 	return rec.AppendJSON(b)
 }
 
-// withoutBody encodes rec without its body, as too_large: size bytes with
-// it are more than a message may hold.
-func (pb *publisher) withoutBody(rec *stages.Record, size int) []byte {
+// cut encodes rec within room bytes, as too_large: size bytes with its
+// body are more than a message may hold. Without its body it fits, as a
+// rule; a record whose URL or meta is itself huge (an input line that is
+// not a URL, a megabyte long) has them cut to a kilobyte too, and says so.
+func (pb *publisher) cut(rec *stages.Record, size, room int) []byte {
 	r := *rec
 	r.Body = nil
 	msg := fmt.Sprintf("the record is %d bytes with its body, more than the NATS server's max payload of %d: published without it", size, pb.maxPayload)
@@ -207,20 +264,37 @@ func (pb *publisher) withoutBody(rec *stages.Record, size int) []byte {
 		msg += fmt.Sprintf(" (it had failed: %s: %s)", r.Err.Kind, r.Err.Message)
 	}
 	r.Err = &stages.Error{Kind: stages.KindTooLarge, Message: msg}
+	b := pb.encode(&r, nil)
+	if len(b) > room {
+		const most = 1024
+		r.URL = shorten(r.URL, most)
+		r.FinalURL = shorten(r.FinalURL, most)
+		r.Meta = nil
+		r.Header = nil
+		r.Err.Message = shorten(r.Err.Message, most) + fmt.Sprintf("; its url and this message are cut to %d bytes, and its meta and headers left out", most)
+		b = pb.encode(&r, nil)
+	}
 	*rec = r
-	return pb.encode(&r, nil)
+	return b
 }
 
-// msgID names rec's message: stable across deliveries of its input
-// message, unique per input item and follow-up.
-func (pb *publisher) msgID(rec *stages.Record) string {
-	b := pb.id[:0]
-	if pb.q != nil {
-		b = append(b, pb.q.stream...)
-	} else {
-		b = append(b, rec.Item...)
+// shorten cuts s to at most n bytes, on a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	b = append(b, ':')
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// msgID names rec's message: with a queue, stable across deliveries of
+// its input message, unique per input message and follow-up; without,
+// unique per record of this run, so that a run over the same list later
+// stores its records again.
+func (pb *publisher) msgID(rec *stages.Record) string {
+	b := append(pb.id[:0], pb.ids...)
 	b = strconv.AppendInt(b, rec.Seq, 10)
 	for _, f := range rec.Follow {
 		b = append(b, '/')

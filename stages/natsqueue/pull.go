@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,13 @@ import (
 // kind calls Settle itself, once the record is written for good. A
 // message that is never settled is given back when the run ends.
 type Queue struct {
-	cons       jetstream.Consumer
-	stream     string
+	cons   jetstream.Consumer
+	stream string
+	// ids begins the Nats-Msg-Id of each result: the stream and when its
+	// consumer was made, which a stream of that name made again, or on
+	// another server, does not share, so that its results, at the same
+	// sequences, are not taken for duplicates.
+	ids        string
 	parser     *stages.Parser
 	window     int
 	maxDeliver int
@@ -37,7 +43,7 @@ type Queue struct {
 	held    map[int64]*held // by stream sequence, which is the request's Seq
 	settled chan struct{}   // a token once a message is settled: room to pull
 
-	pulled, redelivered, acked, naked, termed, dead atomic.Int64
+	pulled, redelivered, acked, naked, termed, dead, unpublished atomic.Int64
 }
 
 // held is a message pulled and not yet settled.
@@ -63,12 +69,13 @@ type DeadLetter struct {
 
 // Stats counts what a Queue has done with the messages it pulled.
 type Stats struct {
-	Pulled      int64 // deliveries pulled
-	Redelivered int64 // of those, deliveries after the first of their message
-	Acked       int64 // messages done: their result is safe
-	Naked       int64 // given back, to be delivered again (a canceled fetch, a failed publish)
-	Termed      int64 // messages that are not items: never to be delivered again
-	DeadLetters int64 // last deliveries that ended without a result
+	Pulled      int64 `json:"pulled"`       // deliveries pulled
+	Redelivered int64 `json:"redelivered"`  // of those, deliveries after the first of their message
+	Acked       int64 `json:"acked"`        // messages done: their result is safe
+	Naked       int64 `json:"given_back"`   // given back, to be delivered again (a canceled fetch, a failed publish)
+	Termed      int64 `json:"terminated"`   // messages that are not items: never to be delivered again
+	DeadLetters int64 `json:"dead_letters"` // last deliveries that ended without a result
+	Unpublished int64 `json:"unpublished"`  // results whose publish failed: their messages were given back
 }
 
 // pullWait bounds one pull request: long enough to cost the server next
@@ -91,7 +98,9 @@ const pullWait = time.Second
 // workers together. When the run's context ends, Pull stops pulling at
 // once; the messages it holds go on to their records, and a canceled
 // record's message is given back (see Settle). When the run ends, any
-// message still held, unsettled, is given back too.
+// message still held, unsettled, is given back too: a sink that forgets to
+// settle (Publish without WithQueue) has every item delivered again, run
+// after run, until MaxDeliver makes it a dead letter.
 //
 // Options: WithWindow, WithParser, WithDeadLetter, WithUntilEmpty.
 func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeline.Stream[stages.Request], *Queue) {
@@ -100,6 +109,7 @@ func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeli
 	q := &Queue{
 		cons:       cons,
 		stream:     info.Stream,
+		ids:        info.Stream + ":" + strconv.FormatInt(info.Created.UnixNano(), 36) + ":",
 		parser:     s.parser,
 		window:     s.window,
 		maxDeliver: info.Config.MaxDeliver,
@@ -132,7 +142,7 @@ func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeli
 func (q *Queue) Stats() Stats {
 	return Stats{
 		Pulled: q.pulled.Load(), Redelivered: q.redelivered.Load(), Acked: q.acked.Load(),
-		Naked: q.naked.Load(), Termed: q.termed.Load(), DeadLetters: q.dead.Load(),
+		Naked: q.naked.Load(), Termed: q.termed.Load(), DeadLetters: q.dead.Load(), Unpublished: q.unpublished.Load(),
 	}
 }
 
@@ -322,6 +332,7 @@ func (q *Queue) retry(rec *stages.Record, delay time.Duration, why string) error
 		return nil
 	}
 	if h := q.release(rec.Seq); h != nil {
+		q.unpublished.Add(1)
 		return q.giveBack(h, delay, why)
 	}
 	return nil

@@ -166,3 +166,76 @@ func TestWorkerHoldsNoMoreThanItsWindow(t *testing.T) {
 		t.Errorf("the worker held up to %d messages, want at most its window of 5 (and acks on their way)", most)
 	}
 }
+
+// TestAQueueMadeAgainKeepsItsResults: the results of a queue deleted and
+// made again, whose messages have the sequences of the first's, are not
+// taken for duplicates of the first's.
+func TestAQueueMadeAgainKeepsItsResults(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	a := newAPI(t, 0)
+	for round := range 2 {
+		enqueue(t, js, a, "work", 3)
+		w := startWorker(t, url, "work", "results", 2, natsqueue.WithUntilEmpty())
+		if err := <-w.done; err != nil {
+			t.Fatal(err)
+		}
+		w.once.Do(func() {})
+		if round == 0 {
+			if err := js.DeleteStream(t.Context(), "FETCHPIPE_WORK"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := stored(t, js, "results"); n != 6 {
+		t.Errorf("the results stream holds %d records of two queues of 3 items, want 6", n)
+	}
+}
+
+// TestResultsRefusedEndTheRun: a results stream that refuses what it is
+// sent (full) fails the run, rather than let it end well with results
+// lost, and the message whose result was refused is given back.
+func TestResultsRefusedEndTheRun(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	a := newAPI(t, 0)
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "FETCHPIPE_RESULTS", Subjects: []string{"results"}, MaxMsgs: 2, Discard: jetstream.DiscardNew}); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, js, a, "work", 10)
+	w := startWorker(t, url, "work", "results", 1, natsqueue.WithUntilEmpty())
+	err := <-w.done
+	w.once.Do(func() {})
+	if err == nil || !strings.Contains(err.Error(), "the server refused the record") {
+		t.Fatalf("error %v", err)
+	}
+	if s := w.q.Stats(); s.Acked != 2 || s.Unpublished < 1 {
+		t.Errorf("%+v, want 2 acked and the refused one given back", s)
+	}
+}
+
+// TestHugeItemStillGetsItsResult: a message that is not a URL and almost
+// as large as a message may be makes a record larger still (its URL and
+// its error quote it): it is published cut down, not given back until it
+// is a dead letter.
+func TestHugeItemStillGetsItsResult(t *testing.T) {
+	url := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 8192 })
+	_, js := natstest.Connect(t, url)
+	in := strings.Repeat("x", 7000) + "\n"
+	if _, err := natsqueue.Enqueue(stages.Lines(pipeline.New(t.Context()), strings.NewReader(in)), js, "work"); err != nil {
+		t.Fatal(err)
+	}
+	w := startWorker(t, url, "work", "results", 1, natsqueue.WithUntilEmpty())
+	if err := <-w.done; err != nil {
+		t.Fatal(err)
+	}
+	w.once.Do(func() {})
+	recs := lastResults(t, js, "results")
+	r, ok := recs[1]
+	if !ok || r.Error == nil || r.Error.Kind != "too_large" || !strings.Contains(r.Error.Message, "invalid_input") || !strings.Contains(r.Error.Message, "cut to 1024 bytes") {
+		t.Errorf("the huge item's record: %+v", r)
+	}
+	if left := stored(t, js, "work"); left != 0 {
+		t.Errorf("%d messages left in the queue", left)
+	}
+}
