@@ -89,20 +89,13 @@ func TestQueueWorkersShareAList(t *testing.T) {
 // readStream reads every record in stream.
 func readStream(t *testing.T, js jetstream.JetStream, stream string) []record {
 	t.Helper()
-	st, err := js.Stream(t.Context(), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := st.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+	n := streamMsgs(t, js, stream)
+	cons, err := js.OrderedConsumer(t.Context(), stream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []record
-	for range info.State.Msgs {
+	for range n {
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
 			t.Fatal(err)
