@@ -61,6 +61,7 @@ func (b *bench) s10(ctx context.Context) (*scenarioResult, error) {
 		if err != nil {
 			return err
 		}
+		b.childCPU += time.Duration(enq.CPUS * float64(time.Second))
 		enq.measurement.N, enq.measurement.Measured = n, n
 		enq.measurement.ReqPerS = float64(n) / enq.WallS
 		enq.measurement.CPUPerReqUS = enq.CPUS / float64(n) * 1e6
@@ -82,10 +83,11 @@ func (b *bench) s10(ctx context.Context) (*scenarioResult, error) {
 		wg.Wait()
 		wall := time.Since(start)
 		after, _ := procCPU(ns.pid)
-		for _, err := range errs {
+		for i, err := range errs {
 			if err != nil {
 				return err
 			}
+			b.childCPU += time.Duration(workers[i].CPUS * float64(time.Second)) // after both: they ran at once
 		}
 		var pulled, redelivered int64
 		var cpu float64
@@ -221,6 +223,7 @@ type queueRun struct {
 var summaryQueue = regexp.MustCompile(`queue \S+: ([\d,]+) pulled \(([\d,]+) redelivered\)`)
 
 // queueChild runs bin with args, stdin as its input, and measures it.
+// Two run at once: it leaves the bench's own counts to its caller.
 func (b *bench) queueChild(ctx context.Context, label string, stdin *urlReader, bin string, args ...string) (*queueRun, error) {
 	rctx, cancel := context.WithTimeout(ctx, runLimit)
 	defer cancel()
@@ -241,7 +244,6 @@ func (b *bench) queueChild(ctx context.Context, label string, stdin *urlReader, 
 		return nil, ctx.Err()
 	}
 	user, sys, rss, _ := usage(cmd.ProcessState)
-	b.childCPU += user + sys
 	m := &measurement{Strategy: label, Label: label, Runs: 1, WallS: wall.Seconds(), UserS: user.Seconds(), SysS: sys.Seconds(),
 		CPUS: (user + sys).Seconds(), PeakRSSMB: float64(rss) / 1e6, FirstRecordS: -1, Lines: -1, ExitCode: cmd.ProcessState.ExitCode()}
 	noServerFigures(m)
