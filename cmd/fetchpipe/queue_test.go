@@ -330,3 +330,16 @@ func TestQueueWorkerInterruptedWhileNATSIsAway(t *testing.T) {
 		t.Errorf("stderr does not say the connection was lost:\n%s", stderr.String())
 	}
 }
+
+// TestQueueOverTLS: --nats-ca trusts a server's own authority; without it
+// the server's certificate is refused, before anything is taken.
+func TestQueueOverTLS(t *testing.T) {
+	withTLS, ca := natstest.WithTLS(t)
+	url := natstest.Start(t, withTLS)
+	if r := runCmd(t, names(2), "enqueue", url+"/work", "--nats-ca", ca); r.code != exitOK || !strings.Contains(r.stderr, "enqueued 2 items") {
+		t.Fatalf("enqueue over TLS: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCmd(t, names(2), "enqueue", url+"/work"); r.code != exitUsage || !strings.Contains(r.stderr, "cannot connect to NATS") {
+		t.Errorf("enqueue without the CA: exit %d\n%s", r.code, r.stderr)
+	}
+}
