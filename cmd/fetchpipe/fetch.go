@@ -133,6 +133,9 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		defer queue.close()
+		if progress != nil && queue.cons != nil {
+			progress.queue = queue.waiting
+		}
 	}
 	switch {
 	case f.resume != "":

@@ -43,6 +43,10 @@ type counts struct {
 
 	stopping atomic.Bool // the run was interrupted: no ETA
 	ordered  bool        // records wait for their turn: show how many
+
+	// queue, with --from, says how many items the queue holds that no
+	// worker has taken yet.
+	queue func() (n uint64, ok bool)
 }
 
 // read returns how many items the run has read so far.
@@ -93,7 +97,11 @@ func (c *counts) status(start time.Time) string {
 	if total >= 0 {
 		fmt.Fprintf(&b, "%s/%s", humanize.Comma(done), humanize.Comma(total))
 	} else {
-		fmt.Fprintf(&b, "%s done of %s read", humanize.Comma(done), humanize.Comma(c.read()))
+		verb := "read"
+		if c.queue != nil {
+			verb = "taken from the queue"
+		}
+		fmt.Fprintf(&b, "%s done of %s %s", humanize.Comma(done), humanize.Comma(c.read()), verb)
 	}
 	fmt.Fprintf(&b, " · %s failed", humanize.Comma(done-ok)) // the rest are ok
 	if c.ordered && now.Held > 0 {
@@ -105,6 +113,15 @@ func (c *counts) status(start time.Time) string {
 	fmt.Fprintf(&b, " · %d in flight", now.InFlight)
 	if now.Waiting > 0 {
 		fmt.Fprintf(&b, ", %d waiting", now.Waiting)
+	}
+	if c.queue != nil {
+		switch n, ok := c.queue(); {
+		case !ok:
+		case n == 0 && now.InFlight == 0 && now.Waiting == 0:
+			b.WriteString(" · the queue is empty: waiting for items")
+		default:
+			fmt.Fprintf(&b, " · %s in the queue", humanize.Comma(int64(n)))
+		}
 	}
 	fmt.Fprintf(&b, " · %s", elapsed.Round(time.Second))
 	left := total - c.base - finished

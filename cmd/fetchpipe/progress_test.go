@@ -146,3 +146,30 @@ func TestStatusCountsItemsHeldForOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusOfAWorker: a worker's progress says what the queue holds, and
+// that it waits once the queue is empty, not how much of an input is left.
+func TestStatusOfAWorker(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inQueue  uint64
+		inFlight bool
+		want     string
+	}{
+		{"items waiting", 2400, true, "· 2,400 in the queue ·"},
+		{"the last ones out", 0, true, "· 0 in the queue ·"},
+		{"nothing to do", 0, false, "· the queue is empty: waiting for items ·"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &counts{tally: stages.NewTally(), queue: func() (uint64, bool) { return tc.inQueue, true }}
+			c.total.Store(-1)
+			if tc.inFlight {
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: 1, Try: 1})
+			}
+			s := c.status(time.Now().Add(-2 * time.Second))
+			if !strings.Contains(s, tc.want) || !strings.Contains(s, "taken from the queue") {
+				t.Errorf("status %q lacks %q", s, tc.want)
+			}
+		})
+	}
+}

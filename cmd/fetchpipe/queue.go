@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -200,6 +201,28 @@ type queueTask struct {
 	untilEmpty bool
 	stderr     io.Writer
 	queue      *natsqueue.Queue // set when the run starts
+
+	mu      sync.Mutex
+	asked   time.Time // when waiting last asked the server
+	pending uint64
+}
+
+// waiting returns how many items the queue holds that no worker has taken
+// yet, as the server said at most 2 s ago, for the progress line.
+func (q *queueTask) waiting() (uint64, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if time.Since(q.asked) > 2*time.Second {
+		q.asked = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		info, err := q.cons.Info(ctx)
+		if err != nil {
+			return 0, false
+		}
+		q.pending = info.NumPending
+	}
+	return q.pending, true
 }
 
 // deadLetter says on stderr that a message will not be delivered again.
