@@ -333,6 +333,9 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 		if err != nil {
 			return nil, fmt.Errorf("--to %s/%s: %w", q.to.shown, q.to.subject, err)
 		}
+		if q.cons != nil && sameSystem(q.in.nc, q.out.nc) && st.CachedInfo().Config.Name == q.cons.CachedInfo().Stream {
+			return nil, fmt.Errorf("--to %s is held by stream %s, the queue of --from: each record would come back as an item to fetch", q.to.subject, q.cons.CachedInfo().Stream)
+		}
 		if has := st.CachedInfo().Config.Duplicates; q.cons != nil && has < window {
 			fmt.Fprintf(stderr, "fetchpipe: warning: stream %s stores duplicates for %v, less than the %v over which a message may be delivered again (--ack-wait × --max-deliver): a result may be stored twice\n",
 				st.CachedInfo().Config.Name, has, window)
@@ -479,4 +482,16 @@ func wholeLines(f *os.File) (int64, error) {
 		end = start
 	}
 	return 0, nil
+}
+
+// sameSystem reports whether a and b are connected to one NATS system,
+// whose streams they share: one cluster, or one server.
+func sameSystem(a, b *nats.Conn) bool {
+	if a == b {
+		return true
+	}
+	if c := a.ConnectedClusterName(); c != "" {
+		return c == b.ConnectedClusterName()
+	}
+	return a.ConnectedServerId() == b.ConnectedServerId()
 }

@@ -214,9 +214,14 @@ func TestQueueWorkerRefusesWhatItCannotFetch(t *testing.T) {
 		!strings.Contains(r.stderr, "give -t") || len(r.stdout) > 0 {
 		t.Errorf("a worker without -t: exit %d\n%s", r.code, r.stderr)
 	}
+	// The same subject by another name for the server.
+	same := strings.Replace(url, "127.0.0.1", "localhost", 1)
+	if r := runCmd(t, "", "--from", url+"/work", "-t", "http://127.0.0.1:1/{}", "--to", same+"/work"); r.code != exitUsage || !strings.Contains(r.stderr, "the queue of --from") {
+		t.Errorf("--to the queue by another URL: exit %d\n%s", r.code, r.stderr)
+	}
 	_, js := natstest.Connect(t, url)
 	if n := streamMsgs(t, js, "FETCHPIPE_WORK"); n != 5 {
-		t.Errorf("the queue holds %d items after the refusal, want all 5", n)
+		t.Errorf("the queue holds %d items after the refusals, want all 5", n)
 	}
 	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "KEPT", Subjects: []string{"kept"}}); err != nil {
 		t.Fatal(err)

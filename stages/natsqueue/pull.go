@@ -95,8 +95,9 @@ const pullWait = time.Second
 // runs, and tells the server every third of the consumer's AckWait that
 // each message it holds is still in progress, so that a slow fetch keeps
 // its message. The consumer's MaxAckPending caps the messages held by all
-// workers together. When the run's context ends, Pull stops pulling at
-// once; the messages it holds go on to their records, and a canceled
+// workers together. When the run's context ends, Pull stops pulling as
+// its pull request ends, within a second, giving back what that brings;
+// the messages it holds go on to their records, and a canceled
 // record's message is given back (see Settle). When the run ends, any
 // message still held, unsettled, is given back too: a sink that forgets to
 // settle (Publish without WithQueue) has every item delivered again, run
