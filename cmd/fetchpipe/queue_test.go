@@ -348,3 +348,23 @@ func TestQueueOverTLS(t *testing.T) {
 		t.Errorf("enqueue without the CA: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestQueueWorkerDeadline: --deadline ends a worker as it ends a run:
+// what finished is written, what it canceled goes back to the queue, and
+// the exit status says the run was cut short.
+func TestQueueWorkerDeadline(t *testing.T) {
+	url := natstest.Start(t)
+	srv := fakeServer(t, fakeapi.Config{Latency: fakeapi.Latency{Min: 200 * time.Millisecond, Max: 200 * time.Millisecond}})
+	if r := runCmd(t, names(40), "enqueue", url+"/work"); r.code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	r := runCmd(t, "", "--from", url+"/work", "-t", srv.URL()+"/r/{}.json", "-c", "4", "--deadline", "500ms", "--summary", "always")
+	recs := parseRecords(t, r.stdout)
+	if r.code != exitFailed || len(recs) == 0 || len(recs) >= 40 || !strings.Contains(r.stderr, "deadline of 500ms reached") || !strings.Contains(r.stderr, "given back") {
+		t.Errorf("exit %d, %d records\n%s", r.code, len(recs), r.stderr)
+	}
+	_, js := natstest.Connect(t, url)
+	if left := streamMsgs(t, js, "FETCHPIPE_WORK"); int(left)+len(recs) != 40 {
+		t.Errorf("%d records and %d items left in the queue, want 40 in all", len(recs), left)
+	}
+}
