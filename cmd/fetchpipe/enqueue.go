@@ -92,8 +92,13 @@ func enqueue(ctx context.Context, raw string, args []string, input string, again
 	done, err := natsqueue.Enqueue(list, c.js, u.subject, opts...)
 	info := cons.CachedInfo()
 	fmt.Fprintf(e.stderr, "fetchpipe: enqueued %s on %s", plural(int(done.Items), "item"), u.subject)
-	if done.Items > 0 {
+	switch {
+	case done.Items == 1:
+		fmt.Fprintf(e.stderr, " as seq %d (the seq of its record)", done.First)
+	case done.Items > 0 && done.Last-done.First+1 == uint64(done.Items):
 		fmt.Fprintf(e.stderr, " as seq %d to %d (the seq of their records)", done.First, done.Last)
+	case done.Items > 0:
+		fmt.Fprintf(e.stderr, " between seq %d and %d, among items another enqueue stored at the same time (the seq of their records)", done.First, done.Last)
 	}
 	fmt.Fprintf(e.stderr, " (stream %s, consumer %s: max deliver %d, ack wait %v, max ack pending %s)",
 		info.Stream, info.Name, info.Config.MaxDeliver, info.Config.AckWait, humanize.Comma(int64(info.Config.MaxAckPending)))

@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/segmentio/encoding/json"
 	"github.com/spf13/pflag"
 
 	"github.com/fetchpipe/fetchpipe/stages"
@@ -263,7 +264,7 @@ func (q *queueTask) report(w io.Writer) {
 		fmt.Fprintf(w, ", %s dead letters", humanize.Comma(s.DeadLetters))
 	}
 	if s.Unpublished > 0 {
-		fmt.Fprintf(w, "; %s results could not be published, and their items were given back", humanize.Comma(s.Unpublished))
+		fmt.Fprintf(w, "; %s could not be published, and went back to the queue", plural(int(s.Unpublished), "result"))
 	}
 	fmt.Fprintln(w)
 }
@@ -313,7 +314,7 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 		} else {
 			q.parser = stages.LineParser(sourceOpts...)
 		}
-		if err := q.checkFirstItem(ctx, f); err != nil {
+		if err := q.checkFirstItems(ctx, f); err != nil {
 			return nil, err
 		}
 		f.queue.noteOtherLimits(f.changed, q.cons.CachedInfo(), stderr)
@@ -345,12 +346,14 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 	return q, nil
 }
 
-// checkFirstItem makes a request of the first item waiting in the queue,
-// as a worker would, and refuses to start a worker that could make none:
-// started without the -t or --jsonl the items were meant for, it would
-// terminate every message as invalid_input, emptying the queue in
-// moments.
-func (q *queueTask) checkFirstItem(ctx context.Context, f *fetchFlags) error {
+// checkFirstItems makes requests of the first items waiting in the queue,
+// as a worker would, and refuses to start a worker that could make none
+// of them: started without the -t or --jsonl the items were meant for, it
+// would terminate every message as invalid_input, emptying the queue in
+// moments. One bad item among good ones (a header line, say) is no such
+// sign: it gets its invalid_input record, as in a list.
+func (q *queueTask) checkFirstItems(ctx context.Context, f *fetchFlags) error {
+	const sample = 10
 	info := q.cons.CachedInfo()
 	st, err := q.in.js.Stream(ctx, info.Stream)
 	if err != nil {
@@ -360,29 +363,41 @@ func (q *queueTask) checkFirstItem(ctx context.Context, f *fetchFlags) error {
 	if err != nil || sinfo.State.Msgs == 0 {
 		return nil
 	}
-	msg, err := st.GetMsg(ctx, sinfo.State.FirstSeq)
-	if err != nil || msg.Subject != q.from.subject {
-		return nil
-	}
-	req := q.parser.Parse(int64(msg.Sequence), msg.Data)
+	var first *jetstream.RawStreamMsg
 	why := ""
-	switch {
-	case req.Err != nil && req.Err.Kind == stages.KindInvalidInput:
-		why = req.Err.Message
-	case req.Err == nil:
-		if err := stages.CheckURL(req.URL); err != nil {
-			why = strings.TrimPrefix(err.Error(), string(stages.KindInvalidInput)+": ")
+	seq := sinfo.State.FirstSeq
+	for range sample {
+		msg, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(q.from.subject))
+		if err != nil {
+			break // no more, or no answer: what was seen decides
+		}
+		seq = msg.Sequence + 1
+		req := q.parser.Parse(int64(msg.Sequence), msg.Data)
+		bad := ""
+		switch {
+		case req.Err != nil && req.Err.Kind == stages.KindInvalidInput:
+			bad = req.Err.Message
+		case req.Err == nil:
+			if err := stages.CheckURL(req.URL); err != nil {
+				bad = strings.TrimPrefix(err.Error(), string(stages.KindInvalidInput)+": ")
+			}
+		}
+		if bad == "" {
+			return nil // one item a worker can fetch: the flags fit the queue
+		}
+		if first == nil {
+			first, why = msg, bad
 		}
 	}
-	if why == "" {
+	if first == nil {
 		return nil
 	}
 	hint := "give -t with the template the items were meant for, or --jsonl for specs"
 	if f.template != "" || f.jsonl {
 		hint = "check -t and --jsonl against what was enqueued"
 	}
-	return fmt.Errorf("--from: the first item waiting in the queue, %.80q (stream %s, seq %d), makes no request with these flags (%s): a worker would terminate every such message as invalid_input; %s",
-		msg.Data, info.Stream, msg.Sequence, why, hint)
+	return fmt.Errorf("--from: no item among the first waiting in the queue makes a request with these flags; the first, %.80q (stream %s, seq %d): %.200s. A worker would terminate every such message as invalid_input: %s",
+		first.Data, info.Stream, first.Sequence, why, hint)
 }
 
 // noteOtherLimits says on stderr when the queue's flags given differ from
@@ -442,22 +457,41 @@ func isRegularFile(path string) bool {
 // are the results of items the queue no longer holds, which a worker
 // started again with the same command must not wipe. A last line that a
 // kill tore is cut off first, so that the records appended follow whole
-// ones.
+// ones; a last line that is a whole record, only without its line break
+// (an editor's doing), gets one. The file is locked for the run, as two
+// workers writing one file would cut each other's lines.
 func appendOutput(path string) (io.Writer, func() error, error) {
-	file, err := os.OpenFile(path, os.O_RDWR, 0)
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open output: %w", err)
 	}
-	end, err := wholeLines(file)
-	if err == nil {
-		err = file.Truncate(end)
-	}
-	if err == nil {
-		_, err = file.Seek(end, io.SeekStart)
-	}
-	if err != nil {
+	fail := func(err error) (io.Writer, func() error, error) {
 		file.Close()
 		return nil, nil, fmt.Errorf("output %s: %w", path, err)
+	}
+	if err := lockFile(file); err != nil {
+		return fail(fmt.Errorf("%w; give each worker its own file", err))
+	}
+	end, err := wholeLines(file)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := file.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if tail := st.Size() - end; tail > 0 {
+		b := make([]byte, min(tail, 64<<20))
+		n, _ := file.ReadAt(b, end)
+		var rec stages.Record
+		if int64(n) == tail && json.Unmarshal(b[:n], &rec) == nil {
+			_, err = file.Write([]byte("\n"))
+		} else {
+			err = file.Truncate(end)
+		}
+		if err != nil {
+			return fail(err)
+		}
 	}
 	return file, file.Close, nil
 }

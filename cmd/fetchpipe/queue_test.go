@@ -210,7 +210,7 @@ func TestQueueWorkerRefusesWhatItCannotFetch(t *testing.T) {
 		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
 	}
 	r := runCmd(t, "", "--from", url+"/work", "--until-empty")
-	if r.code != exitUsage || !strings.Contains(r.stderr, `the first item waiting in the queue, "name0" (stream FETCHPIPE_WORK, seq 1), makes no request`) ||
+	if r.code != exitUsage || !strings.Contains(r.stderr, `no item among the first waiting in the queue makes a request with these flags; the first, "name0" (stream FETCHPIPE_WORK, seq 1)`) ||
 		!strings.Contains(r.stderr, "give -t") || len(r.stdout) > 0 {
 		t.Errorf("a worker without -t: exit %d\n%s", r.code, r.stderr)
 	}
@@ -270,6 +270,17 @@ func TestQueueWorkerAppendsToItsOutput(t *testing.T) {
 	}
 	f.WriteString(`{"seq":99,"url":"torn`) // a kill mid-line
 	f.Close()
+	held, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lockFile(held); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCmd(t, "", worker...); r.code != exitUsage || !strings.Contains(r.stderr, "another run is writing it") || !strings.Contains(r.stderr, "its own file") {
+		t.Errorf("a second worker on a file in use: exit %d\n%s", r.code, r.stderr)
+	}
+	held.Close()
 
 	r = runCmd(t, names(3), "enqueue", url+"/work")
 	if r.code != exitOK || !strings.Contains(r.stderr, "enqueued 0 items on work") || !strings.Contains(r.stderr, "3 not enqueued again") {
@@ -366,5 +377,27 @@ func TestQueueWorkerDeadline(t *testing.T) {
 	_, js := natstest.Connect(t, url)
 	if left := streamMsgs(t, js, "FETCHPIPE_WORK"); int(left)+len(recs) != 40 {
 		t.Errorf("%d records and %d items left in the queue, want 40 in all", len(recs), left)
+	}
+}
+
+// TestQueueOneBadItemFirst: one item a worker cannot fetch at the head of
+// the queue does not stop workers: it gets its
+// invalid_input record, and the rest are fetched. A whole record at the
+// end of the output without its line break (an editor's) is kept.
+func TestQueueOneBadItemFirst(t *testing.T) {
+	url := natstest.Start(t)
+	api := fake(t, fakeapi.Config{})
+	if r := runCmd(t, "..\n"+names(3), "enqueue", url+"/work"); r.code != exitOK { // ".." is no path segment
+		t.Fatalf("enqueue: exit %d\n%s", r.code, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+	if err := os.WriteFile(out, []byte(`{"seq":0,"url":"kept","ok":true}`), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "", "--from", url+"/work", "--until-empty", "-t", api+"/r/{}.json", "-d", "none", "-o", out)
+	b, _ := os.ReadFile(out)
+	recs := parseRecords(t, b)
+	if r.code != exitFailed || len(recs) != 5 || recs[0].URL != "kept" {
+		t.Errorf("exit %d, %d records\n%s\n%s", r.code, len(recs), b, r.stderr)
 	}
 }
