@@ -233,7 +233,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 			}
 		}
 	}
-	if rec.Attempts > 0 && refused(&rec) {
+	if rec.Attempts > 0 && refused(&rec, t.Try) {
 		// Nothing, unless the budget adapts. The host's pause is capped
 		// as a retry's wait is: a Retry-After of a day would otherwise
 		// hold the host's every item for a day.

@@ -84,12 +84,13 @@ func WithObserver(observe func(pipeline.Event)) Option {
 // WithAutoThrottle makes Fetch find how many requests each host takes at
 // once, rather than be told: per host, the number in flight starts at 2,
 // doubles while answers come well, is cut when the host refuses requests
-// (429, 503, a connection refused or reset) or its answers slow down to
-// twice their usual time, and then grows back one at a time (see
-// pipeline.Adaptive). It stays within WithConcurrency overall, and
-// WithPerHost is its ceiling; a Retry-After on a refusal pauses the host
-// for as long as it asks, up to WithMaxRetryWait. WithObserver hears each change of a host's
-// limit (pipeline.EventLimits).
+// (429, 503; a connection refused or reset on an item's first try, as
+// one whose every try fails says more of the item than of the load) or
+// its answers slow down to twice their usual time, and then grows back
+// one at a time (see pipeline.Adaptive). It stays within WithConcurrency
+// overall, and WithPerHost is its ceiling; a Retry-After on a refusal
+// pauses the host for as long as it asks, up to WithMaxRetryWait.
+// WithObserver hears each change of a host's limit (pipeline.EventLimits).
 func WithAutoThrottle() Option {
 	return set(optAutoThrottle, func(s *settings) { s.autoThrottle = true })
 }
@@ -112,9 +113,15 @@ func (s *settings) newBudget() *pipeline.Budget {
 	return pipeline.NewBudget(overall, perHost)
 }
 
-// refused reports whether rec says its host refused the request for
-// overload, as an adaptive budget hears it (Task.Refused).
-func refused(rec *Record) bool {
+// refused reports whether rec, of an item's try'th try, says its host
+// refused the request for overload, as an adaptive budget hears it
+// (Task.Refused). A 429 or 503 says so on any try. A connection refused or
+// reset says so only on an item's first try: on its retries it says more
+// of the item than of the load, as an item whose request breaks the
+// server's handler fails every try, and each would cut its host's limit
+// again, down to one for all its other items (5 such URLs among 1,500
+// took a run from 0.6 s to 35 s).
+func refused(rec *Record, try int) bool {
 	if rec.Err == nil {
 		return false
 	}
@@ -122,7 +129,7 @@ func refused(rec *Record) bool {
 	case KindHTTPStatus:
 		return rec.Status == http.StatusTooManyRequests || rec.Status == http.StatusServiceUnavailable
 	case KindConnect, KindNetwork:
-		return true
+		return try == 1
 	}
 	return false
 }

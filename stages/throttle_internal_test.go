@@ -3,26 +3,33 @@ package stages
 import "testing"
 
 // TestRefusedIsOverload: what Fetch tells an adaptive budget is a refusal
-// for overload: a 429 or a 503, a connection refused or broken; not a
-// failure of the request itself.
+// for overload: a 429 or a 503 on any try, a connection refused or broken
+// on an item's first try; not a failure of the request itself, nor the
+// connection failures of an item's retries, which say more of the item.
 func TestRefusedIsOverload(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		rec    Record
+		try    int
 		refuse bool
 	}{
-		{"ok", Record{Status: 200}, false},
-		{"429", Record{Status: 429, Err: newError(KindHTTPStatus, "")}, true},
-		{"503", Record{Status: 503, Err: newError(KindHTTPStatus, "")}, true},
-		{"500", Record{Status: 500, Err: newError(KindHTTPStatus, "")}, false},
-		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, false},
-		{"connection refused", Record{Err: newError(KindConnect, "")}, true},
-		{"reset", Record{Err: newError(KindNetwork, "")}, true},
-		{"timeout", Record{Err: newError(KindTimeout, "")}, false},
-		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, false},
+		{"ok", Record{Status: 200}, 1, false},
+		{"429", Record{Status: 429, Err: newError(KindHTTPStatus, "")}, 1, true},
+		{"429 on a retry", Record{Status: 429, Err: newError(KindHTTPStatus, "")}, 3, true},
+		{"503", Record{Status: 503, Err: newError(KindHTTPStatus, "")}, 1, true},
+		{"500", Record{Status: 500, Err: newError(KindHTTPStatus, "")}, 1, false},
+		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, 1, false},
+		{"connection refused", Record{Err: newError(KindConnect, "")}, 1, true},
+		{"reset", Record{Err: newError(KindNetwork, "")}, 1, true},
+		{"reset on a retry", Record{Err: newError(KindNetwork, "")}, 2, false},
+		{"refused on a retry", Record{Err: newError(KindConnect, "")}, 2, false},
+		{"timeout", Record{Err: newError(KindTimeout, "")}, 1, false},
+		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, 1, false},
 	} {
-		if got := refused(&tt.rec); got != tt.refuse {
-			t.Errorf("%s: refused %v, want %v", tt.name, got, tt.refuse)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refused(&tt.rec, tt.try); got != tt.refuse {
+				t.Errorf("refused %v, want %v", got, tt.refuse)
+			}
+		})
 	}
 }
