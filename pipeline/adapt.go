@@ -25,7 +25,9 @@ import (
 //   - Items that take Tolerance times the key's usual time, smoothed over
 //     the last few, cut the limit to 80%, once per round: a server that
 //     slows down under load is queueing, and more at once only lengthens
-//     its queue.
+//     its queue. An item's time counts for at most twice the median of the
+//     last 16, so that the slow tail real servers have (one answer in
+//     twenty taking twenty times the rest) is not taken for queueing.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -73,6 +75,12 @@ const (
 	recentWeight = 1.0 / 8
 	// warmUp is how many items the recent time needs before it is judged.
 	warmUp = 8
+
+	// tailItems is how many of the last items' times a time is weighed
+	// against, and tailCap how many times their median it counts for at
+	// most (see slowed).
+	tailItems = 16
+	tailCap   = 2.0
 )
 
 // adapter is the adaptive limit of one key, changed with the budget
@@ -83,7 +91,8 @@ type adapter struct {
 	ceiling int
 	slow    bool // in slow start: no cut yet
 
-	recent, usual float64 // latency in seconds (see slowed)
+	recent, usual float64            // latency in seconds (see slowed)
+	times         [tailItems]float64 // the last items' times, a ring, for their median
 	samples       int
 	sinceCut      int // samples since the last cut
 
@@ -195,11 +204,21 @@ func (a *adapter) cut(round int64, factor float64) {
 // flight, where the key queues nothing: its recent time is then the usual
 // one.
 func (a *adapter) slowed(took float64) bool {
+	a.times[a.samples%tailItems] = took
 	a.samples++
 	a.sinceCut++
 	if a.samples == 1 {
 		a.recent, a.usual = took, took
 		return false
+	}
+	// An answer of the slow tail that real APIs have (a cache miss, a big
+	// page: one in twenty taking twenty times the rest) moved the average
+	// as a server slowing down does, and each cut the key's limit, holding
+	// it to a few in flight. It counts for no more than tailCap times the
+	// median of the last items: a server that queues slows them all, and
+	// moves their median too.
+	if a.samples >= tailItems {
+		took = min(took, tailCap*median(a.times[:]))
 	}
 	a.recent += (took - a.recent) * recentWeight
 	a.usual = min(a.usual, a.recent)
@@ -227,4 +246,17 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// median returns the median of times, without changing them: a copy on
+// the stack, sorted by insertion, as there are tailItems of them.
+func median(times []float64) float64 {
+	var sorted [tailItems]float64
+	n := copy(sorted[:], times)
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }

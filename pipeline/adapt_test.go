@@ -243,3 +243,38 @@ func TestAdaptiveIgnoresSpread(t *testing.T) {
 		}
 	})
 }
+
+// TestAdaptiveIgnoresASlowTail: one answer in twenty taking twenty times
+// the others, whatever the load, as a real API's do (a cache miss, a big
+// page), counts for no more than twice the median of the last answers:
+// on an average each slow answer looked like a server slowing down, and
+// held the key to 5 or 6 in flight. The key is still cut at times, as its
+// usual time is the least its recent time has been (see Adaptive): the
+// limit it keeps, on average, is judged, not the ideal 64.
+func TestAdaptiveIgnoresASlowTail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		var mu sync.Mutex
+		tail := func(int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			d := 20*time.Millisecond + time.Duration(r.Int64N(int64(80*time.Millisecond)))
+			if r.IntN(20) == 0 {
+				d *= 20
+			}
+			return d
+		}
+		s := newLoadServer(capacityOf(0), tail)
+		limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		after := limits["a"][slices.Index(limits["a"], 64):]
+		sum := 0
+		for _, l := range after {
+			sum += l
+		}
+		if mean := float64(sum) / float64(len(after)); mean < 16 {
+			t.Errorf("the limit kept %.1f of 64 on average once it first reached 64 (all: %v)", mean, limits["a"])
+		} else {
+			t.Logf("the limit kept %.1f of 64 on average", mean)
+		}
+	})
+}
