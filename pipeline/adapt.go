@@ -20,8 +20,11 @@ import (
 //     sent at the old limit, and their refusals say nothing new; a pause
 //     the refusal asks for is taken once per round too. A limit once cut
 //     grows by one per round of items that go well (additive increase),
-//     and by one per four rounds near where the server last refused, so
-//     that probing past what it takes is rare.
+//     and by one per four rounds near where the server last refused,
+//     twice as many for each refusal in a row there (up to 128), so that
+//     probing past what it takes is rare, and rarer the more the server
+//     says no: a server that asks for a pause with each refusal costs one
+//     per probe.
 //   - Items that take Tolerance times the key's usual time, smoothed over
 //     the last few, cut the limit to 80%, once per round: a server that
 //     slows down under load is queueing, and more at once only lengthens
@@ -69,8 +72,11 @@ const (
 	slowCut    = 0.8
 
 	// plateau is how many rounds the limit takes to grow by one near
-	// where the server last refused.
-	plateau = 4
+	// where the server last refused, doubled for each refusal in a row
+	// there, up to maxAgain times: a server that asks for a pause with
+	// each refusal costs one per probe past what it takes.
+	plateau  = 4
+	maxAgain = 5
 
 	recentWeight = 1.0 / 8
 	// warmUp is how many items the recent time needs before it is judged.
@@ -102,8 +108,10 @@ type adapter struct {
 	started, cutAt int64
 
 	// refusedAt is the limit at the last refusal, around which growth is
-	// slow; 0 before the first.
+	// slow; 0 before the first. again counts the refusals in a row at
+	// about that limit: each doubles the rounds growth takes there.
 	refusedAt float64
+	again     int
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
@@ -148,6 +156,13 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// The first refusal of a round says where the server's limit
 			// is, and pauses the key if it asks; those of items sent at
 			// the same limit say nothing more, and do not pause it again.
+			// A refusal where the last one was says the server has not
+			// changed: the next probe there waits twice as long.
+			if a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1.5 {
+				a.again = min(a.again+1, maxAgain)
+			} else {
+				a.again = 0
+			}
 			a.refusedAt = a.limit
 			if pause > 0 {
 				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
@@ -173,7 +188,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// Near where the server last refused, probe slowly: each
 			// refusal there costs refused items, and a pause if the
 			// server asks for one (CUBIC's plateau, in short).
-			a.limit += 1 / (plateau * a.limit)
+			a.limit += 1 / (plateau * float64(int(1)<<a.again) * a.limit)
 		default:
 			a.limit += 1 / a.limit // one more a round
 		}
