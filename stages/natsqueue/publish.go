@@ -203,7 +203,9 @@ func (pb *publisher) settleOldest(wait bool) error {
 					err = fmt.Errorf("no acknowledgement in %v", ackTimeout)
 				}
 			case <-pb.ctx.Done():
-				return nil // aborted: what is held is given back as the run ends
+				// Aborted: what is held is given back as the run ends. An
+				// error, so that settleAll does not wait for this one again.
+				return context.Cause(pb.ctx)
 			}
 		}
 	} else {
