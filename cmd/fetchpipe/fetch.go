@@ -501,7 +501,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			t.first()
 		}
 		firstRecord = false
-		if queue != nil {
+		if queue != nil && queue.queue != nil {
 			if queue.givenBack(&r) {
 				return nil // not a result: another worker fetches it
 			}
@@ -529,7 +529,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
-		if queue == nil {
+		if queue == nil || queue.queue == nil {
 			return nw.Flush()
 		}
 		if err := flush(); err != nil {
