@@ -93,10 +93,13 @@ func helpTopics() []*cobra.Command {
 Each input item yields one JSON record, on one line, as soon as it is done.
 Fields in brackets appear only when they apply:
 
-  seq            the item's position among the input items, from 0
+  seq            the item's position among the input items, from 0, in
+                 the whole input also with --shard; with --from, its
+                 message's sequence in the queue's stream, from 1
   [follow]       (library follow-ups) the path below item seq
   item           the item's identity: a hash of the line as read (or a
-                 --jsonl spec's id); what --resume matches records by
+                 --jsonl spec's id); what --resume matches records by, and
+                 --shard splits by
   url            the URL requested, credentials masked
   [final_url]    where redirects ended, when elsewhere
   status         the HTTP status; 0 when no response came
@@ -129,11 +132,14 @@ failure it was, error.message what happened, in words for a person.
 		topic("exit", "The exit statuses", `
   0    every record is ok
   1    the run finished, but some records are not ok (the summary counts
-       them by kind); also when --deadline cut the run short
+       them by kind); also when --deadline cut the run short, and, for a
+       worker of a queue (--from), when a result could not be published
+       or a message became a dead letter
   2    usage error: a flag, an argument, an input or output that cannot be
        used; nothing was fetched (and with --resume, nothing written)
   3    fatal I/O error mid-run: the output could not be written, or the
-       input could not be read any more
+       input could not be read any more (with --from and --to: the queue
+       or the results stream failed for good, or refused a record)
   130  interrupted (SIGINT, SIGTERM): reading stopped, requests in flight
        had --grace to finish, the rest got canceled records`),
 	}

@@ -86,6 +86,8 @@ fetched), 3 fatal I/O error, 130 interrupted.`,
   fetchpipe -i urls.txt --per-host 4 --rate 10/s --retries 3 -o out.ndjson
   fetchpipe --jsonl -i requests.jsonl -o results.ndjson
   fetchpipe -i urls.txt --dry-run | head        # what would be sent
+  fetchpipe -i urls.txt --shard 0/3 -o part0.ndjson   # one of three machines
+  fetchpipe --from nats://host/work -t 'https://x.io/{}' --to nats://host/out
   fetchpipe demo`,
 		Version:       versionText(),
 		Args:          cobra.ArbitraryArgs,
