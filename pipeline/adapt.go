@@ -78,15 +78,11 @@ const (
 	plateau  = 4
 	maxAgain = 5
 
-	recentWeight = 1.0 / 8
-	// warmUp is how many items the recent time needs before it is judged.
+	// windowItems is how many items' times a median is taken of.
+	windowItems = 32
+	// warmUp is how many items after a cut the limit is not cut again
+	// for a slowdown.
 	warmUp = 8
-
-	// tailItems is how many of the last items' times a time is weighed
-	// against, and tailCap how many times their median it counts for at
-	// most (see slowed).
-	tailItems = 16
-	tailCap   = 2.0
 )
 
 // adapter is the adaptive limit of one key, changed with the budget
@@ -97,9 +93,8 @@ type adapter struct {
 	ceiling int
 	slow    bool // in slow start: no cut yet
 
-	recent, usual float64            // latency in seconds (see slowed)
-	times         [tailItems]float64 // the last items' times, a ring, for their median
-	samples       int
+	recent, usual float64 // latency in seconds (see slowed)
+	windows       [8]timeWindow
 	sinceCut      int // samples since the last cut
 
 	// started numbers the items as they start; an item's number says
@@ -170,7 +165,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		}
 		a.cut(round, refusedCut)
 	default:
-		if a.slowed(took.Seconds()) && a.sinceCut >= warmUp {
+		if a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
 			// The recent time lags by some items: those that ran before
 			// the cut are not a reason to cut again.
 			a.cut(round, slowCut)
@@ -208,36 +203,41 @@ func (a *adapter) cut(round int64, factor float64) {
 	a.limit = max(math.Floor(a.limit*factor), 1)
 }
 
-// slowed takes in the time an item took and reports whether the key's
-// recent items take Tolerance times their usual time.
+// slowed takes in the time an item took, the item numbered start as it
+// started, and reports whether the key's recent items take Tolerance times
+// their usual time.
 //
-// The recent time follows the last few items. The usual time is the least
-// the recent time has been: what the key's items take when the server
-// queues none of them. A server that slows down as the key sends more is
-// caught as it does, and the usual time does not creep up with it, as an
-// average would. A server slower for reasons of its own shows it at one in
-// flight, where the key queues nothing: its recent time is then the usual
-// one.
-func (a *adapter) slowed(took float64) bool {
-	a.times[a.samples%tailItems] = took
-	a.samples++
+// Times are taken in windows of windowItems items by the order they
+// started, and a window is judged once all of its items are done: the
+// recent time is the median of the last window done, and the usual time
+// the least such median. Taken in the order they end, the first items of
+// a key, or of a larger limit, are the fastest of their lot, and a usual
+// time learnt from them was too low, so that answers that merely vary in
+// time looked slow against it. A median, not an average: the slow tail
+// real answers have (one in twenty taking twenty times the rest) does not
+// move it, where a server that queues, slowing every answer, does. A
+// server slower for reasons of its own shows it at one in flight, where
+// the key queues nothing: its recent time is then the usual one.
+func (a *adapter) slowed(start int64, took float64) bool {
 	a.sinceCut++
-	if a.samples == 1 {
-		a.recent, a.usual = took, took
+	id, size := windowOf(start)
+	w := &a.windows[id%int64(len(a.windows))]
+	switch {
+	case w.id > id:
+		return false // a window long gone: its lot is judged without it
+	case w.id < id:
+		*w = timeWindow{id: id}
+	}
+	w.times[w.n] = took
+	if w.n++; w.n < size {
 		return false
 	}
-	// An answer of the slow tail that real APIs have (a cache miss, a big
-	// page: one in twenty taking twenty times the rest) moved the average
-	// as a server slowing down does, and each cut the key's limit, holding
-	// it to a few in flight. It counts for no more than tailCap times the
-	// median of the last items: a server that queues slows them all, and
-	// moves their median too.
-	if a.samples >= tailItems {
-		took = min(took, tailCap*median(a.times[:]))
+	w.id = -1 // done
+	a.recent = median(w.times[:size])
+	if a.usual == 0 || a.recent < a.usual {
+		a.usual = a.recent
 	}
-	a.recent += (took - a.recent) * recentWeight
-	a.usual = min(a.usual, a.recent)
-	if a.samples <= warmUp || a.recent <= a.usual*a.cfg.Tolerance {
+	if a.recent <= a.usual*a.cfg.Tolerance {
 		return false
 	}
 	if a.limit <= 1 {
@@ -245,6 +245,25 @@ func (a *adapter) slowed(took float64) bool {
 		return false
 	}
 	return true
+}
+
+// windowOf returns the window of the item numbered start, and how many
+// items it has: the first few small, so that a server that queues as the
+// key first grows is caught early, against what its first items took;
+// then windowItems, whose medians vary less.
+func windowOf(start int64) (id int64, size int) {
+	const first, small = 2, windowItems / 4
+	if start <= first*small {
+		return (start - 1) / small, small
+	}
+	return first + (start-1-first*small)/windowItems, windowItems
+}
+
+// A timeWindow gathers the times of the items of one window (windowOf).
+type timeWindow struct {
+	id    int64 // the window's number: its first item's, over windowItems
+	n     int
+	times [windowItems]float64
 }
 
 // paused returns when the key may start again after a refusal's pause, or
@@ -264,9 +283,9 @@ func later(a, b time.Time) time.Time {
 }
 
 // median returns the median of times, without changing them: a copy on
-// the stack, sorted by insertion, as there are tailItems of them.
+// the stack, sorted by insertion, as there are windowItems of them.
 func median(times []float64) float64 {
-	var sorted [tailItems]float64
+	var sorted [windowItems]float64
 	n := copy(sorted[:], times)
 	for i := 1; i < n; i++ {
 		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
