@@ -25,12 +25,13 @@ import (
 //     probing past what it takes is rare, and rarer the more the server
 //     says no: a server that asks for a pause with each refusal costs one
 //     per probe.
-//   - Items that take Tolerance times the key's usual time, smoothed over
-//     the last few, cut the limit to 80%, once per round: a server that
-//     slows down under load is queueing, and more at once only lengthens
-//     its queue. An item's time counts for at most twice the median of the
-//     last 16, so that the slow tail real servers have (one answer in
-//     twenty taking twenty times the rest) is not taken for queueing.
+//   - Items that take Tolerance times the key's usual time cut the limit
+//     to 80%, once per round: a server that slows down under load is
+//     queueing, and more at once only lengthens its queue. Times are
+//     judged as medians of windows of items in the order they started
+//     (see slowed), so that neither the slow tail real servers have (one
+//     answer in twenty taking twenty times the rest) nor the fastest
+//     answers, which end first, mislead it.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
