@@ -58,12 +58,12 @@ func WithAdaptive(a Adaptive) Option {
 	return func(c *config) { c.adaptive = &a; c.given |= optAdaptive }
 }
 
-// Smoothing of the key's latency: the recent figure follows the last
-// eight items or so, so that a key whose items vary in time, as requests
-// do (50 to 250 ms, say), is not cut for its own spread. A key whose items
-// take either very little or very long (fast failures among slow answers)
-// is: its usual time is the least the smoothed time has been, and it may
-// settle at a few in flight. A Tolerance above the spread avoids that.
+// A key's times are judged as medians of windows of its items (see
+// slowed), so that a key whose items vary in time, as requests do (50 to
+// 250 ms, or a slow tail), is not cut for its own spread. A key whose
+// items take either very little or very long in about equal shares (fast
+// failures among slow answers) may still be, as its medians jump between
+// the two; a Tolerance above that spread avoids it.
 const (
 	// refusedCut and slowCut are what a refusal and a slowdown leave of a
 	// key's limit. A refusal is the server's own word, and a cut by 0.7
