@@ -400,7 +400,9 @@ func TestQueueScenarioTiny(t *testing.T) {
 	var labels []string
 	for _, r := range s.Rows {
 		labels = append(labels, r.Strategy)
-		if r.Problem != "" || r.ExitCode != 0 || r.CPUS <= 0 {
+		// nats-server's CPU is read from /proc in ticks of 10 ms, which a
+		// tiny run may not fill.
+		if r.Problem != "" || r.ExitCode != 0 || r.CPUS <= 0 && r.Strategy != "nats-server" {
 			t.Errorf("%s: exit %d, problem %q, CPU %v s", r.Label, r.ExitCode, r.Problem, r.CPUS)
 		}
 	}
