@@ -81,6 +81,9 @@ const (
 
 	// windowItems is how many items' times a median is taken of.
 	windowItems = 32
+	// openWindows is how many windows a key gathers at once; an item of
+	// one older still is left out of the judging.
+	openWindows = 4
 	// warmUp is how many items after a cut the limit is not cut again
 	// for a slowdown.
 	warmUp = 8
@@ -95,8 +98,11 @@ type adapter struct {
 	slow    bool // in slow start: no cut yet
 
 	recent, usual float64 // latency in seconds (see slowed)
-	windows       [8]timeWindow
-	sinceCut      int // samples since the last cut
+	// windows are the key's open windows of times, made at its second
+	// item: a key of one item (a list of a million hosts, one URL each)
+	// costs none, as the budget remembers every key for a minute.
+	windows  *[openWindows]timeWindow
+	sinceCut int // samples since the last cut
 
 	// started numbers the items as they start; an item's number says
 	// which round it belongs to. Signals from items started before the
@@ -222,14 +228,20 @@ func (a *adapter) cut(round int64, factor float64) {
 func (a *adapter) slowed(start int64, took float64) bool {
 	a.sinceCut++
 	id, size := windowOf(start)
-	w := &a.windows[id%int64(len(a.windows))]
+	if a.windows == nil {
+		if a.started < 2 {
+			return false // one item alone is judged by nothing
+		}
+		a.windows = new([openWindows]timeWindow)
+	}
+	w := &a.windows[id%openWindows]
 	switch {
 	case w.id > id:
 		return false // a window long gone: its lot is judged without it
 	case w.id < id:
 		*w = timeWindow{id: id}
 	}
-	w.times[w.n] = took
+	w.times[w.n] = float32(took)
 	if w.n++; w.n < size {
 		return false
 	}
@@ -264,7 +276,7 @@ func windowOf(start int64) (id int64, size int) {
 type timeWindow struct {
 	id    int64 // the window's number: its first item's, over windowItems
 	n     int
-	times [windowItems]float64
+	times [windowItems]float32 // seconds
 }
 
 // paused returns when the key may start again after a refusal's pause, or
@@ -284,14 +296,17 @@ func later(a, b time.Time) time.Time {
 }
 
 // median returns the median of times, without changing them: a copy on
-// the stack, sorted by insertion, as there are windowItems of them.
-func median(times []float64) float64 {
-	var sorted [windowItems]float64
+// the stack, sorted by insertion, as there are at most windowItems of them.
+func median(times []float32) float64 {
+	var sorted [windowItems]float32
 	n := copy(sorted[:], times)
 	for i := 1; i < n; i++ {
 		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
 			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
 		}
 	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
+	if n%2 == 1 {
+		return float64(sorted[n/2])
+	}
+	return (float64(sorted[n/2-1]) + float64(sorted[n/2])) / 2
 }
