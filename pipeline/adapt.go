@@ -81,9 +81,11 @@ const (
 
 	// windowItems is how many items' times a median is taken of.
 	windowItems = 32
-	// openWindows is how many windows a key gathers at once; an item of
-	// one older still is left out of the judging.
+	// openWindows is how many windows a key gathers at once beside those
+	// its limit needs, up to maxWindows (1,000 in flight: 8 KB); an item
+	// of a window older still is left out of the judging.
 	openWindows = 4
+	maxWindows  = 64
 	// warmUp is how many items after a cut the limit is not cut again
 	// for a slowdown.
 	warmUp = 8
@@ -101,7 +103,7 @@ type adapter struct {
 	// windows are the key's open windows of times, made at its second
 	// item: a key of one item (a list of a million hosts, one URL each)
 	// costs none, as the budget remembers every key for a minute.
-	windows  *[openWindows]timeWindow
+	windows  []timeWindow
 	sinceCut int // samples since the last cut
 
 	// started numbers the items as they start; an item's number says
@@ -228,13 +230,22 @@ func (a *adapter) cut(round int64, factor float64) {
 func (a *adapter) slowed(start int64, took float64) bool {
 	a.sinceCut++
 	id, size := windowOf(start)
-	if a.windows == nil {
-		if a.started < 2 {
-			return false // one item alone is judged by nothing
-		}
-		a.windows = new([openWindows]timeWindow)
+	if a.started < 2 {
+		return false // one item alone is judged by nothing
 	}
-	w := &a.windows[id%openWindows]
+	// With L in flight, items of about L/windowItems windows end
+	// interleaved: a window must stay open until its last ends, or none
+	// would ever be whole.
+	if need := min(2*int(a.limit)/windowItems+openWindows, maxWindows); len(a.windows) < need {
+		grown := make([]timeWindow, need)
+		for _, old := range a.windows {
+			if old.n > 0 && old.id >= 0 {
+				grown[old.id%int64(need)] = old
+			}
+		}
+		a.windows = grown
+	}
+	w := &a.windows[id%int64(len(a.windows))]
 	switch {
 	case w.id > id:
 		return false // a window long gone: its lot is judged without it

@@ -299,3 +299,18 @@ func TestAdaptiveProbesLessWhereItIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestAdaptiveJudgesTimesAtAThousandInFlight: with hundreds of items in
+// flight, those of many windows end interleaved; the windows stay open
+// until each is whole, so that a server that queues is still caught, far
+// below the stage's limit of 1,000.
+func TestAdaptiveJudgesTimesAtAThousandInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		queueing := func(n int) time.Duration { return 100 * time.Millisecond * time.Duration(1+n/64) }
+		s := newLoadServer(capacityOf(0), queueing)
+		limits := runAdaptive(t, s, repeat("a", 20000), pipeline.Limits{InFlight: 1000}, pipeline.Limits{}, pipeline.Adaptive{})
+		if last := limits["a"][len(limits["a"])-1]; s.peak["a"] >= 1000 || last > 400 {
+			t.Errorf("the key reached %d in flight and ended at %d of 1,000: a server that queues was not caught (%d limits)", s.peak["a"], last, len(limits["a"]))
+		}
+	})
+}
