@@ -162,7 +162,9 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// the same limit say nothing more, and do not pause it again.
 			// A refusal where the last one was says the server has not
 			// changed: the next probe there waits twice as long.
-			if a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1.5 {
+			// Only a refusal that asked for a pause: a probe refused at
+			// once costs one try, and is worth making as often as ever.
+			if pause > 0 && a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1.5 {
 				a.again = min(a.again+1, maxAgain)
 			} else {
 				a.again = 0

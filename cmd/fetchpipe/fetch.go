@@ -727,6 +727,10 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // limit, as --auto-throttle finds it, and for its growth each time it
 // reaches a power of two: a line for each step up would be hundreds. An
 // observer is called one event at a time, so last needs no lock.
+// autoThrottleStart is where --auto-throttle starts each host's limit:
+// pipeline.Adaptive's default Start.
+const autoThrottleStart = 2
+
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
 	last := map[string]int{}
 	return func(e pipeline.Event) {
@@ -736,11 +740,15 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 		}
 		n := e.Limits.InFlight
 		was, seen := last[e.Key]
+		if !seen {
+			// A host's first change is from where every host starts.
+			was, seen = autoThrottleStart, true
+		}
 		if len(last) < 10000 || seen {
 			last[e.Key] = n
 		}
 		switch {
-		case seen && n < was:
+		case n < was:
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it refused or slowed\n", e.Key, n, was)
 		case n&(n-1) == 0:
 			fmt.Fprintf(w, "fetchpipe: %s: up to %d in flight\n", e.Key, n)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fetchpipe/fetchpipe/internal/fakeapi"
+	"github.com/fetchpipe/fetchpipe/pipeline"
 	"github.com/fetchpipe/fetchpipe/stages"
 )
 
@@ -209,5 +210,18 @@ func TestAutoThrottleFindsWhatAHostTakes(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "limits    in flight at the end: "+host+" ") {
 		t.Errorf("the summary lacks the limit the host settled at:\n%s", r.stderr)
+	}
+}
+
+// TestLimitLogFirstChange: a host's first change of limit is told against
+// where every host starts: a first cut from 2 to 1 is a cut, not growth.
+func TestLimitLogFirstChange(t *testing.T) {
+	var b strings.Builder
+	log := withLimitLog(func(pipeline.Event) {}, &b)
+	log(pipeline.Event{Kind: pipeline.EventLimits, Key: "a:1", Limits: pipeline.Limits{InFlight: 1}})
+	log(pipeline.Event{Kind: pipeline.EventLimits, Key: "b:1", Limits: pipeline.Limits{InFlight: 4}})
+	want := "fetchpipe: a:1: down to 1 in flight (was 2): it refused or slowed\nfetchpipe: b:1: up to 4 in flight\n"
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
 	}
 }
