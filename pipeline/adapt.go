@@ -20,11 +20,10 @@ import (
 //     sent at the old limit, and their refusals say nothing new; a pause
 //     the refusal asks for is taken once per round too. A limit once cut
 //     grows by one per round of items that go well (additive increase),
-//     and by one per four rounds near where the server last refused,
-//     twice as many for each refusal in a row there (up to 128), so that
-//     probing past what it takes is rare, and rarer the more the server
-//     says no: a server that asks for a pause with each refusal costs one
-//     per probe.
+//     and by one per four rounds near where the server last refused, so
+//     that probing past what it takes is rare; twice as many for each
+//     refusal in a row there that asked for a pause (up to 128), as such
+//     a server costs a pause per probe.
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, once per round: a server that slows down under load is
 //     queueing, and more at once only lengthens its queue. Times are
