@@ -21,9 +21,11 @@ import (
 //     the refusal asks for is taken once per round too. A limit once cut
 //     grows by one per round of items that go well (additive increase),
 //     and by one per four rounds near where the server last refused, so
-//     that probing past what it takes is rare; twice as many for each
-//     refusal in a row there that asked for a pause (up to 128), as such
-//     a server costs a pause per probe.
+//     that probing past what it takes is rare. A server that asks for a
+//     pause with a refusal costs one per probe: past where such a refusal
+//     left the limit, it grows so slowly that pauses take a tenth of the
+//     time at most (a pause of 2 s, answers of 100 ms: one more per 200
+//     rounds), and twice as slowly near where it refused again.
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, once per round: a server that slows down under load is
 //     queueing, and more at once only lengthens its queue. Times are
@@ -115,6 +117,10 @@ type adapter struct {
 	// about that limit: each doubles the rounds growth takes there.
 	refusedAt float64
 	again     int
+	// pauseCost is the longest pause a refusal asked for, and paidAt
+	// where the last such refusal left the limit: growth past it is slow
+	// (see done).
+	pauseCost, paidAt float64
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
@@ -171,9 +177,15 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			a.refusedAt = a.limit
 			if pause > 0 {
 				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
+				// Each probe past what the server takes costs such a
+				// pause: see the growth past paidAt below.
+				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
 		}
 		a.cut(round, refusedCut)
+		if pause > 0 {
+			a.paidAt = a.limit // growth past it costs pauses: slow
+		}
 	default:
 		if a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
 			// The recent time lags by some items: those that ran before
@@ -189,6 +201,15 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		switch {
 		case a.slow:
 			a.limit++ // one more for each that went well: doubles a round
+		case a.pauseCost > 0 && a.limit >= a.paidAt:
+			// Past where a refusal that cost a pause left it, probe so
+			// seldom that pauses take a tenth of the time at most: a
+			// round takes about the recent time.
+			rounds := float64(plateau)
+			if a.recent > 0 {
+				rounds = max(rounds, 10*a.pauseCost/a.recent)
+			}
+			a.limit += 1 / (rounds * a.limit)
 		case a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1:
 			// Near where the server last refused, probe slowly: each
 			// refusal there costs refused items, and a pause if the

@@ -284,7 +284,7 @@ func TestAdaptiveIgnoresASlowTail(t *testing.T) {
 // probe past 8: probes at the level where it was refused come ever more
 // seldom, so that the key spends less of its time paused. With a probe
 // every four rounds, 800 items took 42 s and 16 refusals, 4.2 times the
-// 10 s of the hand-tuned 8 in flight; now about twice.
+// 10 s of the hand-tuned 8 in flight; now one refusal, 1.5 times.
 func TestAdaptiveProbesLessWhereItIsRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newLoadServer(capacityOf(8), fixed(100*time.Millisecond))
@@ -294,8 +294,8 @@ func TestAdaptiveProbesLessWhereItIsRefused(t *testing.T) {
 		took := time.Since(start)
 		tuned := 800 / 8 * 100 * time.Millisecond
 		t.Logf("took %v, %d refused; %v at the hand-tuned 8", took, s.refused, tuned)
-		if took > tuned*5/2 {
-			t.Errorf("took %v, over 2.5 times the %v of the hand-tuned 8 in flight: %d refusals, each a pause of 2 s", took, tuned, s.refused)
+		if took > tuned*2 || s.refused > 2 {
+			t.Errorf("took %v, over twice the %v of the hand-tuned 8 in flight, or %d refusals, each a pause of 2 s", took, tuned, s.refused)
 		}
 	})
 }
