@@ -25,7 +25,7 @@ import (
 //     pause with a refusal costs one per probe: past where such a refusal
 //     left the limit, it grows so slowly that pauses take a tenth of the
 //     time at most (a pause of 2 s, answers of 100 ms: one more per 200
-//     rounds), and twice as slowly near where it refused again.
+//     rounds).
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, once per round: a server that slows down under load is
 //     queueing, and more at once only lengthens its queue. Times are
@@ -74,11 +74,8 @@ const (
 	slowCut    = 0.8
 
 	// plateau is how many rounds the limit takes to grow by one near
-	// where the server last refused, doubled for each refusal in a row
-	// there, up to maxAgain times: a server that asks for a pause with
-	// each refusal costs one per probe past what it takes.
-	plateau  = 4
-	maxAgain = 5
+	// where the server last refused.
+	plateau = 4
 
 	// windowItems is how many items' times a median is taken of.
 	windowItems = 32
@@ -113,10 +110,8 @@ type adapter struct {
 	started, cutAt int64
 
 	// refusedAt is the limit at the last refusal, around which growth is
-	// slow; 0 before the first. again counts the refusals in a row at
-	// about that limit: each doubles the rounds growth takes there.
+	// slow; 0 before the first.
 	refusedAt float64
-	again     int
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -165,15 +160,6 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// The first refusal of a round says where the server's limit
 			// is, and pauses the key if it asks; those of items sent at
 			// the same limit say nothing more, and do not pause it again.
-			// A refusal where the last one was says the server has not
-			// changed: the next probe there waits twice as long.
-			// Only a refusal that asked for a pause: a probe refused at
-			// once costs one try, and is worth making as often as ever.
-			if pause > 0 && a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1.5 {
-				a.again = min(a.again+1, maxAgain)
-			} else {
-				a.again = 0
-			}
 			a.refusedAt = a.limit
 			if pause > 0 {
 				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
@@ -214,7 +200,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// Near where the server last refused, probe slowly: each
 			// refusal there costs refused items, and a pause if the
 			// server asks for one (CUBIC's plateau, in short).
-			a.limit += 1 / (plateau * float64(int(1)<<a.again) * a.limit)
+			a.limit += 1 / (plateau * a.limit)
 		default:
 			a.limit += 1 / a.limit // one more a round
 		}
