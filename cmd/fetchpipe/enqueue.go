@@ -34,9 +34,9 @@ share, with the limits its flags give. Running it again over the same list
 within --duplicate-window, after a crash say, stores nothing twice.
 
 Then run workers, on as many machines as you like:
-  fetchpipe --from nats://HOST/SUBJECT -t 'https://api.example.com/{}' --to nats://HOST/results`,
+  fetchpipe --from nats://HOST/work -t 'https://x.io/{}' --to nats://HOST/out`,
 		Example: `  fetchpipe enqueue nats://localhost:4222/work < names.txt
-  fetchpipe enqueue nats://localhost:4222/work -i urls.txt --max-deliver 10 --ack-wait 5m`,
+  fetchpipe enqueue nats://localhost/work -i urls.txt --max-deliver 10`,
 		Args:          cobra.MinimumNArgs(1),
 		SilenceErrors: true,
 		SilenceUsage:  true,

@@ -142,7 +142,7 @@ func TestDryRun(t *testing.T) {
 // its flags and points to the help topics, which explain the records, the
 // kinds of error and the exit statuses; completion offers flag values.
 func TestHelpFitsAndTeaches(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"serve-fake", "--help"}, {"help", "records"}, {"help", "kinds"}, {"help", "exit"}} {
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"serve-fake", "--help"}, {"enqueue", "--help"}, {"help", "records"}, {"help", "kinds"}, {"help", "exit"}} {
 		r := runCmd(t, "", args...)
 		for line := range strings.Lines(string(r.stdout)) {
 			if n := len([]rune(strings.TrimRight(line, "\n"))); n > 80 {
