@@ -133,7 +133,7 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		defer queue.close()
-		if progress != nil && queue.cons != nil {
+		if progress != nil && queue.pulling() {
 			progress.queue = queue.waiting
 		}
 	}
@@ -144,23 +144,18 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		out, closeOut = io.Discard, func() error { return nil }
 	case f.from != "" && isRegularFile(f.output):
 		out, closeOut, err = appendOutput(f.output)
-		if err == nil {
-			// An item is acked once its record is on disk, not in the
-			// page cache a crash of the machine loses.
-			sync = out.(*os.File).Sync
-		}
 	default:
 		out, closeOut, err = f.openOutput(e, in)
-		if file, ok := out.(*os.File); ok && err == nil && f.from != "" {
-			if st, serr := file.Stat(); serr == nil && st.Mode().IsRegular() {
-				// An item is acked once its record is on disk, not in
-				// the page cache a crash of the machine loses.
-				sync = file.Sync
-			}
-		}
 	}
 	if err != nil {
 		return err
+	}
+	if file, ok := out.(*os.File); ok && f.from != "" {
+		if st, serr := file.Stat(); serr == nil && st.Mode().IsRegular() {
+			// An item is acked once its record is on disk, not in the
+			// page cache a crash of the machine loses.
+			sync = file.Sync
+		}
 	}
 	if f.dryRun {
 		src := fetchTask{in: in, items: items, source: sourceOpts, jsonl: f.jsonl}
@@ -246,16 +241,10 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 	if prev != nil && prev.Skipped() > 0 {
 		fmt.Fprintf(messages, "fetchpipe: resumed %s: skipped the %s it holds ok\n", f.resume, plural(int(prev.Skipped()), "item"))
 	}
-	code := exitOK
-	if queue != nil && queue.queue != nil {
-		res.more = queue.report
-		res.moreJSON = func() any { s := queue.queue.Stats(); return &s }
-		res.fromQueue = true
-		if s := queue.queue.Stats(); s.Unpublished > 0 || s.DeadLetters > 0 {
-			code = exitFailed // not done: given back for another try, or given up
-		}
+	if queue.pulling() {
+		res.queue = queue.queue
 	}
-	return exitCode(max(code, res.report(ctx, e.stderr, f.summary)))
+	return exitCode(res.report(ctx, e.stderr, f.summary))
 }
 
 // openInput returns the input: the arguments, each an item whatever it
@@ -361,11 +350,9 @@ type runResult struct {
 	err     error // fatal, or the context's cause when input was left unread
 	tally   *stages.Tally
 	elapsed time.Duration
-	more    func(io.Writer) // writes lines of its own after the summary, if it is written as text
-	// moreJSON is more for --summary json: a value the summary's object
-	// holds as "queue".
-	moreJSON  func() any
-	fromQueue bool // the items came from a queue (--from), not an input
+	// queue is the queue the items came from (--from), not an input:
+	// the summary says what became of its messages.
+	queue *natsqueue.Queue
 }
 
 // runTo runs the task, then closes its output with closeOut: a failure to
@@ -395,7 +382,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 				inFlight = fmt.Sprintf("the requests in flight have %v to finish, then are canceled", t.grace)
 			}
 			reading := "reading no more input"
-			if t.queue != nil && t.queue.cons != nil {
+			if t.queue.pulling() {
 				reading = "taking no more items from the queue"
 			}
 			fmt.Fprintf(t.stderr, "fetchpipe: interrupted: %s; %s (interrupt again to quit at once)\n", reading, inFlight)
@@ -450,7 +437,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}
 	// Complete before it is published: the signal handler reads it.
 	pr := &quitState{read: read, flush: flush, saveDir: t.saveDir}
-	if t.queue != nil && t.queue.cons != nil {
+	if t.queue.pulling() {
 		pr.heldNote = "; their messages go back to the queue once its ack wait has passed, and those written unacked come back too"
 	}
 	current.Store(pr)
@@ -468,15 +455,12 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	if queue != nil && queue.out != nil {
 		// --to: the records are published, and the tally counts them on
 		// their way.
-		recs = pipeline.Filter(recs, func(r stages.Record) bool {
-			if queue.givenBack(&r) {
-				return true // Publish gives its message back
+		opts := []natsqueue.Option{natsqueue.WithFields(t.fields), natsqueue.WithEach(func(r *stages.Record) {
+			if !queue.givenBack(r) { // Publish gives its message back
+				res.tally.Add(r)
+				pr.written.Add(1)
 			}
-			res.tally.Add(&r)
-			pr.written.Add(1)
-			return true
-		})
-		opts := []natsqueue.Option{natsqueue.WithFields(t.fields)}
+		})}
 		if queue.queue != nil {
 			opts = append(opts, natsqueue.WithQueue(queue.queue))
 		}
@@ -486,6 +470,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}
 	// With --from, a record written is settled (its message acked) once
 	// it is flushed, and synced where the output is a file.
+	pulling := queue.pulling()
 	var written []stages.Record
 	settle := func() error {
 		for i := range written {
@@ -501,7 +486,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 			t.first()
 		}
 		firstRecord = false
-		if queue != nil && queue.queue != nil {
+		if pulling {
 			if queue.givenBack(&r) {
 				return nil // not a result: another worker fetches it
 			}
@@ -529,7 +514,7 @@ func (t *fetchTask) run(ctx context.Context) runResult {
 	}, pipeline.WithIdle(func() error {
 		pr.writing.Lock()
 		defer pr.writing.Unlock()
-		if queue == nil || queue.queue == nil {
+		if !pulling {
 			return nw.Flush()
 		}
 		if err := flush(); err != nil {
@@ -556,12 +541,8 @@ const (
 
 // requests starts the source the input calls for.
 func (t *fetchTask) requests(p *pipeline.Pipeline) pipeline.Stream[stages.Request] {
-	if q := t.queue; q != nil && q.cons != nil {
-		opts := []natsqueue.Option{natsqueue.WithWindow(q.window), natsqueue.WithParser(q.parser), natsqueue.WithDeadLetter(q.deadLetter)}
-		if q.untilEmpty {
-			opts = append(opts, natsqueue.WithUntilEmpty())
-		}
-		reqs, queue := natsqueue.Pull(p, q.cons, opts...)
+	if q := t.queue; q.pulling() {
+		reqs, queue := natsqueue.Pull(p, q.cons, q.pull...)
 		q.queue = queue
 		return reqs
 	}
@@ -585,9 +566,9 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 	cut := r.err != nil && errors.Is(r.err, cause) // the input was left unread
 	unread := "all input was read"
 	switch {
-	case r.fromQueue && cut:
+	case r.queue != nil && cut:
 		unread = "the rest of the queue is left for its workers"
-	case r.fromQueue:
+	case r.queue != nil:
 		unread = "the queue was empty"
 	case cut:
 		unread = "the rest of the input was left unread"
@@ -611,21 +592,27 @@ func (r runResult) report(ctx context.Context, stderr io.Writer, mode summaryMod
 	case s.Failed > 0:
 		code = exitFailed
 	}
+	var qs natsqueue.Stats
+	if r.queue != nil {
+		if qs = r.queue.Stats(); qs.Unpublished > 0 || qs.DeadLetters > 0 {
+			code = max(code, exitFailed) // not done: given back for another try, or given up
+		}
+	}
 	switch {
 	case mode == summaryJSON:
 		var v any = s
-		if r.moreJSON != nil {
+		if r.queue != nil {
 			v = struct {
 				stages.Summary
-				Queue any `json:"queue"`
-			}{s, r.moreJSON()}
+				Queue natsqueue.Stats `json:"queue"`
+			}{s, qs}
 		}
 		b, _ := json.Marshal(v)
 		fmt.Fprintf(stderr, "%s\n", b)
 	case mode == summaryAlways, mode == summaryAuto && (s.Failed > 0 || isTerminal(stderr)):
 		fmt.Fprintf(stderr, "fetchpipe: %s", s)
-		if r.more != nil {
-			r.more(stderr)
+		if r.queue != nil {
+			reportQueue(stderr, r.queue.Stream(), qs)
 		}
 	}
 	return code
@@ -739,12 +726,12 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 			return
 		}
 		n := e.Limits.InFlight
-		was, seen := last[e.Key]
-		if !seen {
+		was, known := last[e.Key]
+		if !known {
 			// A host's first change is from where every host starts.
-			was, seen = autoThrottleStart, true
+			was = autoThrottleStart
 		}
-		if len(last) < 10000 || seen {
+		if len(last) < 10000 || known {
 			last[e.Key] = n
 		}
 		switch {

@@ -70,11 +70,8 @@ func countItems(ctx context.Context, path string, jsonl bool, opts []stages.Opti
 	defer f.Close()
 	var n int64
 	p := pipeline.New(ctx)
-	src := stages.Lines
-	if jsonl {
-		src = stages.Specs
-	}
-	err = pipeline.ForEach(src(p, f, opts...), func(context.Context, stages.Request) error {
+	src := fetchTask{in: f, source: opts, jsonl: jsonl}
+	err = pipeline.ForEach(src.requests(p), func(context.Context, stages.Request) error {
 		n++
 		return nil
 	})

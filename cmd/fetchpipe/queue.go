@@ -194,14 +194,11 @@ func (c *natsConn) close() {
 // queueTask is a run's side of NATS: the queue it pulls from (--from), the
 // subject it publishes to (--to), and what became of the messages.
 type queueTask struct {
-	from, to   queueURL
-	in, out    *natsConn
-	cons       jetstream.Consumer
-	parser     *stages.Parser
-	window     int
-	untilEmpty bool
-	stderr     io.Writer
-	queue      *natsqueue.Queue // set when the run starts
+	from, to queueURL
+	in, out  *natsConn
+	cons     jetstream.Consumer
+	pull     []natsqueue.Option // Pull's, of the flags
+	queue    *natsqueue.Queue   // set when the run starts
 
 	mu      sync.Mutex
 	asked   time.Time // when waiting last asked the server
@@ -226,16 +223,22 @@ func (q *queueTask) waiting() (uint64, bool) {
 	return q.pending, true
 }
 
-// deadLetter says on stderr that a message will not be delivered again.
-func (q *queueTask) deadLetter(d natsqueue.DeadLetter) {
-	// Quoted and cut: the URL is a message's text, which may hold
-	// anything, terminal escapes included.
-	what := fmt.Sprintf("%.200q", d.URL)
-	if d.URL == "" {
-		what = fmt.Sprintf("item %.40q", d.Item)
+// pulling reports whether the run takes its items from a queue (--from).
+func (q *queueTask) pulling() bool { return q != nil && q.cons != nil }
+
+// deadLetter returns what says on w that a message will not be delivered
+// again.
+func deadLetter(w io.Writer) func(natsqueue.DeadLetter) {
+	return func(d natsqueue.DeadLetter) {
+		// Quoted and cut: the URL is a message's text, which may hold
+		// anything, terminal escapes included.
+		what := fmt.Sprintf("%.200q", d.URL)
+		if d.URL == "" {
+			what = fmt.Sprintf("item %.40q", d.Item)
+		}
+		fmt.Fprintf(w, "fetchpipe: %s (stream %s, seq %d) had its last delivery (%d of --max-deliver) and gave no result: %.300q; it stays in the stream (see \"Dead letters\" in the README)\n",
+			what, d.Stream, d.Seq, d.Deliveries, d.Reason)
 	}
-	fmt.Fprintf(q.stderr, "fetchpipe: %s (stream %s, seq %d) had its last delivery (%d of --max-deliver) and gave no result: %.300q; it stays in the stream (see \"Dead letters\" in the README)\n",
-		what, d.Stream, d.Seq, d.Deliveries, d.Reason)
 }
 
 // givenBack reports whether r is a canceled record of a queue's item,
@@ -243,7 +246,7 @@ func (q *queueTask) deadLetter(d natsqueue.DeadLetter) {
 // and the record is neither written nor published. It gives the message
 // back unless Publish does.
 func (q *queueTask) givenBack(r *stages.Record) bool {
-	if q.queue == nil || r.Err == nil || r.Err.Kind != stages.KindCanceled || r.Follow != nil {
+	if !q.pulling() || r.Err == nil || r.Err.Kind != stages.KindCanceled || r.Follow != nil {
 		return false
 	}
 	if q.out == nil {
@@ -252,14 +255,11 @@ func (q *queueTask) givenBack(r *stages.Record) bool {
 	return true
 }
 
-// report says what became of the messages, for the summary.
-func (q *queueTask) report(w io.Writer) {
-	if q.queue == nil {
-		return
-	}
-	s := q.queue.Stats()
+// reportQueue says what became of the messages of stream, for the
+// summary.
+func reportQueue(w io.Writer, stream string, s natsqueue.Stats) {
 	fmt.Fprintf(w, "fetchpipe: queue %s: %s pulled (%s redelivered), %s acked, %s given back, %s terminated",
-		q.queue.Stream(), humanize.Comma(s.Pulled), humanize.Comma(s.Redelivered), humanize.Comma(s.Acked), humanize.Comma(s.Naked), humanize.Comma(s.Termed))
+		stream, humanize.Comma(s.Pulled), humanize.Comma(s.Redelivered), humanize.Comma(s.Acked), humanize.Comma(s.Naked), humanize.Comma(s.Termed))
 	if s.DeadLetters > 0 {
 		fmt.Fprintf(w, ", %s dead letters", humanize.Comma(s.DeadLetters))
 	}
@@ -284,7 +284,7 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 	if err := f.queue.check(); err != nil {
 		return nil, err
 	}
-	q := &queueTask{window: 2 * f.concurrency, untilEmpty: f.untilEmpty, stderr: stderr}
+	q := &queueTask{}
 	var err error
 	if f.from != "" {
 		if q.from, err = parseQueueURL("--from", f.from); err != nil {
@@ -309,13 +309,16 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 		if q.cons, err = natsqueue.Open(ctx, q.in.js, q.from.subject, f.queue.openOptions()...); err != nil {
 			return nil, fmt.Errorf("--from %s/%s: %w", q.from.shown, q.from.subject, err)
 		}
+		parser := stages.LineParser(sourceOpts...)
 		if f.jsonl {
-			q.parser = stages.SpecParser(sourceOpts...)
-		} else {
-			q.parser = stages.LineParser(sourceOpts...)
+			parser = stages.SpecParser(sourceOpts...)
 		}
-		if err := q.checkFirstItems(ctx, f); err != nil {
+		if err := q.checkFirstItems(ctx, f, parser); err != nil {
 			return nil, err
+		}
+		q.pull = []natsqueue.Option{natsqueue.WithWindow(2 * f.concurrency), natsqueue.WithParser(parser), natsqueue.WithDeadLetter(deadLetter(stderr))}
+		if f.untilEmpty {
+			q.pull = append(q.pull, natsqueue.WithUntilEmpty())
 		}
 		f.queue.noteOtherLimits(f.changed, q.cons.CachedInfo(), stderr)
 	}
@@ -352,15 +355,15 @@ func (f *fetchFlags) openQueue(ctx context.Context, sourceOpts []stages.Option, 
 // would terminate every message as invalid_input, emptying the queue in
 // moments. One bad item among good ones (a header line, say) is no such
 // sign: it gets its invalid_input record, as in a list.
-func (q *queueTask) checkFirstItems(ctx context.Context, f *fetchFlags) error {
+func (q *queueTask) checkFirstItems(ctx context.Context, f *fetchFlags, parser *stages.Parser) error {
 	const sample = 10
 	info := q.cons.CachedInfo()
 	st, err := q.in.js.Stream(ctx, info.Stream)
 	if err != nil {
 		return nil // the pull will say what is wrong
 	}
-	sinfo, err := st.Info(ctx)
-	if err != nil || sinfo.State.Msgs == 0 {
+	sinfo := st.CachedInfo()
+	if sinfo.State.Msgs == 0 {
 		return nil
 	}
 	var first *jetstream.RawStreamMsg
@@ -372,14 +375,14 @@ func (q *queueTask) checkFirstItems(ctx context.Context, f *fetchFlags) error {
 			break // no more, or no answer: what was seen decides
 		}
 		seq = msg.Sequence + 1
-		req := q.parser.Parse(int64(msg.Sequence), msg.Data)
+		req := parser.Parse(int64(msg.Sequence), msg.Data)
 		bad := ""
 		switch {
 		case req.Err != nil && req.Err.Kind == stages.KindInvalidInput:
 			bad = req.Err.Message
 		case req.Err == nil:
-			if err := stages.CheckURL(req.URL); err != nil {
-				bad = strings.TrimPrefix(err.Error(), string(stages.KindInvalidInput)+": ")
+			if e, ok := errors.AsType[*stages.Error](stages.CheckURL(req.URL)); ok {
+				bad = e.Message
 			}
 		}
 		if bad == "" {

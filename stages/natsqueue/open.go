@@ -1,9 +1,11 @@
 package natsqueue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +81,7 @@ func streamFor(ctx context.Context, js jetstream.JetStream, subject string, s *s
 		// Another worker made it first; or a stream of that name holds
 		// other subjects, which Stream's info shows.
 		st, err = js.Stream(ctx, cfg.Name)
-		if err == nil && !holds(st.CachedInfo().Config.Subjects, subject) {
+		if err == nil && !slices.Contains(st.CachedInfo().Config.Subjects, subject) {
 			return nil, fmt.Errorf("stream %s exists and does not hold subject %s: name another stream", cfg.Name, subject)
 		}
 	}
@@ -87,15 +89,6 @@ func streamFor(ctx context.Context, js jetstream.JetStream, subject string, s *s
 		return nil, fmt.Errorf("creating stream %s for %s: %w", cfg.Name, subject, err)
 	}
 	return st, nil
-}
-
-func holds(subjects []string, subject string) bool {
-	for _, s := range subjects {
-		if s == subject {
-			return true
-		}
-	}
-	return false
 }
 
 // Open returns the durable consumer of the work queue on subject, for
@@ -159,9 +152,10 @@ func ResultsWindow(info *jetstream.ConsumerInfo) time.Duration {
 	if deliveries < 1 {
 		deliveries = 100 // without end; a window must end somewhere
 	}
-	ackWait := info.Config.AckWait
-	if ackWait <= 0 {
-		ackWait = 30 * time.Second // the server's default
-	}
+	ackWait := cmp.Or(info.Config.AckWait, serverAckWait)
 	return time.Duration(deliveries)*ackWait + time.Minute
 }
+
+// serverAckWait is what the server takes for a consumer's AckWait given
+// none.
+const serverAckWait = 30 * time.Second

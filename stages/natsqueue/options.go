@@ -33,6 +33,7 @@ type settings struct {
 	fields  stages.Fields
 	refused func(seq int64, why string)
 	again   string // WithAgain's suffix of message ids
+	each    func(*stages.Record)
 }
 
 // Defaults of a work queue that Open creates, named so that a command
@@ -80,11 +81,12 @@ const (
 	optRefused
 	optUntilEmpty
 	optAgain
+	optEach
 )
 
 var optionNames = []string{
 	"WithStream", "WithConsumer", "WithMaxDeliver", "WithAckWait", "WithMaxAckPending",
-	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused", "WithUntilEmpty", "WithAgain",
+	"WithDuplicates", "WithWindow", "WithParser", "WithDeadLetter", "WithQueue", "WithFields", "WithRefused", "WithUntilEmpty", "WithAgain", "WithEach",
 }
 
 func (o option) String() string { return optset.Names(o, optionNames) }
@@ -239,4 +241,15 @@ func WithUntilEmpty() Option { return set(optUntilEmpty, func(s *settings) { s.u
 func WithAgain() Option {
 	suffix := ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	return set(optAgain, func(s *settings) { s.again = suffix })
+}
+
+// WithEach makes Publish call f with each record as it takes it, before
+// the record is published, or its message given back: a count of the
+// records as they go, at no cost of a stage of its own. f is called from
+// Publish's goroutine, and must not keep the record.
+func WithEach(f func(*stages.Record)) Option {
+	if f == nil {
+		panic("natsqueue.WithEach: f is nil")
+	}
+	return set(optEach, func(s *settings) { s.each = f })
 }

@@ -49,10 +49,10 @@ import (
 // published without its body, as a too_large record whose message says
 // so; one still too large (a huge URL or meta) has those cut to 1 KiB.
 //
-// Options: WithQueue, WithFields.
+// Options: WithQueue, WithFields, WithEach.
 func Publish(recs pipeline.Stream[stages.Record], js jetstream.JetStream, subject string, opts ...Option) error {
-	s := newSettings("Publish", optQueue|optFields, opts)
-	pub := &publisher{js: js, subject: subject, q: s.queue, fields: s.fields, maxPayload: int(js.Conn().MaxPayload()),
+	s := newSettings("Publish", optQueue|optFields|optEach, opts)
+	pub := &publisher{js: js, subject: subject, q: s.queue, fields: s.fields, each: s.each, maxPayload: int(js.Conn().MaxPayload()),
 		run: recs.Pipeline().Context()}
 	if pub.q != nil {
 		pub.ids = pub.q.ids
@@ -69,6 +69,7 @@ type publisher struct {
 	subject    string
 	q          *Queue
 	fields     stages.Fields
+	each       func(*stages.Record)
 	maxPayload int
 
 	// acked is called with each publish's outcome, oldest first: the
@@ -108,6 +109,9 @@ const (
 
 func (pb *publisher) publish(ctx context.Context, rec stages.Record) error {
 	pb.ctx = ctx
+	if pb.each != nil {
+		pb.each(&rec)
+	}
 	if pb.q != nil && rec.Err != nil && rec.Err.Kind == stages.KindCanceled {
 		pb.q.Settle(&rec) // given back, not published
 		return nil
@@ -166,20 +170,22 @@ func (pb *publisher) settleOldest(wait bool) error {
 		ack *jetstream.PubAck
 		err error
 	)
-	if wait {
+	if !wait || pb.gaveUp {
+		select {
+		case ack = <-p.ack.Ok():
+		case err = <-p.ack.Err():
+		default:
+			if !wait {
+				return errNotYet
+			}
+			err = fmt.Errorf("no acknowledgement within %v of the run's end", stopWait)
+		}
+	} else {
 		// A connection that closes leaves its futures unresolved: look at
 		// it every second of the wait.
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		deadline := time.Now().Add(ackTimeout)
-		if pb.gaveUp {
-			select {
-			case ack = <-p.ack.Ok():
-			case err = <-p.ack.Err():
-			default:
-				err = fmt.Errorf("no acknowledgement within %v of the run's end", stopWait)
-			}
-		}
 		run := pb.run.Done()
 		for ack == nil && err == nil {
 			select {
@@ -207,13 +213,6 @@ func (pb *publisher) settleOldest(wait bool) error {
 				// error, so that settleAll does not wait for this one again.
 				return context.Cause(pb.ctx)
 			}
-		}
-	} else {
-		select {
-		case ack = <-p.ack.Ok():
-		case err = <-p.ack.Err():
-		default:
-			return errNotYet
 		}
 	}
 	pb.pending[0] = pending{}

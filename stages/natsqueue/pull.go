@@ -1,6 +1,7 @@
 package natsqueue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,9 +50,10 @@ type Queue struct {
 // held is a message pulled and not yet settled.
 type held struct {
 	msg        jetstream.Msg
+	seq        uint64 // in the stream
 	deliveries uint64
 	said       time.Time // when the server last heard of it: delivery or InProgress
-	item, url  string    // for a dead letter
+	item, url  string    // for a dead letter; url as made, password and all
 }
 
 // A DeadLetter is a message whose last delivery (see WithMaxDeliver) ended
@@ -124,9 +126,7 @@ func Pull(p *pipeline.Pipeline, cons jetstream.Consumer, opts ...Option) (pipeli
 	if q.parser == nil {
 		q.parser = stages.LineParser()
 	}
-	if q.ackWait <= 0 {
-		q.ackWait = 30 * time.Second // the server's default
-	}
+	q.ackWait = cmp.Or(q.ackWait, serverAckWait)
 	stop := make(chan struct{})
 	var wg conc.WaitGroup
 	wg.Go(func() { q.keepAlive(stop) })
@@ -277,7 +277,7 @@ func (q *Queue) take(msg jetstream.Msg) (req stages.Request, ok bool) {
 	}
 	seq := int64(meta.Sequence.Stream)
 	req = q.parser.Parse(seq, msg.Data())
-	h := &held{msg: msg, deliveries: meta.NumDelivered, said: time.Now(), item: req.Item, url: stages.Redact(req.URL)}
+	h := &held{msg: msg, seq: meta.Sequence.Stream, deliveries: meta.NumDelivered, said: time.Now(), item: req.Item, url: req.URL}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, dup := q.held[seq]; dup {
@@ -361,12 +361,7 @@ func (q *Queue) giveBack(h *held, delay time.Duration, why string) error {
 	if q.maxDeliver > 0 && h.deliveries >= uint64(q.maxDeliver) {
 		q.dead.Add(1)
 		if q.deadLetter != nil {
-			meta, _ := h.msg.Metadata()
-			var seq uint64
-			if meta != nil {
-				seq = meta.Sequence.Stream
-			}
-			q.deadLetter(DeadLetter{Stream: q.stream, Seq: seq, Deliveries: h.deliveries, Item: h.item, URL: h.url, Reason: why})
+			q.deadLetter(DeadLetter{Stream: q.stream, Seq: h.seq, Deliveries: h.deliveries, Item: h.item, URL: stages.Redact(h.url), Reason: why})
 		}
 	}
 	var err error
