@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -95,7 +96,6 @@ type adapter struct {
 	cfg     *Adaptive
 	limit   float64 // fractional, for additive increase by 1/limit a success
 	ceiling int
-	slow    bool // in slow start: no cut yet
 
 	recent, usual float64 // latency in seconds (see slowed)
 	// windows are the key's open windows of times, made at its second
@@ -135,7 +135,7 @@ func (a *adapter) setCeiling(n int) {
 }
 
 func newAdapter(cfg *Adaptive, ceiling int) *adapter {
-	return &adapter{cfg: cfg, limit: float64(min(cfg.Start, ceiling)), ceiling: ceiling, slow: true}
+	return &adapter{cfg: cfg, limit: float64(min(cfg.Start, ceiling)), ceiling: ceiling}
 }
 
 // inFlight is the key's limit now.
@@ -167,8 +167,8 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 				// pause: see the growth past paidAt below.
 				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
+			a.cut(round, refusedCut)
 		}
-		a.cut(round, refusedCut)
 		if pause > 0 {
 			a.paidAt = a.limit // growth past it costs pauses: slow
 		}
@@ -185,7 +185,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			break
 		}
 		switch {
-		case a.slow:
+		case a.cutAt == 0: // slow start: never cut yet
 			a.limit++ // one more for each that went well: doubles a round
 		case a.pauseCost > 0 && a.limit >= a.paidAt:
 			// Past where a refusal that cost a pause left it, probe so
@@ -216,7 +216,6 @@ func (a *adapter) cut(round int64, factor float64) {
 		return
 	}
 	a.cutAt, a.sinceCut = a.started, 0
-	a.slow = false
 	a.limit = max(math.Floor(a.limit*factor), 1)
 }
 
@@ -315,15 +314,11 @@ func later(a, b time.Time) time.Time {
 }
 
 // median returns the median of times, without changing them: a copy on
-// the stack, sorted by insertion, as there are at most windowItems of them.
+// the stack.
 func median(times []float32) float64 {
 	var sorted [windowItems]float32
 	n := copy(sorted[:], times)
-	for i := 1; i < n; i++ {
-		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
-			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-		}
-	}
+	slices.Sort(sorted[:n])
 	if n%2 == 1 {
 		return float64(sorted[n/2])
 	}

@@ -112,7 +112,7 @@ func (s *sched[In, Out]) dispatch() {
 		// the free slots: wake them all at once, rather than in a chain,
 		// for a run that starts a thousand requests at a time.
 		want = min(len(k.queue), b.overall.InFlight-b.running-b.reserved+s.granted)
-		if l := k.bk.limits.InFlight; l > 0 {
+		if l := k.bk.inFlight(); l > 0 {
 			want = min(want, l-k.bk.running-k.bk.reserved+k.granted)
 		}
 	}
