@@ -2,6 +2,7 @@ package stages
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"time"
 
@@ -44,7 +45,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	}
 	*r = Record{
 		Seq: *w.Seq, Follow: w.Follow, Item: w.Item, URL: w.URL, FinalURL: w.FinalURL, Status: w.Status,
-		Attempts: w.Attempts, Elapsed: time.Duration(w.ElapsedMS * float64(time.Millisecond)), Bytes: w.Bytes,
+		Attempts: w.Attempts, Elapsed: time.Duration(math.Round(w.ElapsedMS*1000)) * time.Microsecond, Bytes: w.Bytes,
 		ContentType: w.ContentType, File: w.File, Meta: w.Meta, Format: None,
 	}
 	if len(w.Headers) > 0 {

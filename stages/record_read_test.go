@@ -21,6 +21,7 @@ func TestRecordReadsBackWhatItWrites(t *testing.T) {
 		{"ok JSON", stages.Record{Seq: 3, Item: "0123456789abcdef", URL: "https://x/a", Status: 200, Attempts: 1, Elapsed: 12345 * time.Microsecond,
 			Bytes: 9, ContentType: "application/json", Header: http.Header{"Etag": {"v1"}}, Body: []byte(`{"a":[1]}`), Format: stages.JSON, Meta: []byte(`{"k":1}`)}},
 		{"text body", stages.Record{Seq: 0, URL: "https://x/b", Status: 200, Attempts: 1, Body: []byte("line\n\"quoted\""), Format: stages.Text}},
+		{"a time a float cannot hold", stages.Record{Seq: 4, URL: "https://x/g", Status: 200, Attempts: 1, Elapsed: 1001 * time.Microsecond, Format: stages.None}},
 		{"failed", stages.Record{Seq: 7, Follow: []int{0, 2}, URL: "https://x/c", FinalURL: "https://x/d", Status: 503, Attempts: 4,
 			Err: &stages.Error{Kind: stages.KindHTTPStatus, Message: "503 Service Unavailable"}, Body: []byte(`{"error":"busy"}`), Format: stages.JSON}},
 		{"no body", stages.Record{Seq: 1, URL: "https://x/e", Status: 204, Attempts: 1, Format: stages.None}},
