@@ -294,8 +294,12 @@ func TestAdaptiveProbesLessWhereItIsRefused(t *testing.T) {
 		took := time.Since(start)
 		tuned := 800 / 8 * 100 * time.Millisecond
 		t.Logf("took %v, %d refused; %v at the hand-tuned 8", took, s.refused, tuned)
-		if took > tuned*2 || s.refused > 2 {
-			t.Errorf("took %v, over twice the %v of the hand-tuned 8 in flight, or %d refusals, each a pause of 2 s", took, tuned, s.refused)
+		// The time, not the refusals: the requests one round sends past
+		// 8 are all refused, and how many start in one instant depends
+		// on how the goroutines run (1 to 8 under the race detector);
+		// each round of them costs one pause.
+		if took > tuned*2 {
+			t.Errorf("took %v, over twice the %v of the hand-tuned 8 in flight: %d refused, each round of them a pause of 2 s", took, tuned, s.refused)
 		}
 	})
 }
