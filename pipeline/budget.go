@@ -115,8 +115,7 @@ func (b *Budget) SetLimits(key string, l Limits) {
 	k := b.keys[key]
 	if k == nil {
 		b.sweep()
-		k = &budgetKey{key: key}
-		b.keys[key] = k
+		k = b.newKey(key, l)
 	}
 	k.limits = l
 	if k.adapt != nil {
@@ -232,13 +231,20 @@ func (b *Budget) key(key string) (*budgetKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		k = &budgetKey{key: key, limits: l, lim: l.limiter()}
-		if b.adaptive != nil {
-			k.adapt = newAdapter(b.adaptive, b.ceiling(l))
-		}
-		b.keys[key] = k
+		k = b.newKey(key, l)
 	}
 	return k, nil
+}
+
+// newKey makes the state of key, of limits l, and keeps it. Called with
+// b.mu held.
+func (b *Budget) newKey(key string, l Limits) *budgetKey {
+	k := &budgetKey{key: key, limits: l, lim: l.limiter()}
+	if b.adaptive != nil {
+		k.adapt = newAdapter(b.adaptive, b.ceiling(l))
+	}
+	b.keys[key] = k
+	return k
 }
 
 // ceiling is what an adaptive key's limit may grow to: its own in-flight
