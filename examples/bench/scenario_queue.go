@@ -57,26 +57,25 @@ func (b *bench) s10(ctx context.Context) (*scenarioResult, error) {
 	}
 	err = b.withServerSpecs(ctx, []serverSpec{{addr: "127.0.0.1:0", flags: serverFlags(latency, 0)}}, func(srvs []*fakeServer) error {
 		urls := oneServer(srvs[0].url, n)
-		enq, err := b.queueChild(ctx, "fetchpipe enqueue", &urlReader{urls: urls}, b.bin, "enqueue", natsURL+"/work")
+		enq, err := b.queueChild(ctx, "fetchpipe enqueue", &urlReader{urls: urls}, "enqueue", natsURL+"/work")
 		if err != nil {
 			return err
 		}
 		b.childCPU += time.Duration(enq.CPUS * float64(time.Second))
-		enq.measurement.N, enq.measurement.Measured = n, n
-		enq.measurement.ReqPerS = float64(n) / enq.WallS
-		enq.measurement.CPUPerReqUS = enq.CPUS / float64(n) * 1e6
-		res.Rows = append(res.Rows, enq.measurement)
+		enq.N, enq.Measured = n, n
+		enq.derive()
+		res.Rows = append(res.Rows, enq)
 
 		before, _ := procCPU(ns.pid)
 		start := time.Now()
 		var (
 			wg      sync.WaitGroup
-			workers [2]*queueRun
+			workers [2]*measurement
 			errs    [2]error
 		)
 		for i := range workers {
 			wg.Go(func() {
-				workers[i], errs[i] = b.queueChild(ctx, fmt.Sprintf("worker %d", i+1), nil, b.bin,
+				workers[i], errs[i] = b.queueChild(ctx, fmt.Sprintf("worker %d", i+1), nil,
 					"--from", natsURL+"/work", "--until-empty", "--to", natsURL+"/results", "-c", strconv.Itoa(k), "--summary", "always")
 			})
 		}
@@ -92,17 +91,17 @@ func (b *bench) s10(ctx context.Context) (*scenarioResult, error) {
 		var pulled, redelivered int64
 		var cpu float64
 		for _, w := range workers {
-			w.measurement.K = k
-			w.measurement.Measured = int(w.Pulled - w.Redelivered)
-			w.measurement.N = w.measurement.Measured
+			w.K = k
+			w.Measured = int(w.Pulled - w.Redelivered)
+			w.N = w.Measured
 			if w.Pulled > 0 {
-				w.measurement.CPUPerReqUS = w.CPUS / float64(w.Pulled) * 1e6
-				w.measurement.ReqPerS = float64(w.Pulled) / w.WallS
+				w.CPUPerReqUS = w.CPUS / float64(w.Pulled) * 1e6
+				w.ReqPerS = float64(w.Pulled) / w.WallS
 			}
 			pulled += w.Pulled
 			redelivered += w.Redelivered
 			cpu += w.CPUS
-			res.Rows = append(res.Rows, w.measurement)
+			res.Rows = append(res.Rows, w)
 		}
 		both := &measurement{Strategy: "both workers", Label: "both workers (RSS: the larger)", N: n, K: k, Measured: n, Runs: 1,
 			WallS: wall.Seconds(), CPUS: cpu, CPUPerReqUS: cpu / float64(n) * 1e6, ReqPerS: float64(n) / wall.Seconds(),
@@ -213,21 +212,16 @@ func (p *natsProcess) stop() (time.Duration, bool) {
 	return user + sys, ok
 }
 
-// queueRun is one fetchpipe process of S10, and what its summary said.
-type queueRun struct {
-	*measurement
-}
-
 // summaryQueue is the line of a worker's summary on what became of the
 // messages.
 var summaryQueue = regexp.MustCompile(`queue \S+: ([\d,]+) pulled \(([\d,]+) redelivered\)`)
 
-// queueChild runs bin with args, stdin as its input, and measures it.
+// queueChild runs fetchpipe with args, stdin as its input, and measures it.
 // Two run at once: it leaves the bench's own counts to its caller.
-func (b *bench) queueChild(ctx context.Context, label string, stdin *urlReader, bin string, args ...string) (*queueRun, error) {
+func (b *bench) queueChild(ctx context.Context, label string, stdin *urlReader, args ...string) (*measurement, error) {
 	rctx, cancel := context.WithTimeout(ctx, runLimit)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, bin, args...)
+	cmd := exec.CommandContext(rctx, b.bin, args...)
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
@@ -255,7 +249,7 @@ func (b *bench) queueChild(ctx context.Context, label string, stdin *urlReader, 
 		m.Redelivered, _ = strconv.ParseInt(strings.ReplaceAll(f[2], ",", ""), 10, 64)
 	}
 	b.logf("  %s: %.3f s, CPU %.2f s\n", label, wall.Seconds(), m.CPUS)
-	return &queueRun{m}, nil
+	return m, nil
 }
 
 // streamMessages returns how many messages stream holds.
