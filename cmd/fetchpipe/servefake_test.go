@@ -60,7 +60,7 @@ func TestServeFakeLoadFlags(t *testing.T) {
 				}
 				held <- err
 			})
-			waitUntil(t, func() bool { return strings.Contains(getBody(t, c, base+"/stats"), `"in_flight":1,`) })
+			waitFor(t, "the request in flight", func() bool { return strings.Contains(getBody(t, c, base+"/stats"), `"in_flight":1,`) })
 
 			begin := time.Now()
 			resp, err := c.Get(base + tt.probe)
@@ -114,7 +114,7 @@ var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
 func listeningOn(t *testing.T, stderr *syncBuffer) string {
 	t.Helper()
 	var m []string
-	waitUntil(t, func() bool { m = listeningRE.FindStringSubmatch(stderr.String()); return m != nil })
+	waitFor(t, "the address it listens on", func() bool { m = listeningRE.FindStringSubmatch(stderr.String()); return m != nil })
 	return m[1]
 }
 
@@ -132,12 +132,12 @@ func getBody(t *testing.T, c *http.Client, url string) string {
 	return string(b)
 }
 
-// waitUntil polls cond, for a server to notice a request, not to time it.
-func waitUntil(t *testing.T, cond func() bool) {
+// waitFor polls cond until it holds, failing the test after 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
+			t.Fatalf("gave up waiting for %s", what)
 		}
 	}
 }

@@ -59,16 +59,6 @@ func commandIn(t *testing.T, env []string, stdin string, args ...string) (cmd *e
 	return cmd, stdout, stderr
 }
 
-// waitFor polls until cond holds, or fails the test after a long while.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
-}
-
 func exitStatus(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	err := cmd.Wait()
