@@ -367,38 +367,37 @@ func (b *Budget) waitSlot(s scheduler) {
 	b.waiting = append(b.waiting, s)
 }
 
-// forget drops k if nothing uses it and its limiter has refilled, or
-// queues it to be dropped once it has. Called with b.mu held.
+// forget drops k if nothing uses it, its limiter has refilled and its
+// adaptive limit has gone unused for adaptMemory, or queues it to be
+// dropped once they have. Called with b.mu held.
 func (b *Budget) forget(k *budgetKey) {
 	if k.users > 0 || k.running > 0 || b.keys[k.key] != k {
 		return
 	}
+	// What the key's limit has learnt holds for a while: a key that comes
+	// back soon should not have to learn it again. And forgetting the
+	// limiter before it has refilled would forget recent starts, and let
+	// the key start again too soon. It is kept until the later of the two.
+	now := time.Now()
+	var until time.Time
 	if k.adapt != nil {
-		// What the key's limit has learnt holds for a while: a key that
-		// comes back soon should not have to learn it again.
-		if now, until := time.Now(), k.adapt.lastUsed.Add(adaptMemory); until.After(now) {
-			if !k.queued {
-				k.queued = true
-				heap.Push(&b.idle, idleKey{at: until, k: k})
-			}
-			return
-		}
+		until = k.adapt.lastUsed.Add(adaptMemory)
 	}
 	if k.lim != nil {
-		// Forgetting the limiter before it has refilled would forget
-		// recent starts, and let the key start again too soon.
-		if now := time.Now(); refilled(k.lim, now).After(now) {
-			if at := refilled(k.lim, now); !k.queued {
-				k.queued = true
-				heap.Push(&b.idle, idleKey{at: at, k: k})
-			}
-			return
+		until = later(until, refilled(k.lim, now))
+	}
+	if until.After(now) {
+		if !k.queued {
+			k.queued = true
+			heap.Push(&b.idle, idleKey{at: until, k: k})
 		}
+		return
 	}
 	delete(b.keys, k.key)
 }
 
-// sweep drops the idle keys whose limiters have refilled by now.
+// sweep drops the idle keys whose limiters have refilled, and whose
+// adaptive limits have been unused for adaptMemory, by now.
 func (b *Budget) sweep() {
 	if len(b.idle) == 0 {
 		return
@@ -423,7 +422,8 @@ type idleKey struct {
 	k  *budgetKey
 }
 
-// idleKeys is a min-heap of keys by the time their limiters refill.
+// idleKeys is a min-heap of keys by the time they may be forgotten (see
+// forget).
 type idleKeys []idleKey
 
 func (h idleKeys) Len() int           { return len(h) }
