@@ -346,7 +346,7 @@ func (s *jsonScan) escape(b []byte, i int) int {
 			return -1
 		}
 		if 0xD800 <= r && r <= 0xDBFF {
-			if low, ok := hex4(b, i+8); !ok || b[i+6] != '\\' || b[i+7] != 'u' || low < 0xDC00 || low > 0xDFFF {
+			if !lowSurrogateAt(b, i+6) {
 				s.loneSurrogate = true
 			}
 		}
@@ -392,7 +392,7 @@ func fixSurrogates(b []byte) {
 			}
 			if b[i+1] == 'u' {
 				if r, _ := hex4(b, i+2); 0xD800 <= r && r <= 0xDBFF {
-					if low, ok := hex4(b, i+8); ok && b[i+6] == '\\' && b[i+7] == 'u' && 0xDC00 <= low && low <= 0xDFFF {
+					if lowSurrogateAt(b, i+6) {
 						i += 6 // the pair: step over its first half here
 					} else {
 						copy(b[i+2:i+6], "fffd")
@@ -402,6 +402,13 @@ func fixSurrogates(b []byte) {
 			i++ // the escaped character; a \u's digits are plain
 		}
 	}
+}
+
+// lowSurrogateAt reports whether b[j:] starts with the escape of a low
+// surrogate, \uDC00 to \uDFFF: the half that must follow a high one.
+func lowSurrogateAt(b []byte, j int) bool {
+	low, ok := hex4(b, j+2)
+	return ok && b[j] == '\\' && b[j+1] == 'u' && 0xDC00 <= low && low <= 0xDFFF
 }
 
 // validUTF8 returns b with each byte that is not part of a UTF-8 character
