@@ -28,7 +28,6 @@ type Previous struct {
 	// million items is held in 32 MB, and that of one shard of a list
 	// (see WithShard) in proportion to its records, not to the list.
 	items []prevItem
-	max   int64 // the highest seq recorded; -1 for none
 	ok    int   // seqs whose latest record is ok
 	size  int64 // bytes of whole lines
 }
@@ -64,7 +63,7 @@ func itemText(k uint64) string { return fmt.Sprintf("%016x", k) }
 // a record is an error, as the reader was not given an output at all.
 // Records of follow-up requests are left out: they are not input items.
 func ReadPrevious(r io.Reader) (*Previous, error) {
-	prev := &Previous{max: -1}
+	prev := &Previous{}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -112,10 +111,14 @@ func (p *Previous) index() {
 		}
 	}
 	p.items = slices.Clip(latest)
-	p.max = -1
-	if len(latest) > 0 {
-		p.max = latest[len(latest)-1].seq
+}
+
+// max returns the highest seq recorded; -1 for none.
+func (p *Previous) max() int64 {
+	if len(p.items) == 0 {
+		return -1
 	}
+	return p.items[len(p.items)-1].seq
 }
 
 // at returns what prev records at seq, if it records it.
@@ -130,7 +133,7 @@ func (p *Previous) at(seq int64) (prevItem, bool) {
 // endedEarly is the error of an input that ends before the last seq p
 // records.
 func (p *Previous) endedEarly() error {
-	return &ChangedInputError{Seq: p.max, Recorded: itemText(p.items[len(p.items)-1].item)}
+	return &ChangedInputError{Seq: p.max(), Recorded: itemText(p.items[len(p.items)-1].item)}
 }
 
 // Size returns how many bytes of the output were whole lines: where
@@ -202,7 +205,7 @@ func (p *Previous) Verify(in pipeline.Stream[Request]) error {
 	if err != nil {
 		return err
 	}
-	if last < p.max {
+	if last < p.max() {
 		return p.endedEarly()
 	}
 	p.verified = true
@@ -229,7 +232,7 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 	run := in.Pipeline().Context()
 	return pipeline.Process(in, func(_ context.Context, reqs <-chan Request, emit func(Request) bool) error {
 		var held []Request
-		checking := prev.max >= 0 && !prev.verified
+		checking := prev.max() >= 0 && !prev.verified
 		release := func() bool {
 			for _, r := range held {
 				if !emit(r) {
@@ -244,7 +247,7 @@ func Resume(in pipeline.Stream[Request], prev *Previous, opts ...Option) pipelin
 			if err != nil {
 				return err
 			}
-			last := checking && req.Seq >= prev.max
+			last := checking && req.Seq >= prev.max()
 			if it.ok {
 				prev.skipped.Add(1)
 			} else if checking {
