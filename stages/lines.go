@@ -49,9 +49,16 @@ func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 func URLs(p *pipeline.Pipeline, items []string, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("URLs", sourceOptions, opts)
 	tmpl := parseTemplate(s.template)
+	return listItems(p, items, s, tmpl.request)
+}
+
+// listItems streams the requests that parse makes of items, each trimmed
+// of surrounding white space, at its place in the list: the sources of
+// lists, URLs and SpecList.
+func listItems(p *pipeline.Pipeline, items []string, s *settings, parse func(seq int64, item string) Request) pipeline.Stream[Request] {
 	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
 		for seq, item := range items {
-			req := tmpl.request(int64(seq), strings.TrimSpace(item))
+			req := parse(int64(seq), strings.TrimSpace(item))
 			if s.shard.has(req.Item) && !emit(req) {
 				return nil
 			}

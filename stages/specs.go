@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,15 +44,7 @@ func Specs(p *pipeline.Pipeline, r io.Reader, opts ...Option) pipeline.Stream[Re
 // Options: WithMaxDepth, WithShard, WithBuffer.
 func SpecList(p *pipeline.Pipeline, specs []string, opts ...Option) pipeline.Stream[Request] {
 	s := newSettings("SpecList", specsOptions, opts)
-	return pipeline.Generate(p, func(ctx context.Context, emit func(Request) bool) error {
-		for seq, item := range specs {
-			req := parseSpec(int64(seq), []byte(strings.TrimSpace(item)), s.maxDepth)
-			if s.shard.has(req.Item) && !emit(req) {
-				return nil
-			}
-		}
-		return nil
-	}, s.buffer...)
+	return listItems(p, specs, s, func(seq int64, item string) Request { return parseSpec(seq, []byte(item), s.maxDepth) })
 }
 
 type spec struct {
