@@ -26,14 +26,21 @@ import (
 //     pause with a refusal costs one per probe: past where such a refusal
 //     left the limit, it grows so slowly that pauses take a tenth of the
 //     time at most (a pause of 2 s, answers of 100 ms: one more per 200
-//     rounds).
+//     rounds). Past where it was last refused, the server has more room
+//     than it had, or what was refused was an item's own fault: the step
+//     doubles with each round that goes well, so that a key cut to 1 by
+//     a few bad items, or a server that scales out, finds its level in
+//     a few rounds, not a hundred.
 //   - Items that take Tolerance times the key's usual time cut the limit
-//     to 80%, once per round: a server that slows down under load is
-//     queueing, and more at once only lengthens its queue. Times are
-//     judged as medians of windows of items in the order they started
-//     (see slowed), so that neither the slow tail real servers have (one
-//     answer in twenty taking twenty times the rest) nor the fastest
-//     answers, which end first, mislead it.
+//     to 80%, once per round, and the limit does not grow while they do:
+//     a server that slows down under load is queueing, and more at once
+//     only lengthens its queue. Times are judged as medians of windows of
+//     items in the order they started (see slowed), so that neither the
+//     slow tail real servers have (one answer in twenty taking twenty
+//     times the rest) nor the fastest answers, which end first, mislead
+//     it. Cuts that halved the limit and left the items as slow are
+//     undone, and their time becomes the usual one: the items are slower
+//     for reasons of their own, such as a costlier endpoint.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -98,6 +105,8 @@ type adapter struct {
 	ceiling int
 
 	recent, usual float64 // latency in seconds (see slowed)
+	recentWindow  int64   // the window recent is the median of
+	slow          bool    // recent is Tolerance times usual
 	// windows are the key's open windows of times, made at its second
 	// item: a key of one item (a list of a million hosts, one URL each)
 	// costs none, as the budget remembers every key for a minute.
@@ -112,6 +121,18 @@ type adapter struct {
 	// refusedAt is the limit at the last refusal, around which growth is
 	// slow; 0 before the first.
 	refusedAt float64
+	// step is what the limit grows by in a round past refusedAt (0 means
+	// 1), doubled each round there that goes well; grown counts that
+	// round's items.
+	step, grown float64
+	// slowFrom is the limit before a slowdown was first cut for, 0 once
+	// the key is no longer slow; slowBaseLimit, the limit after that
+	// first cut, and slowBase, the recent time of baseWindow, the first
+	// window after it. halfWindow is the first window after the cut that
+	// halved slowBaseLimit; -1 once it showed the key's items faster.
+	// See slowdown.
+	slowFrom, slowBase, slowBaseLimit float64
+	baseWindow, halfWindow            int64
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -176,12 +197,13 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		if a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
 			// The recent time lags by some items: those that ran before
 			// the cut are not a reason to cut again.
-			a.cut(round, slowCut)
+			a.slowdown(round)
 			break
 		}
 		// Growing a limit the key does not use would only let a burst
-		// through later, unchecked.
-		if float64(running) < a.limit/2 {
+		// through later, unchecked; growing one whose items are slow
+		// would only queue more of them.
+		if float64(running) < a.limit/2 || a.slow {
 			break
 		}
 		switch {
@@ -201,6 +223,18 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			// refusal there costs refused items, and a pause if the
 			// server asks for one (CUBIC's plateau, in short).
 			a.limit += 1 / (plateau * a.limit)
+		case a.refusedAt > 0 && a.limit > a.refusedAt:
+			// The server takes more than where it last refused: it has
+			// more room now (others left, it scaled out), or what was
+			// refused was an item's own fault, not the load. One more a
+			// round would take a hundred rounds to find a hundred more:
+			// the step doubles with each round that goes well (CUBIC's
+			// probing, in short), until a refusal or a slowdown.
+			step := max(a.step, 1)
+			a.limit += step / a.limit
+			if a.grown++; a.grown >= a.limit {
+				a.step, a.grown = min(2*step, a.limit), 0
+			}
 		default:
 			a.limit += 1 / a.limit // one more a round
 		}
@@ -210,13 +244,54 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 }
 
 // cut lowers the limit by factor, unless it was cut since the item of
-// round started.
-func (a *adapter) cut(round int64, factor float64) {
+// round started, and reports whether it did.
+func (a *adapter) cut(round int64, factor float64) bool {
 	if round <= a.cutAt {
-		return
+		return false
 	}
 	a.cutAt, a.sinceCut = a.started, 0
+	a.step, a.grown = 0, 0
 	a.limit = max(math.Floor(a.limit*factor), 1)
+	return true
+}
+
+// slowdown answers a key whose recent items take Tolerance times their
+// usual time: it cuts the limit, unless cuts that halved it left the
+// items as slow as they were after the first of them, each judged on a
+// window of items started after the cut, once those in flight at it were
+// done. Fewer at once then did not make the items faster: they are
+// slower for reasons of their own (a costlier endpoint, a server busy
+// with others), not queued behind the key's own, and their time is the
+// usual one now. The cuts are undone: cutting on would take the key down
+// to one for nothing.
+func (a *adapter) slowdown(round int64) {
+	if a.slowFrom > 0 {
+		if a.slowBase == 0 && a.recentWindow >= a.baseWindow {
+			a.slowBase = a.recent
+		}
+		if a.slowBase > 0 && a.halfWindow > 0 && a.recentWindow >= a.halfWindow {
+			if a.recent >= 0.9*a.slowBase {
+				a.usual, a.slow = a.recent, false
+				a.limit, a.slowFrom = min(a.slowFrom, float64(a.ceiling)), 0
+				return
+			}
+			a.halfWindow = -1 // it queues: cut on
+		}
+	}
+	before := a.limit
+	if !a.cut(round, slowCut) {
+		return
+	}
+	// Items that start until those in flight at the cut are done still
+	// queue behind them.
+	after, _ := windowOf(a.started + int64(before) + 1)
+	switch {
+	case a.slowFrom == 0:
+		a.slowFrom, a.slowBase, a.slowBaseLimit = before, 0, a.limit
+		a.baseWindow, a.halfWindow = after, 0
+	case a.halfWindow == 0 && a.limit <= a.slowBaseLimit/2:
+		a.halfWindow = after
+	}
 }
 
 // slowed takes in the time an item took, the item numbered start as it
@@ -264,18 +339,18 @@ func (a *adapter) slowed(start int64, took float64) bool {
 		return false
 	}
 	w.id = -1 // done
-	a.recent = median(w.times[:size])
+	a.recent, a.recentWindow = median(w.times[:size]), id
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
-	if a.recent <= a.usual*a.cfg.Tolerance {
-		return false
+	a.slow = a.recent > a.usual*a.cfg.Tolerance
+	if a.slow && a.limit <= 1 {
+		a.usual, a.slow = a.recent, false
 	}
-	if a.limit <= 1 {
-		a.usual = a.recent
-		return false
+	if !a.slow {
+		a.slowFrom = 0
 	}
-	return true
+	return a.slow
 }
 
 // windowOf returns the window of the item numbered start, and how many

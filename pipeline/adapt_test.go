@@ -118,6 +118,7 @@ func TestAdaptiveConvergesOnARefusingKey(t *testing.T) {
 		if share := float64(s.refused) / float64(s.attempts); share > 0.10 {
 			t.Errorf("%d of %d attempts refused (%.0f%%), want at most 10%%", s.refused, s.attempts, 100*share)
 		}
+		t.Logf("%d of %d attempts refused; limits %v", s.refused, s.attempts, limits["a"])
 		last := limits["a"][len(limits["a"])-1]
 		if last < 4 || last > 12 {
 			t.Errorf("the limit settled at %d, want near 8 (all: %v)", last, limits["a"])
@@ -143,9 +144,11 @@ func TestAdaptiveBacksOffOnRisingLatency(t *testing.T) {
 		}
 		took := slices.Clone(s.took)
 		slices.Sort(took)
-		if median := took[len(took)/2]; median > 400*time.Millisecond {
+		median := took[len(took)/2]
+		if median > 400*time.Millisecond {
 			t.Errorf("median latency %v, want within a few times the unloaded 100ms (limits %v)", median, limits["a"])
 		}
+		t.Logf("median latency %v; limits %v", median, limits["a"])
 	})
 }
 
@@ -166,6 +169,7 @@ func TestAdaptiveGrowsBackAfterARecovery(t *testing.T) {
 		if high := slices.Max(ls[low:]); high <= 16 {
 			t.Errorf("after falling to %d, the limit rose to %d at most, want past 16 (all: %v)", ls[low], high, ls)
 		}
+		t.Logf("took %v; limits %v", time.Since(s.begin), ls)
 	})
 }
 
@@ -315,6 +319,76 @@ func TestAdaptiveJudgesTimesAtAThousandInFlight(t *testing.T) {
 		limits := runAdaptive(t, s, repeat("a", 20000), pipeline.Limits{InFlight: 1000}, pipeline.Limits{}, pipeline.Adaptive{})
 		if last := limits["a"][len(limits["a"])-1]; s.peak["a"] >= 1000 || last > 400 {
 			t.Errorf("the key reached %d in flight and ended at %d of 1,000: a server that queues was not caught (%d limits)", s.peak["a"], last, len(limits["a"]))
+		}
+	})
+}
+
+// TestAdaptiveRelearnsACostlierEndpoint: a key whose items turn four times
+// slower whatever the load, as a list that moves on to a costlier
+// endpoint of the same host does, is cut twice, sees that fewer at once
+// are no faster, and takes the new time as its usual one: it was cut down
+// to one in flight, and its run took four times as long.
+func TestAdaptiveRelearnsACostlierEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), nil)
+		s.latency = func(int) time.Duration {
+			s.mu.Lock()
+			answered := s.answered["a"]
+			s.mu.Unlock()
+			if answered < 1000 {
+				return 50 * time.Millisecond
+			}
+			return 200 * time.Millisecond
+		}
+		limits := runAdaptive(t, s, repeat("a", 5000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		ls := limits["a"]
+		took := time.Since(s.begin)
+		// At 64 in flight: 1,000 × 50ms / 64 + 4,000 × 200ms / 64.
+		ideal := (1000*50*time.Millisecond + 4000*200*time.Millisecond) / 64
+		t.Logf("took %v, %v at 64 in flight; least limit %d, last %d", took, ideal, slices.Min(ls), ls[len(ls)-1])
+		if took > ideal*3/2 {
+			t.Errorf("took %v, over 1.5 times the %v of 64 in flight (limits %v)", took, ideal, ls)
+		}
+	})
+}
+
+// TestAdaptiveRegrowsPastAnItemsRefusals: the first items of a list
+// refused for reasons of their own (a URL whose request breaks the
+// server's handler: a connection reset, on every try) cut the key at
+// once, down to 1; once they are past, the key finds its level again in
+// a few rounds, not one more a round (up to 64 in flight: 64 rounds).
+func TestAdaptiveRegrowsPastAnItemsRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		good := s.work
+		work := func(ctx context.Context, t *pipeline.Task[string]) (string, error) {
+			if t.Value != "bad" {
+				return good(ctx, t)
+			}
+			time.Sleep(time.Millisecond)
+			if t.Try == 1 {
+				t.Refused(0) // a reset, on a first try
+			}
+			if t.Try < 4 {
+				t.Retry(50 * time.Millisecond)
+			}
+			return "ok", nil
+		}
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 64}, nil, pipeline.WithAdaptive(pipeline.Adaptive{}))
+		p := pipeline.New(t.Context())
+		items := append(repeat("bad", 10), repeat("a", 2000)...)
+		start := time.Now()
+		out := pipeline.Schedule(pipeline.FromSlice(p, items), work, pipeline.WithBudget(b), pipeline.WithKey(func(string) string { return "host" }))
+		for _, err := range pipeline.All(out) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		took := time.Since(start)
+		ideal := 2000 * 20 * time.Millisecond / 64
+		t.Logf("took %v; %v at 64 in flight", took, ideal)
+		if took > 3*ideal {
+			t.Errorf("took %v, over 3 times the %v of 64 in flight: the key grew back slowly", took, ideal)
 		}
 	})
 }
