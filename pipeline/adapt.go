@@ -19,18 +19,7 @@ import (
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
 //     sent at the old limit, and their refusals say nothing new; a pause
-//     the refusal asks for is taken once per round too. A limit once cut
-//     grows by one per round of items that go well (additive increase),
-//     and by one per four rounds near where the server last refused, so
-//     that probing past what it takes is rare. A server that asks for a
-//     pause with a refusal costs one per probe: past where such a refusal
-//     left the limit, it grows so slowly that pauses take a tenth of the
-//     time at most (a pause of 2 s, answers of 100 ms: one more per 200
-//     rounds). Past where it was last refused, the server has more room
-//     than it had, or what was refused was an item's own fault: the step
-//     doubles with each round that goes well, so that a key cut to 1 by
-//     a few bad items, or a server that scales out, finds its level in
-//     a few rounds, not a hundred.
+//     the refusal asks for is taken once per round too.
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, once per round, and the limit does not grow while they do:
 //     a server that slows down under load is queueing, and more at once
@@ -39,8 +28,19 @@ import (
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
 //     it. Cuts that halved the limit and left the items as slow are
-//     undone, and their time becomes the usual one: the items are slower
-//     for reasons of their own, such as a costlier endpoint.
+//     undone at once, and their time becomes the usual one: the items
+//     are slower for reasons of their own, such as a costlier endpoint.
+//   - A limit once cut grows by one per round of items that go well
+//     (additive increase), and by one per four rounds near where it was
+//     last cut from, so that probing past what the server takes is rare.
+//     A server that asks for a pause with a refusal costs one per probe:
+//     past where such a refusal left the limit, it grows so slowly that
+//     pauses take a tenth of the time at most (a pause of 2 s, answers of
+//     100 ms: one more per 200 rounds). Past where it was last cut from,
+//     the server has more room than it had, or what was refused was an
+//     item's own fault: the step doubles with each round in a row that
+//     goes well, so that a key cut to 1 by a few bad items, or a server
+//     that scales out, finds its level in a few rounds, not a hundred.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -95,6 +95,9 @@ const (
 	// warmUp is how many items after a cut the limit is not cut again
 	// for a slowdown.
 	warmUp = 8
+	// idleRounds is how many of its recent times a key may go without an
+	// item ending before its growth step and its slowdown are forgotten.
+	idleRounds = 10
 )
 
 // adapter is the adaptive limit of one key, changed with the budget
@@ -118,21 +121,17 @@ type adapter struct {
 	// last cut (at or below cutAt) do not cut again.
 	started, cutAt int64
 
-	// refusedAt is the limit at the last refusal, around which growth is
-	// slow; 0 before the first.
-	refusedAt float64
-	// step is what the limit grows by in a round past refusedAt (0 means
-	// 1), doubled each round there that goes well; grown counts that
-	// round's items.
+	// backedOffAt is the limit before the last cut, for a refusal or a
+	// slowdown, around which growth is slow (CUBIC's W_max); 0 before
+	// the first.
+	backedOffAt float64
+	// step is what the limit grows by in a round past backedOffAt (0
+	// means 1), doubled with each round in a row there that goes well;
+	// grown counts that round's items.
 	step, grown float64
-	// slowFrom is the limit before a slowdown was first cut for, 0 once
-	// the key is no longer slow; slowBaseLimit, the limit after that
-	// first cut, and slowBase, the recent time of baseWindow, the first
-	// window after it. halfWindow is the first window after the cut that
-	// halved slowBaseLimit; -1 once it showed the key's items faster.
-	// See slowdown.
-	slowFrom, slowBase, slowBaseLimit float64
-	baseWindow, halfWindow            int64
+	// slowing is what the key remembers of its cuts for slow items since
+	// they began; nil while its items are not slow.
+	slowing *slowdown
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -174,14 +173,23 @@ func (a *adapter) start() int64 {
 // included. It reports whether the key's limit changed.
 func (a *adapter) done(round int64, took time.Duration, refused bool, pause time.Duration, running int, now time.Time) bool {
 	before := a.inFlight()
+	if a.recent > 0 && now.Sub(a.lastUsed).Seconds() > idleRounds*a.recent {
+		// What the key's last items said of how its server takes more,
+		// or is slow, is old news after a pause of its own.
+		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
+	}
 	a.lastUsed = now
 	switch {
 	case refused:
+		// A refusal is the server's own word that the load was too much:
+		// cuts for slow items before it are not to be undone (see
+		// slowdown).
+		a.slowing = nil
 		if round > a.cutAt {
 			// The first refusal of a round says where the server's limit
 			// is, and pauses the key if it asks; those of items sent at
 			// the same limit say nothing more, and do not pause it again.
-			a.refusedAt = a.limit
+			a.backedOffAt = a.limit
 			if pause > 0 {
 				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
 				// Each probe past what the server takes costs such a
@@ -204,6 +212,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		// through later, unchecked; growing one whose items are slow
 		// would only queue more of them.
 		if float64(running) < a.limit/2 || a.slow {
+			a.step, a.grown = 0, 0
 			break
 		}
 		switch {
@@ -218,18 +227,19 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 				rounds = max(rounds, 10*a.pauseCost/a.recent)
 			}
 			a.limit += 1 / (rounds * a.limit)
-		case a.refusedAt > 0 && math.Abs(a.limit-a.refusedAt) < 1:
-			// Near where the server last refused, probe slowly: each
-			// refusal there costs refused items, and a pause if the
-			// server asks for one (CUBIC's plateau, in short).
+		case a.backedOffAt > 0 && math.Abs(a.limit-a.backedOffAt) < 1:
+			// Near where the server last refused or slowed, probe
+			// slowly: each refusal there costs refused items, and a pause
+			// if the server asks for one (CUBIC's plateau, in short).
 			a.limit += 1 / (plateau * a.limit)
-		case a.refusedAt > 0 && a.limit > a.refusedAt:
-			// The server takes more than where it last refused: it has
+			a.step, a.grown = 0, 0
+		case a.backedOffAt > 0 && a.limit > a.backedOffAt:
+			// The server takes more than where it last objected: it has
 			// more room now (others left, it scaled out), or what was
 			// refused was an item's own fault, not the load. One more a
 			// round would take a hundred rounds to find a hundred more:
-			// the step doubles with each round that goes well (CUBIC's
-			// probing, in short), until a refusal or a slowdown.
+			// the step doubles with each round in a row that goes well
+			// (CUBIC's probing, in short), until a refusal or a slowdown.
 			step := max(a.step, 1)
 			a.limit += step / a.limit
 			if a.grown++; a.grown >= a.limit {
@@ -237,6 +247,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			}
 		default:
 			a.limit += 1 / a.limit // one more a round
+			a.step, a.grown = 0, 0
 		}
 		a.limit = min(a.limit, float64(a.ceiling))
 	}
@@ -255,43 +266,71 @@ func (a *adapter) cut(round int64, factor float64) bool {
 	return true
 }
 
+// A slowdown is what a key remembers of its cuts for slow items, from
+// the first until its items are no longer slow, to tell a server that
+// queues the key's items from items slower for reasons of their own.
+type slowdown struct {
+	from      float64 // the limit before the first cut
+	baseLimit float64 // the limit after it
+	// base is the median time of baseWindow, the first window of items
+	// started after those in flight at the first cut were done; 0 until
+	// it is whole.
+	base       float64
+	baseWindow int64
+	// halfWindow is the same window for the cut that brought the limit to
+	// half of baseLimit or less, once there was one (halved).
+	halfWindow int64
+	halved     bool
+	queues     bool // halving made the items faster: the cuts stand
+}
+
+// asSlow is how much faster than another a window's median may be and
+// still be as slow: medians of windowItems answers that vary on their own
+// differ by some percent from one window to the next.
+const asSlow = 0.9
+
 // slowdown answers a key whose recent items take Tolerance times their
-// usual time: it cuts the limit, unless cuts that halved it left the
-// items as slow as they were after the first of them, each judged on a
-// window of items started after the cut, once those in flight at it were
-// done. Fewer at once then did not make the items faster: they are
+// usual time by cutting its limit, unless cuts that halved the limit left
+// the items as slow as they were after the first of them, each judged on
+// a window of items that all started once those in flight at the cut
+// were done. Fewer at once then did not make the items faster: they are
 // slower for reasons of their own (a costlier endpoint, a server busy
-// with others), not queued behind the key's own, and their time is the
-// usual one now. The cuts are undone: cutting on would take the key down
-// to one for nothing.
+// with others), not queued behind the key's own, and cutting on would
+// take the key down to one for nothing. The cuts are undone at once, as
+// TCP undoes a cut it learns was spurious, and the items' time is the
+// usual one from then on: a server that did queue the key's items after
+// all is cut again only once they take Tolerance times that.
 func (a *adapter) slowdown(round int64) {
-	if a.slowFrom > 0 {
-		if a.slowBase == 0 && a.recentWindow >= a.baseWindow {
-			a.slowBase = a.recent
+	if e := a.slowing; e != nil && e.halved && !e.queues && e.base > 0 && a.recentWindow >= e.halfWindow {
+		if a.recent >= asSlow*e.base {
+			a.usual, a.slow = a.recent, false
+			a.limit, a.slowing = min(e.from, float64(a.ceiling)), nil
+			return
 		}
-		if a.slowBase > 0 && a.halfWindow > 0 && a.recentWindow >= a.halfWindow {
-			if a.recent >= 0.9*a.slowBase {
-				a.usual, a.slow = a.recent, false
-				a.limit, a.slowFrom = min(a.slowFrom, float64(a.ceiling)), 0
-				return
-			}
-			a.halfWindow = -1 // it queues: cut on
-		}
+		e.queues = true
 	}
 	before := a.limit
 	if !a.cut(round, slowCut) {
 		return
 	}
-	// Items that start until those in flight at the cut are done still
-	// queue behind them.
-	after, _ := windowOf(a.started + int64(before) + 1)
-	switch {
-	case a.slowFrom == 0:
-		a.slowFrom, a.slowBase, a.slowBaseLimit = before, 0, a.limit
-		a.baseWindow, a.halfWindow = after, 0
-	case a.halfWindow == 0 && a.limit <= a.slowBaseLimit/2:
-		a.halfWindow = after
+	a.backedOffAt = before
+	after := windowAfter(a.started + int64(before))
+	switch e := a.slowing; {
+	case e == nil:
+		a.slowing = &slowdown{from: before, baseLimit: a.limit, baseWindow: after}
+	case !e.halved && a.limit <= e.baseLimit/2:
+		e.halved, e.halfWindow = true, after
 	}
+}
+
+// windowAfter returns the first window whose items all started after the
+// item numbered n.
+func windowAfter(n int64) int64 {
+	id, _ := windowOf(n + 1)
+	if prev, _ := windowOf(n); prev == id {
+		id++
+	}
+	return id
 }
 
 // slowed takes in the time an item took, the item numbered start as it
@@ -343,12 +382,15 @@ func (a *adapter) slowed(start int64, took float64) bool {
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
+	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow {
+		e.base = a.recent
+	}
 	a.slow = a.recent > a.usual*a.cfg.Tolerance
 	if a.slow && a.limit <= 1 {
 		a.usual, a.slow = a.recent, false
 	}
 	if !a.slow {
-		a.slowFrom = 0
+		a.slowing = nil
 	}
 	return a.slow
 }
