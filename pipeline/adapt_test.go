@@ -117,6 +117,20 @@ func runAdaptive(t *testing.T, s *loadServer, keys []string, overall, perKey pip
 	return limits
 }
 
+// costlierAfter is a latency of 50ms for key's first answers, then of
+// 200ms, whatever the load: a list that moves on to a costlier endpoint.
+func (s *loadServer) costlierAfter(key string, answers int) func(int) time.Duration {
+	return func(int) time.Duration {
+		s.mu.Lock()
+		answered := s.answered[key]
+		s.mu.Unlock()
+		if answered < answers {
+			return 50 * time.Millisecond
+		}
+		return 200 * time.Millisecond
+	}
+}
+
 func repeat(key string, n int) []string { return slices.Repeat([]string{key}, n) }
 
 func fixed(d time.Duration) func(int) time.Duration { return func(int) time.Duration { return d } }
@@ -346,15 +360,7 @@ func TestAdaptiveJudgesTimesAtAThousandInFlight(t *testing.T) {
 func TestAdaptiveRelearnsACostlierEndpoint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newLoadServer(capacityOf(0), nil)
-		s.latency = func(int) time.Duration {
-			s.mu.Lock()
-			answered := s.answered["a"]
-			s.mu.Unlock()
-			if answered < 1000 {
-				return 50 * time.Millisecond
-			}
-			return 200 * time.Millisecond
-		}
+		s.latency = s.costlierAfter("a", 1000)
 		limits := runAdaptive(t, s, repeat("a", 5000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
 		ls := limits["a"]
 		took := time.Since(s.begin)
@@ -421,15 +427,7 @@ func TestAdaptiveUndoesNoCutPastARefusal(t *testing.T) {
 			return 24
 		}, nil)
 		s.pause = 2 * time.Second
-		s.latency = func(int) time.Duration {
-			s.mu.Lock()
-			answered := s.answered["a"]
-			s.mu.Unlock()
-			if answered < 1000 {
-				return 50 * time.Millisecond
-			}
-			return 200 * time.Millisecond
-		}
+		s.latency = s.costlierAfter("a", 1000)
 		ls := runAdaptive(t, s, repeat("a", 5000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
 		t.Logf("took %v, %d of %d refused; limits %v", time.Since(s.begin), s.refused, s.attempts, ls)
 		first := slices.Index(ls, 64)
