@@ -168,7 +168,8 @@ func (a *adapter) start() int64 {
 }
 
 // done takes in how an item went: the round it started in, the time its
-// call took, whether it was refused for overload and with what pause,
+// call took (negative: untimed), whether it was refused for overload and
+// with what pause,
 // and how many of the key's items were in flight at its end, itself
 // included. It reports whether the key's limit changed.
 func (a *adapter) done(round int64, took time.Duration, refused bool, pause time.Duration, running int, now time.Time) bool {
@@ -202,7 +203,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			a.paidAt = a.limit // growth past it costs pauses: slow
 		}
 	default:
-		if a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
+		if took >= 0 && a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
 			// The recent time lags by some items: those that ran before
 			// the cut are not a reason to cut again.
 			a.slowdown(round)
@@ -378,6 +379,13 @@ func (a *adapter) slowed(start int64, took float64) bool {
 		return false
 	}
 	w.id = -1 // done
+	if id < a.recentWindow {
+		// A window whose items took longer than a later one's: slower
+		// items, not a slower server, which the later one shows. Items
+		// that turn faster (a list moving on to a cheaper endpoint) would
+		// otherwise be taken for a slowdown.
+		return false
+	}
 	a.recent, a.recentWindow = median(w.times[:size]), id
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"slices"
@@ -48,8 +49,17 @@ func newLoadServer(capacity func(string, int) int, latency func(int) time.Durati
 // Task.Refused does), and it gives up after 2.
 func badItem(key string) string { return "bad:" + key }
 
+// quickFailure is the value of an item of key that fails at once for
+// reasons of its own, such as a 404 (Task.Untimed).
+func quickFailure(key string) string { return "quick:" + key }
+
 func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, error) {
-	if _, ok := strings.CutPrefix(t.Value, "bad:"); ok {
+	if strings.HasPrefix(t.Value, "quick:") {
+		time.Sleep(time.Millisecond)
+		t.Untimed()
+		return "ok", nil
+	}
+	if strings.HasPrefix(t.Value, "bad:") {
 		time.Sleep(time.Millisecond)
 		if t.Try == 1 {
 			t.Refused(0)
@@ -93,7 +103,10 @@ func runAdaptive(t *testing.T, s *loadServer, keys []string, overall, perKey pip
 	b := pipeline.NewBudget(overall, func(string) pipeline.Limits { return perKey }, pipeline.WithAdaptive(a))
 	p := pipeline.New(t.Context())
 	out := pipeline.Schedule(pipeline.FromSlice(p, keys), s.work, pipeline.WithBudget(b),
-		pipeline.WithKey(func(v string) string { return strings.TrimPrefix(v, "bad:") }),
+		pipeline.WithKey(func(v string) string {
+			_, key, _ := strings.Cut(v, ":")
+			return cmp.Or(key, v)
+		}),
 		pipeline.WithObserver(func(e pipeline.Event) {
 			if e.Kind == pipeline.EventLimits {
 				mu.Lock()
@@ -120,14 +133,20 @@ func runAdaptive(t *testing.T, s *loadServer, keys []string, overall, perKey pip
 // costlierAfter is a latency of 50ms for key's first answers, then of
 // 200ms, whatever the load: a list that moves on to a costlier endpoint.
 func (s *loadServer) costlierAfter(key string, answers int) func(int) time.Duration {
+	return s.switchAfter(key, answers, 50*time.Millisecond, 200*time.Millisecond)
+}
+
+// switchAfter is a latency of before for key's first answers, then of
+// after, whatever the load.
+func (s *loadServer) switchAfter(key string, answers int, before, after time.Duration) func(int) time.Duration {
 	return func(int) time.Duration {
 		s.mu.Lock()
 		answered := s.answered[key]
 		s.mu.Unlock()
 		if answered < answers {
-			return 50 * time.Millisecond
+			return before
 		}
-		return 200 * time.Millisecond
+		return after
 	}
 }
 
@@ -433,6 +452,35 @@ func TestAdaptiveUndoesNoCutPastARefusal(t *testing.T) {
 		first := slices.Index(ls, 64)
 		if cut := first + slices.IndexFunc(ls[first:], func(l int) bool { return l < 64 }); cut > first && slices.Contains(ls[cut:], 64) {
 			t.Errorf("the key went back to 64 after its cuts, with the server refusing past 24 (limits %v)", ls)
+		}
+	})
+}
+
+// TestAdaptiveTakesFasterItemsWell: items that turn five times faster, as
+// a list moving on to a cheaper endpoint does, are no reason to cut: the
+// last window of slow items ends after the first of fast ones, and was
+// judged against them.
+func TestAdaptiveTakesFasterItemsWell(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), nil)
+		s.latency = s.switchAfter("a", 1000, 100*time.Millisecond, 20*time.Millisecond)
+		ls := runAdaptive(t, s, repeat("a", 5000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+		if top := slices.Index(ls, 64); top < 0 || slices.Min(ls[top:]) < 64 {
+			t.Errorf("the limit was cut, with nothing slower (limits %v)", ls)
+		}
+	})
+}
+
+// TestAdaptiveTimesNoQuickFailures: items that fail at once for reasons
+// of their own, such as 404s at the head of a list, are not the key's
+// usual time (Task.Untimed): taken for it, they made every real answer
+// after them look like a slowdown, and the key was cut from 21 to 5.
+func TestAdaptiveTimesNoQuickFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		ls := runAdaptive(t, s, append(repeat(quickFailure("a"), 10), repeat("a", 2000)...), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+		if !slices.IsSorted(ls) || ls[len(ls)-1] != 64 {
+			t.Errorf("the limit was cut, or did not reach 64, with nothing slower (limits %v)", ls)
 		}
 	})
 }

@@ -24,6 +24,7 @@ type Task[T any] struct {
 	// For an adaptive budget (WithAdaptive): what the try said of its
 	// key, when it began, and in which round of the key's items.
 	refused bool
+	untimed bool
 	pause   time.Duration
 	began   time.Time
 	round   int64
@@ -48,4 +49,15 @@ func (t *Task[T]) Retry(d time.Duration) {
 func (t *Task[T]) Refused(pause time.Duration) {
 	t.refused = true
 	t.pause = max(pause, 0)
+}
+
+// Untimed tells the stage that this try's time says nothing of how fast
+// the far side of the item's key answers: the try failed for reasons of
+// the item (a 404, a connection broken in a body) and may have been much
+// quicker than an answer. With a budget that adapts (WithAdaptive), such
+// quick failures at the head of a list would otherwise be taken for the
+// key's usual time, and every real answer after them for a slowdown.
+// Without one, Untimed changes nothing.
+func (t *Task[T]) Untimed() {
+	t.untimed = true
 }

@@ -40,7 +40,7 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 		s.report()
 
 		t := &it.task
-		t.retry, t.refused, t.pause = false, false, 0
+		t.retry, t.refused, t.untimed, t.pause = false, false, false, 0
 		out, err := s.call(ctx, t)
 		b.mu.Lock()
 		if it.key.bk.adapt != nil {
@@ -271,7 +271,11 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 func (s *sched[In, Out]) adapt(it *item[In, Out]) {
 	bk, t := it.key.bk, &it.task
 	now := time.Now()
-	if bk.adapt.done(t.round, now.Sub(t.began), t.refused, t.pause, bk.running, now) {
+	took := now.Sub(t.began)
+	if t.untimed {
+		took = -1
+	}
+	if bk.adapt.done(t.round, took, t.refused, t.pause, bk.running, now) {
 		s.b.adapted(bk)
 	}
 }

@@ -133,7 +133,8 @@ func newFetcher(s *settings, run context.Context) *fetcher {
 	}
 	// A rate counts requests started: what can never start must not spend
 	// a token, so it is found out before it waits for one.
-	f.precheck = s.budget != nil || s.rate > 0 || s.hostRate > 0
+	// Nor teach an adaptive limit that its host answered at once.
+	f.precheck = s.budget != nil || s.rate > 0 || s.hostRate > 0 || s.autoThrottle
 	return f
 }
 
@@ -232,6 +233,9 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 				rec.Err = newError(KindDecode, deepMessage("jq's result", f.maxDepth))
 			}
 		}
+	}
+	if rec.Attempts > 0 && untimed(&rec) {
+		t.Untimed()
 	}
 	if rec.Attempts > 0 && refused(&rec, t.Try) {
 		// Nothing, unless the budget adapts. The host's pause is capped

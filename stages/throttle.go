@@ -113,14 +113,26 @@ func (s *settings) newBudget() *pipeline.Budget {
 	return pipeline.NewBudget(overall, perHost)
 }
 
+// untimed reports whether rec's try failed for reasons of its own, so
+// that its time says nothing of how fast its host answers, as an adaptive
+// budget hears it (Task.Untimed): a 404, a connection broken in a body, a
+// body too large. A try that timed out took long by the host's doing, and
+// one whose body is not what was asked for was answered in full.
+func untimed(rec *Record) bool {
+	return rec.Err != nil && rec.Err.Kind != KindTimeout && rec.Err.Kind != KindDecode
+}
+
 // refused reports whether rec, of an item's try'th try, says its host
 // refused the request for overload, as an adaptive budget hears it
 // (Task.Refused). A 429 or 503 says so on any try. A connection refused or
-// reset says so only on an item's first try: on its retries it says more
-// of the item than of the load, as an item whose request breaks the
-// server's handler fails every try, and each would cut its host's limit
-// again, down to one for all its other items (5 such URLs among 1,500
-// took a run from 0.6 s to 35 s).
+// reset says so only before the server answered, and only on an item's
+// first try. A server that has begun an answer (a status, headers) took
+// the request: a connection broken in its body says nothing of the load,
+// and cut the limit by 30% for each such URL. And on its retries a broken
+// connection says more of the item than of the load, as an item whose
+// request breaks the server's handler fails every try, and each would cut
+// its host's limit again, down to one for all its other items (5 such
+// URLs among 1,500 took a run from 0.6 s to 35 s).
 func refused(rec *Record, try int) bool {
 	if rec.Err == nil {
 		return false
@@ -129,7 +141,7 @@ func refused(rec *Record, try int) bool {
 	case KindHTTPStatus:
 		return rec.Status == http.StatusTooManyRequests || rec.Status == http.StatusServiceUnavailable
 	case KindConnect, KindNetwork:
-		return try == 1
+		return try == 1 && rec.Status == 0
 	}
 	return false
 }

@@ -2,6 +2,30 @@ package stages
 
 import "testing"
 
+// TestUntimed: what Fetch tells an adaptive budget says nothing of how
+// fast its host answers: a try that failed for reasons of its own, but
+// not one that timed out, nor one whose body was answered in full.
+func TestUntimed(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		rec     Record
+		untimed bool
+	}{
+		{"ok", Record{Status: 200}, false},
+		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, true},
+		{"reset in the body", Record{Status: 200, Err: newError(KindNetwork, "")}, true},
+		{"too large", Record{Status: 200, Err: newError(KindTooLarge, "")}, true},
+		{"timeout", Record{Err: newError(KindTimeout, "")}, false},
+		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := untimed(&tt.rec); got != tt.untimed {
+				t.Errorf("untimed %v, want %v", got, tt.untimed)
+			}
+		})
+	}
+}
+
 // TestRefusedIsOverload: what Fetch tells an adaptive budget is a refusal
 // for overload: a 429 or a 503 on any try, a connection refused or broken
 // on an item's first try; not a failure of the request itself, nor the
@@ -22,6 +46,7 @@ func TestRefusedIsOverload(t *testing.T) {
 		{"connection refused", Record{Err: newError(KindConnect, "")}, 1, true},
 		{"reset", Record{Err: newError(KindNetwork, "")}, 1, true},
 		{"reset on a retry", Record{Err: newError(KindNetwork, "")}, 2, false},
+		{"reset in the body", Record{Status: 200, Err: newError(KindNetwork, "")}, 1, false},
 		{"refused on a retry", Record{Err: newError(KindConnect, "")}, 2, false},
 		{"timeout", Record{Err: newError(KindTimeout, "")}, 1, false},
 		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, 1, false},
