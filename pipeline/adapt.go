@@ -137,6 +137,9 @@ type adapter struct {
 	// (see done).
 	pauseCost, paidAt float64
 
+	// why is what last changed the limit.
+	why Adaptation
+
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
 	// lastUsed is when an item of the key last ended: what the limit has
@@ -197,7 +200,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 				// pause: see the growth past paidAt below.
 				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
-			a.cut(round, refusedCut)
+			a.cut(round, refusedCut, AdaptedRefused)
 		}
 		if pause > 0 {
 			a.paidAt = a.limit // growth past it costs pauses: slow
@@ -216,6 +219,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 			a.step, a.grown = 0, 0
 			break
 		}
+		a.why = AdaptedGrew
 		switch {
 		case a.cutAt == 0: // slow start: never cut yet
 			a.limit++ // one more for each that went well: doubles a round
@@ -257,10 +261,11 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 
 // cut lowers the limit by factor, unless it was cut since the item of
 // round started, and reports whether it did.
-func (a *adapter) cut(round int64, factor float64) bool {
+func (a *adapter) cut(round int64, factor float64, why Adaptation) bool {
 	if round <= a.cutAt {
 		return false
 	}
+	a.why = why
 	a.cutAt, a.sinceCut = a.started, 0
 	a.step, a.grown = 0, 0
 	a.limit = max(math.Floor(a.limit*factor), 1)
@@ -306,12 +311,13 @@ func (a *adapter) slowdown(round int64) {
 		if a.recent >= asSlow*e.base {
 			a.usual, a.slow = a.recent, false
 			a.limit, a.slowing = min(e.from, float64(a.ceiling)), nil
+			a.why = AdaptedUndone
 			return
 		}
 		e.queues = true
 	}
 	before := a.limit
-	if !a.cut(round, slowCut) {
+	if !a.cut(round, slowCut, AdaptedSlowed) {
 		return
 	}
 	a.backedOffAt = before

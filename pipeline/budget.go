@@ -133,7 +133,7 @@ func (b *Budget) SetLimits(key string, l Limits) {
 	k.wakeAll()
 	stages := b.stages
 	for _, s := range stages {
-		s.limitsChanged(key, l)
+		s.limitsChanged(Event{Kind: EventLimits, Seq: -1, Key: key, Limits: l})
 	}
 	b.forget(k)
 	b.mu.Unlock()
@@ -144,8 +144,10 @@ func (b *Budget) SetLimits(key string, l Limits) {
 func (b *Budget) adapted(k *budgetKey) {
 	l := k.limits
 	l.InFlight = k.adapt.inFlight()
+	e := Event{Kind: EventLimits, Seq: -1, Key: k.key, Limits: l, Adapted: k.adapt.why,
+		Usual: time.Duration(k.adapt.usual * float64(time.Second))}
 	for _, s := range b.stages {
-		s.limitsChanged(k.key, l)
+		s.limitsChanged(e)
 	}
 	k.wakeAll()
 }
@@ -210,9 +212,9 @@ type scheduler interface {
 	// slotFree says an overall slot was handed to the stage. Called with
 	// the budget locked.
 	slotFree()
-	// limitsChanged reports new limits of a key. Called with the budget
-	// locked.
-	limitsChanged(key string, l Limits)
+	// limitsChanged reports new limits of a key (an EventLimits). Called
+	// with the budget locked.
+	limitsChanged(e Event)
 	// canTake reports whether a worker of the stage will look for an item
 	// at once if asked: a slot handed to a stage that cannot would be held
 	// while its workers are blocked downstream.

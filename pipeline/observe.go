@@ -30,6 +30,14 @@ type Event struct {
 	Wait time.Duration
 	// Limits is, for EventLimits, the key's new limits.
 	Limits Limits
+	// Adapted is, for EventLimits from a budget that adapts
+	// (WithAdaptive), why the key's in-flight limit changed; 0 where
+	// SetLimits changed it.
+	Adapted Adaptation
+	// Usual is, for EventLimits from a budget that adapts, the time the
+	// key's items usually take, as the budget has learnt it; 0 before it
+	// knows.
+	Usual time.Duration
 }
 
 // An EventKind says what an Event reports.
@@ -60,6 +68,33 @@ func (k EventKind) String() string {
 		return eventNames[k]
 	}
 	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// An Adaptation says why a budget that adapts (WithAdaptive) changed a
+// key's in-flight limit.
+type Adaptation uint8
+
+const (
+	// AdaptedGrew: the key's items went well, and it may have more at
+	// once.
+	AdaptedGrew Adaptation = iota + 1
+	// AdaptedRefused: an item was refused for overload (Task.Refused).
+	AdaptedRefused
+	// AdaptedSlowed: the key's items took Tolerance times their usual
+	// time.
+	AdaptedSlowed
+	// AdaptedUndone: cuts for slow items that left them as slow were
+	// undone; their time is the usual one now (Event.Usual).
+	AdaptedUndone
+)
+
+var adaptationNames = [...]string{AdaptedGrew: "grew", AdaptedRefused: "refused", AdaptedSlowed: "slowed", AdaptedUndone: "undone"}
+
+func (a Adaptation) String() string {
+	if int(a) < len(adaptationNames) && adaptationNames[a] != "" {
+		return adaptationNames[a]
+	}
+	return fmt.Sprintf("Adaptation(%d)", uint8(a))
 }
 
 // A WaitReason says what holds an item back.
@@ -125,9 +160,11 @@ func (s *sched[In, Out]) canTake(overall bool) bool {
 
 func (s *sched[In, Out]) wakeLead() { s.kickLead() }
 
-// limitsChanged is called by the budget, with b.mu held. A key asleep
-// under its old rate wakes to look at the new one.
-func (s *sched[In, Out]) limitsChanged(key string, l Limits) {
+// limitsChanged is called by the budget, with b.mu held, with the
+// EventLimits to report. A key asleep under its old rate wakes to look at
+// the new one.
+func (s *sched[In, Out]) limitsChanged(e Event) {
+	key := e.Key
 	k := s.keys[key]
 	if s.one != nil && key == "" {
 		k = s.one
@@ -138,7 +175,7 @@ func (s *sched[In, Out]) limitsChanged(key string, l Limits) {
 		s.kickLead()
 	}
 	if s.observe != nil {
-		s.event(Event{Kind: EventLimits, Seq: -1, Key: key, Limits: l})
+		s.event(e)
 		s.kickLead() // to report it
 	}
 }

@@ -162,7 +162,7 @@ func (f *fetchFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.jsonl, "jsonl", false, `input lines are JSON request specs: {"url", "method", "headers", "body", "meta"}`)
 	fs.StringVarP(&f.input, "input", "i", "", "read input lines from `FILE` instead of stdin")
 	fs.BoolVarP(&f.silent, "silent", "s", false, "print nothing on stderr but a fatal error (no summary, no messages)")
-	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect; with --auto-throttle, each cut of a host's limit")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on stderr, as they happen, each retry (why, and the wait) and each redirect; with --auto-throttle, each change of a host's limit, and why")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose output is `FILE`: skip the items it holds ok, append the rest (a FILE that does not exist is created: the same command starts and resumes a run)")
 	fs.StringVar(&f.shard, "shard", "", "fetch only shard `I/N` of the input (I from 0 to N-1): N processes given the same input split it by a hash of each item, with no overlap and no gap; seq stays the position in the whole input")
 	f.registerRun(cmd)

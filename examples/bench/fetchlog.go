@@ -41,9 +41,10 @@ type runSummary struct {
 const maxLogLine = 64 << 10
 
 // limitLine is a line of -v with --auto-throttle: a host's limit cut
-// ("down to N in flight (was M): ..."), or grown to a power of two ("up to
-// N in flight"); -v prints no other step.
-var limitLine = regexp.MustCompile(`^fetchpipe: (\S+): (?:down|up) to (\d+) in flight\b`)
+// ("down to N in flight (was M): ..."), its cuts undone ("back up to N in
+// flight ..."), or grown to a power of two ("up to N in flight"); -v
+// prints no other step.
+var limitLine = regexp.MustCompile(`^fetchpipe: (\S+): (?:down|up|back up) to (\d+) in flight\b`)
 
 func (l *fetchLog) Write(p []byte) (int, error) {
 	n := len(p)

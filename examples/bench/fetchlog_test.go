@@ -15,7 +15,9 @@ func TestFetchLog(t *testing.T) {
 	stderr := "fetchpipe: 127.0.0.1:4000: up to 4 in flight\n" +
 		"fetchpipe: [seq 6] http://127.0.0.1:4000/r/n6.json: server answered 429 Too Many Requests; try 2 in 56ms\n" +
 		"fetchpipe: 127.0.0.2:4001: up to 4 in flight\n" +
-		"fetchpipe: 127.0.0.1:4000: down to 2 in flight (was 4): it refused or slowed\n" +
+		"fetchpipe: 127.0.0.1:4000: down to 2 in flight (was 4): it turned requests away (429, 503, a connection refused or reset)\n" +
+		"fetchpipe: 127.0.0.2:4001: down to 3 in flight (was 4): its answers took over twice their usual 20ms\n" +
+		"fetchpipe: 127.0.0.2:4001: back up to 4 in flight (was 3): its answers were as slow with half as many at once, so 100ms is their usual time now\n" +
 		"{" + strings.Repeat("x", maxLogLine) + "}\n" + // too long to read: skipped
 		`{"items":60,"ok":60,"attempts":71,"p50_ms":100.863,"limits":{"127.0.0.1:4000":3,"127.0.0.2:4001":4}}` + "\n"
 	for _, name := range []string{"whole", "one byte at a time"} {
@@ -29,8 +31,8 @@ func TestFetchLog(t *testing.T) {
 			if _, err := io.Copy(&l, r); err != nil {
 				t.Fatal(err)
 			}
-			if l.limits["127.0.0.1:4000"] != 2 || l.changes["127.0.0.1:4000"] != 2 || l.limits["127.0.0.2:4001"] != 4 || l.changes["127.0.0.2:4001"] != 1 || len(l.limits) != 2 {
-				t.Errorf("limits %v, changes %v; want 127.0.0.1:4000 at 2 after 2 changes, 127.0.0.2:4001 at 4 after 1", l.limits, l.changes)
+			if l.limits["127.0.0.1:4000"] != 2 || l.changes["127.0.0.1:4000"] != 2 || l.limits["127.0.0.2:4001"] != 4 || l.changes["127.0.0.2:4001"] != 3 || len(l.limits) != 2 {
+				t.Errorf("limits %v, changes %v; want 127.0.0.1:4000 at 2 after 2 changes, 127.0.0.2:4001 at 4 after 3", l.limits, l.changes)
 			}
 			s := l.summary
 			if s == nil || s.Items != 60 || s.Attempts != 71 || s.P50MS != 100.863 || s.Limits["127.0.0.1:4000"] != 3 {
