@@ -284,8 +284,9 @@ type slowdown struct {
 	base       float64
 	baseWindow int64
 	// halfWindow is the same window for the cut that brought the limit to
-	// half of baseLimit or less, once there was one (halved).
+	// half of baseLimit or less, halfLimit, once there was one (halved).
 	halfWindow int64
+	halfLimit  float64
 	halved     bool
 	queues     bool // halving made the items faster: the cuts stand
 }
@@ -306,6 +307,14 @@ const asSlow = 0.9
 // TCP undoes a cut it learns was spurious, and the items' time is the
 // usual one from then on: a server that did queue the key's items after
 // all is cut again only once they take Tolerance times that.
+//
+// Cuts that halved the limit and made the items faster show that the
+// server queues them, but they may also be slower alone than they were
+// (a costlier endpoint of a server that queues): the time they would take
+// alone, drawn through the times at the two limits as a line, is their
+// usual time from then on where it is Tolerance times the old one. Cut
+// against the old one, the key went down to one for as long as the
+// costlier items lasted.
 func (a *adapter) slowdown(round int64) {
 	if e := a.slowing; e != nil && e.halved && !e.queues && e.base > 0 && a.recentWindow >= e.halfWindow {
 		if a.recent >= asSlow*e.base {
@@ -315,6 +324,14 @@ func (a *adapter) slowdown(round int64) {
 			return
 		}
 		e.queues = true
+		alone := (a.recent*e.baseLimit - e.base*e.halfLimit) / (e.baseLimit - e.halfLimit)
+		if alone > a.usual*a.cfg.Tolerance {
+			a.usual = alone
+			if a.slow = a.recent > alone*a.cfg.Tolerance; !a.slow {
+				a.slowing = nil
+				return
+			}
+		}
 	}
 	before := a.limit
 	if !a.cut(round, slowCut, AdaptedSlowed) {
@@ -326,7 +343,7 @@ func (a *adapter) slowdown(round int64) {
 	case e == nil:
 		a.slowing = &slowdown{from: before, baseLimit: a.limit, baseWindow: after}
 	case !e.halved && a.limit <= e.baseLimit/2:
-		e.halved, e.halfWindow = true, after
+		e.halved, e.halfWindow, e.halfLimit = true, after, a.limit
 	}
 }
 

@@ -484,3 +484,41 @@ func TestAdaptiveTimesNoQuickFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestAdaptiveRelearnsACostlierEndpointThatQueues: a server that queues
+// (its answers take (1 + n/8) times their time alone, with n in flight)
+// and whose answers take five times as long alone for 400 items, as a
+// block of costlier URLs in a list does. Fewer at once make them faster,
+// so the cuts stand; but not by much, and the key was cut down to one
+// for the whole block, against a usual time it could never reach again.
+// The time the items would take alone, drawn through what two loads gave,
+// is their usual time now.
+func TestAdaptiveRelearnsACostlierEndpointThatQueues(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), nil)
+		s.latency = func(n int) time.Duration {
+			s.mu.Lock()
+			answered := s.answered["a"]
+			s.mu.Unlock()
+			alone := 20 * time.Millisecond
+			if answered >= 1000 && answered < 1400 {
+				alone *= 5
+			}
+			return alone + alone*time.Duration(n)/8
+		}
+		ls := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+		took := time.Since(s.begin)
+		// At 8 in flight, where answers take twice their time alone:
+		// 2,600 × 40ms / 8 + 400 × 200ms / 8.
+		settled := (2600*40*time.Millisecond + 400*200*time.Millisecond) / 8
+		cut := 1 // the first cut, past the slow start
+		for cut < len(ls) && ls[cut] >= ls[cut-1] {
+			cut++
+		}
+		least := slices.Min(ls[min(cut, len(ls)-1):])
+		t.Logf("took %v, %v at 8 in flight; least limit after the first cut %d; limits %v", took, settled, least, ls)
+		if took > settled*3/2 || least < 4 {
+			t.Errorf("took %v (%v at 8 in flight), and fell to %d in flight (limits %v)", took, settled, least, ls)
+		}
+	})
+}
