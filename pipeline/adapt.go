@@ -27,9 +27,12 @@ import (
 //     items in the order they started (see slowed), so that neither the
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
-//     it. Cuts that halved the limit and left the items as slow are
-//     undone at once, and their time becomes the usual one: the items
-//     are slower for reasons of their own, such as a costlier endpoint.
+//     it; tries the work function marks Task.Untimed are left out. Cuts
+//     that halved the limit and left the items as slow are undone at
+//     once, and their time becomes the usual one: the items are slower
+//     for reasons of their own, such as a costlier endpoint. Where they
+//     did make the items faster, the time the items would take alone,
+//     drawn through the two, becomes the usual one if it grew that much.
 //   - A limit once cut grows by one per round of items that go well
 //     (additive increase), and by one per four rounds near where it was
 //     last cut from, so that probing past what the server takes is rare.
@@ -109,6 +112,7 @@ type adapter struct {
 
 	recent, usual float64 // latency in seconds (see slowed)
 	recentWindow  int64   // the window recent is the median of
+	recentLoad    float64 // the key's items in flight as that window's ended, on average
 	slow          bool    // recent is Tolerance times usual
 	// windows are the key's open windows of times, made at its second
 	// item: a key of one item (a list of a million hosts, one URL each)
@@ -138,7 +142,7 @@ type adapter struct {
 	pauseCost, paidAt float64
 
 	// why is what last changed the limit.
-	why Adaptation
+	why LimitChange
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
@@ -170,12 +174,20 @@ func (a *adapter) start() int64 {
 	return a.started
 }
 
-// done takes in how an item went: the round it started in, the time its
-// call took (negative: untimed), whether it was refused for overload and
-// with what pause,
-// and how many of the key's items were in flight at its end, itself
-// included. It reports whether the key's limit changed.
-func (a *adapter) done(round int64, took time.Duration, refused bool, pause time.Duration, running int, now time.Time) bool {
+// A try is what an adapter hears of one try of an item.
+type try struct {
+	round   int64         // the round it started in (see start)
+	took    time.Duration // how long its call took
+	timed   bool          // whether took says how fast the key answers (Task.Untimed)
+	refused bool          // refused for overload (Task.Refused)
+	pause   time.Duration // the pause a refusal asked for
+	running int           // the key's items in flight at its end, itself included
+}
+
+// done takes in how an item's try went, and reports whether the key's
+// limit changed.
+func (a *adapter) done(t try, now time.Time) bool {
+	round, pause := t.round, t.pause
 	before := a.inFlight()
 	if a.recent > 0 && now.Sub(a.lastUsed).Seconds() > idleRounds*a.recent {
 		// What the key's last items said of how its server takes more,
@@ -183,8 +195,11 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
 	}
 	a.lastUsed = now
+	// Every try counts in its window, so that windows are whole; the
+	// median is of the timed ones.
+	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.running)
 	switch {
-	case refused:
+	case t.refused:
 		// A refusal is the server's own word that the load was too much:
 		// cuts for slow items before it are not to be undone (see
 		// slowdown).
@@ -200,13 +215,13 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 				// pause: see the growth past paidAt below.
 				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
-			a.cut(round, refusedCut, AdaptedRefused)
+			a.cut(round, refusedCut, LimitRefused)
 		}
 		if pause > 0 {
 			a.paidAt = a.limit // growth past it costs pauses: slow
 		}
 	default:
-		if took >= 0 && a.slowed(round, took.Seconds()) && a.sinceCut >= warmUp {
+		if slowed && a.sinceCut >= warmUp {
 			// The recent time lags by some items: those that ran before
 			// the cut are not a reason to cut again.
 			a.slowdown(round)
@@ -215,11 +230,11 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 		// Growing a limit the key does not use would only let a burst
 		// through later, unchecked; growing one whose items are slow
 		// would only queue more of them.
-		if float64(running) < a.limit/2 || a.slow {
+		if float64(t.running) < a.limit/2 || a.slow {
 			a.step, a.grown = 0, 0
 			break
 		}
-		a.why = AdaptedGrew
+		a.why = LimitGrew
 		switch {
 		case a.cutAt == 0: // slow start: never cut yet
 			a.limit++ // one more for each that went well: doubles a round
@@ -261,7 +276,7 @@ func (a *adapter) done(round int64, took time.Duration, refused bool, pause time
 
 // cut lowers the limit by factor, unless it was cut since the item of
 // round started, and reports whether it did.
-func (a *adapter) cut(round int64, factor float64, why Adaptation) bool {
+func (a *adapter) cut(round int64, factor float64, why LimitChange) bool {
 	if round <= a.cutAt {
 		return false
 	}
@@ -278,18 +293,23 @@ func (a *adapter) cut(round int64, factor float64, why Adaptation) bool {
 type slowdown struct {
 	from      float64 // the limit before the first cut
 	baseLimit float64 // the limit after it
-	// base is the median time of baseWindow, the first window of items
-	// started after those in flight at the first cut were done; 0 until
-	// it is whole.
-	base       float64
-	baseWindow int64
+	// base and baseLoad are the median time of baseWindow, the first
+	// window of items started after those in flight at the first cut
+	// were done, and its items in flight (timeWindow.load); 0 until it is
+	// whole.
+	base, baseLoad float64
+	baseWindow     int64
 	// halfWindow is the same window for the cut that brought the limit to
-	// half of baseLimit or less, halfLimit, once there was one (halved).
+	// half of baseLimit or less, once there was one (halved).
 	halfWindow int64
-	halfLimit  float64
 	halved     bool
-	queues     bool // halving made the items faster: the cuts stand
+	judged     bool // what halving did is known: nothing more to learn
 }
+
+// fewerInFlight is how far below baseLoad a window's load must be for
+// its time to say what fewer at once do: a key that does not use its
+// limit has as many in flight however it is cut.
+const fewerInFlight = 0.75
 
 // asSlow is how much faster than another a window's median may be and
 // still be as slow: medians of windowItems answers that vary on their own
@@ -311,30 +331,28 @@ const asSlow = 0.9
 // Cuts that halved the limit and made the items faster show that the
 // server queues them, but they may also be slower alone than they were
 // (a costlier endpoint of a server that queues): the time they would take
-// alone, drawn through the times at the two limits as a line, is their
-// usual time from then on where it is Tolerance times the old one. Cut
-// against the old one, the key went down to one for as long as the
-// costlier items lasted.
+// alone, drawn as a line through the two windows' times against the
+// items each had in flight, is their usual time from then on where it is
+// Tolerance times the old one. Cut against the old one, the key went down
+// to one for as long as the costlier items lasted.
 func (a *adapter) slowdown(round int64) {
-	if e := a.slowing; e != nil && e.halved && !e.queues && e.base > 0 && a.recentWindow >= e.halfWindow {
-		if a.recent >= asSlow*e.base {
+	if e := a.slowing; e != nil && e.halved && !e.judged && e.base > 0 && a.recentWindow >= e.halfWindow &&
+		a.recentLoad <= fewerInFlight*e.baseLoad { // else, as many in flight: a later window may say
+		e.judged = true
+		switch {
+		case a.recent >= asSlow*e.base:
 			a.usual, a.slow = a.recent, false
 			a.limit, a.slowing = min(e.from, float64(a.ceiling)), nil
-			a.why = AdaptedUndone
+			a.why = LimitRestored
 			return
-		}
-		e.queues = true
-		alone := (a.recent*e.baseLimit - e.base*e.halfLimit) / (e.baseLimit - e.halfLimit)
-		if alone > a.usual*a.cfg.Tolerance {
-			a.usual = alone
-			if a.slow = a.recent > alone*a.cfg.Tolerance; !a.slow {
-				a.slowing = nil
+		default:
+			if a.relearnAlone(e) {
 				return
 			}
 		}
 	}
 	before := a.limit
-	if !a.cut(round, slowCut, AdaptedSlowed) {
+	if !a.cut(round, slowCut, LimitSlowed) {
 		return
 	}
 	a.backedOffAt = before
@@ -343,8 +361,27 @@ func (a *adapter) slowdown(round int64) {
 	case e == nil:
 		a.slowing = &slowdown{from: before, baseLimit: a.limit, baseWindow: after}
 	case !e.halved && a.limit <= e.baseLimit/2:
-		e.halved, e.halfWindow, e.halfLimit = true, after, a.limit
+		e.halved, e.halfWindow = true, after
 	}
+}
+
+// relearnAlone takes as the key's usual time the time its items would
+// take alone, drawn through the base window's and the recent one's, if
+// it is Tolerance times the usual time, and reports whether the key's
+// recent items are no longer slow against it.
+func (a *adapter) relearnAlone(e *slowdown) bool {
+	// The line t = alone + k × load through both windows; their loads
+	// differ by a quarter of baseLoad at least.
+	alone := (a.recent*e.baseLoad - e.base*a.recentLoad) / (e.baseLoad - a.recentLoad)
+	if alone <= a.usual*a.cfg.Tolerance {
+		return false
+	}
+	a.usual = alone
+	if a.slow = a.recent > alone*a.cfg.Tolerance; a.slow {
+		return false
+	}
+	a.slowing = nil
+	return true
 }
 
 // windowAfter returns the first window whose items all started after the
@@ -357,9 +394,10 @@ func windowAfter(n int64) int64 {
 	return id
 }
 
-// slowed takes in the time an item took, the item numbered start as it
-// started, and reports whether the key's recent items take Tolerance times
-// their usual time.
+// slowed takes in a try of the item numbered start as it started: the
+// time it took, whether that time is a measure of the key (timed), and
+// how many of the key's items were in flight at its end. It reports
+// whether the key's recent items take Tolerance times their usual time.
 //
 // Times are taken in windows of windowItems items by the order they
 // started, and a window is judged once all of its items are done: the
@@ -372,8 +410,14 @@ func windowAfter(n int64) int64 {
 // move it, where a server that queues, slowing every answer, does. A
 // server slower for reasons of its own shows it at one in flight, where
 // the key queues nothing: its recent time is then the usual one.
-func (a *adapter) slowed(start int64, took float64) bool {
-	a.sinceCut++
+//
+// Untimed tries (a 404 at once, a refusal) count in their window, so that
+// it is whole when its last item is done, but not in its median; a window
+// of fewer than half timed is not judged.
+func (a *adapter) slowed(start int64, took float64, timed bool, running int) bool {
+	if timed {
+		a.sinceCut++
+	}
 	id, size := windowOf(start)
 	if a.started < 2 {
 		return false // one item alone is judged by nothing
@@ -397,24 +441,28 @@ func (a *adapter) slowed(start int64, took float64) bool {
 	case w.id < id:
 		*w = timeWindow{id: id}
 	}
-	w.times[w.n] = float32(took)
+	if timed {
+		w.times[w.timed] = float32(took)
+		w.load += float32(running)
+		w.timed++
+	}
 	if w.n++; w.n < size {
 		return false
 	}
 	w.id = -1 // done
-	if id < a.recentWindow {
-		// A window whose items took longer than a later one's: slower
-		// items, not a slower server, which the later one shows. Items
-		// that turn faster (a list moving on to a cheaper endpoint) would
-		// otherwise be taken for a slowdown.
+	if id < a.recentWindow || w.timed < size/2 {
+		// A window whose last item ended after a later window was whole
+		// is older news than the later one: items that turn faster (a
+		// list moving on to a cheaper endpoint) would otherwise be taken
+		// for a slowdown.
 		return false
 	}
-	a.recent, a.recentWindow = median(w.times[:size]), id
+	a.recent, a.recentLoad, a.recentWindow = median(w.times[:w.timed]), float64(w.load)/float64(w.timed), id
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
 	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow {
-		e.base = a.recent
+		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
 	a.slow = a.recent > a.usual*a.cfg.Tolerance
 	if a.slow && a.limit <= 1 {
@@ -440,9 +488,12 @@ func windowOf(start int64) (id int64, size int) {
 
 // A timeWindow gathers the times of the items of one window (windowOf).
 type timeWindow struct {
-	id    int64 // the window's number: its first item's, over windowItems
-	n     int
-	times [windowItems]float32 // seconds
+	id       int64 // the window's number: its first item's, over windowItems
+	n, timed int   // its items done, and those of them timed
+	// load is the sum, over its timed items, of the key's items in flight
+	// at their end: what they ran under, on average.
+	load  float32
+	times [windowItems]float32 // seconds, of its timed items
 }
 
 // paused returns when the key may start again after a refusal's pause, or

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -521,4 +522,27 @@ func TestAdaptiveRelearnsACostlierEndpointThatQueues(t *testing.T) {
 			t.Errorf("took %v (%v at 8 in flight), and fell to %d in flight (limits %v)", took, settled, least, ls)
 		}
 	})
+}
+
+// TestAdaptiveBacksOffAmidQuickFailures: a few quick failures among the
+// items (Task.Untimed) leave their windows whole, and a server that
+// queues is still caught: counted in no window, they left every window a
+// time short, none was ever judged, and the key went to the stage's 64.
+func TestAdaptiveBacksOffAmidQuickFailures(t *testing.T) {
+	for _, every := range []int{10, 40} {
+		t.Run(fmt.Sprintf("one in %d", every), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				queueing := func(n int) time.Duration { return 100 * time.Millisecond * time.Duration(1+n/4) }
+				s := newLoadServer(capacityOf(0), queueing)
+				items := repeat("a", 1000)
+				for i := every - 1; i < len(items); i += every {
+					items[i] = quickFailure("a")
+				}
+				ls := runAdaptive(t, s, items, pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+				if s.peak["a"] >= 64 {
+					t.Errorf("the key reached %d in flight: it did not back off (limits %v)", s.peak["a"], ls)
+				}
+			})
+		})
+	}
 }

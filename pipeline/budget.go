@@ -144,7 +144,7 @@ func (b *Budget) SetLimits(key string, l Limits) {
 func (b *Budget) adapted(k *budgetKey) {
 	l := k.limits
 	l.InFlight = k.adapt.inFlight()
-	e := Event{Kind: EventLimits, Seq: -1, Key: k.key, Limits: l, Adapted: k.adapt.why,
+	e := Event{Kind: EventLimits, Seq: -1, Key: k.key, Limits: l, Change: k.adapt.why,
 		Usual: time.Duration(k.adapt.usual * float64(time.Second))}
 	for _, s := range b.stages {
 		s.limitsChanged(e)

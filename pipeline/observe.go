@@ -30,13 +30,13 @@ type Event struct {
 	Wait time.Duration
 	// Limits is, for EventLimits, the key's new limits.
 	Limits Limits
-	// Adapted is, for EventLimits from a budget that adapts
-	// (WithAdaptive), why the key's in-flight limit changed; 0 where
-	// SetLimits changed it.
-	Adapted Adaptation
-	// Usual is, for EventLimits from a budget that adapts, the time the
+	// Change is, for EventLimits, what changed the key's limits:
+	// Budget.SetLimits, or how its items went, for a budget that adapts
+	// (WithAdaptive).
+	Change LimitChange
+	// Usual is, for EventLimits of a budget that adapts, the time the
 	// key's items usually take, as the budget has learnt it; 0 before it
-	// knows.
+	// knows, and on a change by SetLimits.
 	Usual time.Duration
 }
 
@@ -70,31 +70,41 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("EventKind(%d)", uint8(k))
 }
 
-// An Adaptation says why a budget that adapts (WithAdaptive) changed a
-// key's in-flight limit.
-type Adaptation uint8
+// A LimitChange says what changed a key's limits (EventLimits).
+type LimitChange uint8
 
 const (
-	// AdaptedGrew: the key's items went well, and it may have more at
-	// once.
-	AdaptedGrew Adaptation = iota + 1
-	// AdaptedRefused: an item was refused for overload (Task.Refused).
-	AdaptedRefused
-	// AdaptedSlowed: the key's items took Tolerance times their usual
-	// time.
-	AdaptedSlowed
-	// AdaptedUndone: cuts for slow items that left them as slow were
-	// undone; their time is the usual one now (Event.Usual).
-	AdaptedUndone
+	// LimitSet: Budget.SetLimits set them.
+	LimitSet LimitChange = iota
+	// LimitGrew: the key's items went well, and a budget that adapts
+	// (WithAdaptive) lets it have more at once.
+	LimitGrew
+	// LimitRefused: an item was refused for overload (Task.Refused), and
+	// the key's in-flight limit was cut.
+	LimitRefused
+	// LimitSlowed: the key's items took more than Tolerance times their
+	// usual time, and its in-flight limit was cut.
+	LimitSlowed
+	// LimitRestored: cuts for slow items that left them as slow with half
+	// as many at once were undone; their time is the usual one now
+	// (Event.Usual).
+	LimitRestored
 )
 
-var adaptationNames = [...]string{AdaptedGrew: "grew", AdaptedRefused: "refused", AdaptedSlowed: "slowed", AdaptedUndone: "undone"}
-
-func (a Adaptation) String() string {
-	if int(a) < len(adaptationNames) && adaptationNames[a] != "" {
-		return adaptationNames[a]
+func (c LimitChange) String() string {
+	switch c {
+	case LimitSet:
+		return "set"
+	case LimitGrew:
+		return "grew"
+	case LimitRefused:
+		return "refused"
+	case LimitSlowed:
+		return "slowed"
+	case LimitRestored:
+		return "restored"
 	}
-	return fmt.Sprintf("Adaptation(%d)", uint8(a))
+	return fmt.Sprintf("LimitChange(%d)", uint8(c))
 }
 
 // A WaitReason says what holds an item back.

@@ -271,11 +271,9 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 func (s *sched[In, Out]) adapt(it *item[In, Out]) {
 	bk, t := it.key.bk, &it.task
 	now := time.Now()
-	took := now.Sub(t.began)
-	if t.untimed {
-		took = -1
-	}
-	if bk.adapt.done(t.round, took, t.refused, t.pause, bk.running, now) {
+	tr := try{round: t.round, took: now.Sub(t.began), timed: !t.untimed && !t.refused,
+		refused: t.refused, pause: t.pause, running: bk.running}
+	if bk.adapt.done(tr, now) {
 		s.b.adapted(bk)
 	}
 }

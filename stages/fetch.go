@@ -234,7 +234,7 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 			}
 		}
 	}
-	if rec.Attempts > 0 && untimed(&rec) {
+	if rec.Attempts == 0 || untimed(&rec) {
 		t.Untimed()
 	}
 	if rec.Attempts > 0 && refused(&rec, t.Try) {

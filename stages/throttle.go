@@ -84,10 +84,12 @@ func WithObserver(observe func(pipeline.Event)) Option {
 // WithAutoThrottle makes Fetch find how many requests each host takes at
 // once, rather than be told: per host, the number in flight starts at 2,
 // doubles while answers come well, is cut when the host refuses requests
-// (429, 503; a connection refused or reset on an item's first try, as
-// one whose every try fails says more of the item than of the load) or
-// its answers slow down to twice their usual time, and then grows back
-// one at a time (see pipeline.Adaptive). It stays within WithConcurrency
+// (429, 503; a connection refused or reset before the host answered, on
+// an item's first try, as one whose every try fails says more of the
+// item than of the load) or its answers slow down to twice their usual
+// time, and then grows back (see pipeline.Adaptive). A try that failed
+// for reasons of its own (a 404, a connection broken in a body) is not
+// taken for how fast the host answers. It stays within WithConcurrency
 // overall, and WithPerHost is its ceiling; a Retry-After on a refusal
 // pauses the host for as long as it asks, up to WithMaxRetryWait.
 // WithObserver hears each change of a host's limit (pipeline.EventLimits).
@@ -116,10 +118,21 @@ func (s *settings) newBudget() *pipeline.Budget {
 // untimed reports whether rec's try failed for reasons of its own, so
 // that its time says nothing of how fast its host answers, as an adaptive
 // budget hears it (Task.Untimed): a 404, a connection broken in a body, a
-// body too large. A try that timed out took long by the host's doing, and
-// one whose body is not what was asked for was answered in full.
+// body too large, a request that was never sent. A try that timed out
+// took long by the host's doing, as did a 5xx or a 408, which speak of
+// the host's state; one whose body is not what was asked for was answered
+// in full.
 func untimed(rec *Record) bool {
-	return rec.Err != nil && rec.Err.Kind != KindTimeout && rec.Err.Kind != KindDecode
+	if rec.Err == nil {
+		return false
+	}
+	switch rec.Err.Kind {
+	case KindTimeout, KindDecode:
+		return false
+	case KindHTTPStatus:
+		return rec.Status < 500 && rec.Status != http.StatusRequestTimeout
+	}
+	return true
 }
 
 // refused reports whether rec, of an item's try'th try, says its host

@@ -13,6 +13,10 @@ func TestUntimed(t *testing.T) {
 	}{
 		{"ok", Record{Status: 200}, false},
 		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, true},
+		{"500", Record{Status: 500, Err: newError(KindHTTPStatus, "")}, false},
+		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false},
+		{"408", Record{Status: 408, Err: newError(KindHTTPStatus, "")}, false},
+		{"never sent", Record{Err: newError(KindInvalidInput, "")}, true},
 		{"reset in the body", Record{Status: 200, Err: newError(KindNetwork, "")}, true},
 		{"too large", Record{Status: 200, Err: newError(KindTooLarge, "")}, true},
 		{"timeout", Record{Err: newError(KindTimeout, "")}, false},

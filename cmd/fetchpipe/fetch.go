@@ -710,15 +710,15 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// autoThrottleStart is where --auto-throttle starts each host's limit:
+// pipeline.Adaptive's default Start.
+const autoThrottleStart = 2
+
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, with why, and for its growth each
 // time it reaches a power of two: a line for each step up would be
 // hundreds. An observer is called one event at a time, so last needs no
 // lock.
-// autoThrottleStart is where --auto-throttle starts each host's limit:
-// pipeline.Adaptive's default Start.
-const autoThrottleStart = 2
-
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
 	last := map[string]int{}
 	return func(e pipeline.Event) {
@@ -736,15 +736,17 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 			last[e.Key] = n
 		}
 		switch {
-		case e.Adapted == pipeline.AdaptedUndone:
+		case e.Change == pipeline.LimitRestored:
 			fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): its answers were as slow with half as many at once, so %v is their usual time now\n",
 				e.Key, n, was, e.Usual.Round(time.Millisecond/10))
-		case n < was && e.Adapted == pipeline.AdaptedSlowed:
+		case n < was && e.Change == pipeline.LimitSlowed:
 			// Twice: --auto-throttle's Tolerance is the default.
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
 				e.Key, n, was, e.Usual.Round(time.Millisecond/10))
-		case n < was:
+		case n < was && e.Change == pipeline.LimitRefused:
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 503, a connection refused or reset)\n", e.Key, n, was)
+		case n < was:
+			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d)\n", e.Key, n, was)
 		case n&(n-1) == 0:
 			fmt.Fprintf(w, "fetchpipe: %s: up to %d in flight\n", e.Key, n)
 		}

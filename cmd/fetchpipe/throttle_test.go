@@ -217,22 +217,22 @@ func TestAutoThrottleFindsWhatAHostTakes(t *testing.T) {
 // only at powers of two; a host's first change against where every host
 // starts, so that a first cut from 2 to 1 is a cut, not growth.
 func TestLimitLog(t *testing.T) {
-	limits := func(key string, n int, why pipeline.Adaptation, usual time.Duration) pipeline.Event {
-		return pipeline.Event{Kind: pipeline.EventLimits, Key: key, Limits: pipeline.Limits{InFlight: n}, Adapted: why, Usual: usual}
+	limits := func(key string, n int, why pipeline.LimitChange, usual time.Duration) pipeline.Event {
+		return pipeline.Event{Kind: pipeline.EventLimits, Key: key, Limits: pipeline.Limits{InFlight: n}, Change: why, Usual: usual}
 	}
 	for _, tt := range []struct {
 		name   string
 		events []pipeline.Event
 		want   string
 	}{
-		{"a first cut", []pipeline.Event{limits("a:1", 1, pipeline.AdaptedRefused, 0)},
+		{"a first cut", []pipeline.Event{limits("a:1", 1, pipeline.LimitRefused, 0)},
 			"fetchpipe: a:1: down to 1 in flight (was 2): it turned requests away (429, 503, a connection refused or reset)\n"},
-		{"growth", []pipeline.Event{limits("b:1", 3, pipeline.AdaptedGrew, 0), limits("b:1", 4, pipeline.AdaptedGrew, 0)},
+		{"growth", []pipeline.Event{limits("b:1", 3, pipeline.LimitGrew, 0), limits("b:1", 4, pipeline.LimitGrew, 0)},
 			"fetchpipe: b:1: up to 4 in flight\n"},
-		{"slowed", []pipeline.Event{limits("c:1", 16, pipeline.AdaptedGrew, 0), limits("c:1", 12, pipeline.AdaptedSlowed, 21340*time.Microsecond)},
+		{"slowed", []pipeline.Event{limits("c:1", 16, pipeline.LimitGrew, 0), limits("c:1", 12, pipeline.LimitSlowed, 21340*time.Microsecond)},
 			"fetchpipe: c:1: up to 16 in flight\nfetchpipe: c:1: down to 12 in flight (was 16): its answers took over twice their usual 21.3ms\n"},
-		{"undone", []pipeline.Event{limits("d:1", 8, pipeline.AdaptedGrew, 0), limits("d:1", 5, pipeline.AdaptedSlowed, 20*time.Millisecond),
-			limits("d:1", 21, pipeline.AdaptedUndone, 100*time.Millisecond)},
+		{"restored", []pipeline.Event{limits("d:1", 8, pipeline.LimitGrew, 0), limits("d:1", 5, pipeline.LimitSlowed, 20*time.Millisecond),
+			limits("d:1", 21, pipeline.LimitRestored, 100*time.Millisecond)},
 			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its answers took over twice their usual 20ms\n" +
 				"fetchpipe: d:1: back up to 21 in flight (was 5): its answers were as slow with half as many at once, so 100ms is their usual time now\n"},
 	} {
