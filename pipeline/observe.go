@@ -91,18 +91,11 @@ const (
 	LimitRestored
 )
 
+var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored"}
+
 func (c LimitChange) String() string {
-	switch c {
-	case LimitSet:
-		return "set"
-	case LimitGrew:
-		return "grew"
-	case LimitRefused:
-		return "refused"
-	case LimitSlowed:
-		return "slowed"
-	case LimitRestored:
-		return "restored"
+	if int(c) < len(limitChangeNames) {
+		return limitChangeNames[c]
 	}
 	return fmt.Sprintf("LimitChange(%d)", uint8(c))
 }
