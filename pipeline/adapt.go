@@ -110,10 +110,11 @@ type adapter struct {
 	limit   float64 // fractional, for additive increase by 1/limit a success
 	ceiling int
 
-	recent, usual float64 // latency in seconds (see slowed)
-	recentWindow  int64   // the window recent is the median of
-	recentLoad    float64 // the key's items in flight as that window's ended, on average
-	slow          bool    // recent is Tolerance times usual
+	recent, usual float64     // latency in seconds (see slowed)
+	recentWindow  int64       // the window recent is the median of
+	recentLoad    float64     // the key's items in flight as that window's ended, on average
+	slow          bool        // recent is Tolerance times usual
+	why           LimitChange // what last changed the limit
 	// windows are the key's open windows of times, made at its second
 	// item: a key of one item (a list of a million hosts, one URL each)
 	// costs none, as the budget remembers every key for a minute.
@@ -140,9 +141,6 @@ type adapter struct {
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
 	pauseCost, paidAt float64
-
-	// why is what last changed the limit.
-	why LimitChange
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
