@@ -27,7 +27,8 @@ import (
 //     items in the order they started (see slowed), so that neither the
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
-//     it; tries the work function marks Task.Untimed are left out. Cuts
+//     it; tries the work function marks Task.Untimed are left out, and
+//     items less than a millisecond slower than usual are not slow. Cuts
 //     that halved the limit and left the items as slow are undone at
 //     once, and their time becomes the usual one: the items are slower
 //     for reasons of their own, such as a costlier endpoint. Where they
@@ -101,6 +102,11 @@ const (
 	// idleRounds is how many of its recent times a key may go without an
 	// item ending before its growth step and its slowdown are forgotten.
 	idleRounds = 10
+	// minSlowdown is, in seconds, how much slower than usual items must
+	// be, at least, to be slow: answers of a server on the same machine
+	// take some hundred microseconds, and twice that is the client's own
+	// jitter, not the server's load.
+	minSlowdown = 0.001
 )
 
 // adapter is the adaptive limit of one key, changed with the budget
@@ -462,7 +468,7 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow {
 		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
-	a.slow = a.recent > a.usual*a.cfg.Tolerance
+	a.slow = a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
 	if a.slow && a.limit <= 1 {
 		a.usual, a.slow = a.recent, false
 	}

@@ -546,3 +546,26 @@ func TestAdaptiveBacksOffAmidQuickFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptiveIgnoresJitterUnderAMillisecond: answers of a server on the
+// same machine take some hundred microseconds, twice as long at times for
+// the client's own reasons: no reason to cut (a host printed 504 cuts in
+// 0.7 s, "over twice their usual 200µs").
+func TestAdaptiveIgnoresJitterUnderAMillisecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), nil)
+		s.latency = func(int) time.Duration {
+			s.mu.Lock()
+			answered := s.answered["a"]
+			s.mu.Unlock()
+			if answered/200%2 == 1 { // the client busy with other work
+				return 500 * time.Microsecond
+			}
+			return 150 * time.Microsecond
+		}
+		ls := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+		if !slices.IsSorted(ls) {
+			t.Errorf("the limit was cut for answers under a millisecond (limits %v)", ls)
+		}
+	})
+}

@@ -84,9 +84,9 @@ func WithObserver(observe func(pipeline.Event)) Option {
 // WithAutoThrottle makes Fetch find how many requests each host takes at
 // once, rather than be told: per host, the number in flight starts at 2,
 // doubles while answers come well, is cut when the host refuses requests
-// (429, 503; a connection refused or reset before the host answered, on
-// an item's first try, as one whose every try fails says more of the
-// item than of the load) or its answers slow down to twice their usual
+// (429, 503; a 502, a 504, a connection refused or reset before the
+// host answered, on an item's first try, as one whose every try fails
+// says more of the item than of the load) or its answers slow down to twice their usual
 // time, and then grows back (see pipeline.Adaptive). A try that failed
 // for reasons of its own (a 404, a connection broken in a body) is not
 // taken for how fast the host answers. It stays within WithConcurrency
@@ -118,10 +118,10 @@ func (s *settings) newBudget() *pipeline.Budget {
 // untimed reports whether rec's try failed for reasons of its own, so
 // that its time says nothing of how fast its host answers, as an adaptive
 // budget hears it (Task.Untimed): a 404, a connection broken in a body, a
-// body too large, a request that was never sent. A try that timed out
-// took long by the host's doing, as did a 5xx or a 408, which speak of
-// the host's state; one whose body is not what was asked for was answered
-// in full.
+// body too large, a request that was never sent, a 502 (the time of a
+// gateway that had no answer). A try that timed out took long by the
+// host's doing, as did a 5xx or a 408, which speak of the host's state;
+// one whose body is not what was asked for was answered in full.
 func untimed(rec *Record) bool {
 	if rec.Err == nil {
 		return false
@@ -130,16 +130,21 @@ func untimed(rec *Record) bool {
 	case KindTimeout, KindDecode:
 		return false
 	case KindHTTPStatus:
-		return rec.Status < 500 && rec.Status != http.StatusRequestTimeout
+		return rec.Status < 500 && rec.Status != http.StatusRequestTimeout || rec.Status == http.StatusBadGateway
 	}
 	return true
 }
 
 // refused reports whether rec, of an item's try'th try, says its host
 // refused the request for overload, as an adaptive budget hears it
-// (Task.Refused). A 429 or 503 says so on any try. A connection refused or
-// reset says so only before the server answered, and only on an item's
-// first try. A server that has begun an answer (a status, headers) took
+// (Task.Refused). A 429 or 503 says so on any try. A 502 or 504, a
+// gateway whose upstream failed or did not answer in time, says so on an
+// item's first try: a gateway shedding load answers them by the hundred,
+// at once or after its own timeout, and taken for answers their times
+// set the host's usual time (a 502 in 100 µs) or were learnt as it (a
+// 504 after 1 s), so that the host was never held down; on the item's
+// retries they say more of the item. A connection refused or reset says
+// so only before the server answered, and only on an item's first try. A server that has begun an answer (a status, headers) took
 // the request: a connection broken in its body says nothing of the load,
 // and cut the limit by 30% for each such URL. And on its retries a broken
 // connection says more of the item than of the load, as an item whose
@@ -152,7 +157,13 @@ func refused(rec *Record, try int) bool {
 	}
 	switch rec.Err.Kind {
 	case KindHTTPStatus:
-		return rec.Status == http.StatusTooManyRequests || rec.Status == http.StatusServiceUnavailable
+		switch rec.Status {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			return true
+		case http.StatusBadGateway, http.StatusGatewayTimeout:
+			return try == 1
+		}
+		return false
 	case KindConnect, KindNetwork:
 		return try == 1 && rec.Status == 0
 	}

@@ -710,6 +710,17 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// threeFigures rounds d to three significant figures, as a person reads
+// a time: 21.3ms, 101ms, 1s rather than 1.0006s.
+func threeFigures(d time.Duration) time.Duration {
+	for unit := time.Microsecond; unit < time.Hour; unit *= 10 {
+		if d < 1000*unit {
+			return d.Round(unit)
+		}
+	}
+	return d.Round(time.Second)
+}
+
 // autoThrottleStart is where --auto-throttle starts each host's limit:
 // pipeline.Adaptive's default Start.
 const autoThrottleStart = 2
@@ -738,11 +749,11 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 		switch {
 		case e.Change == pipeline.LimitRestored:
 			fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): its answers were as slow with half as many at once, so %v is their usual time now\n",
-				e.Key, n, was, e.Usual.Round(time.Millisecond/10))
+				e.Key, n, was, threeFigures(e.Usual))
 		case n < was && e.Change == pipeline.LimitSlowed:
 			// Twice: --auto-throttle's Tolerance is the default.
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
-				e.Key, n, was, e.Usual.Round(time.Millisecond/10))
+				e.Key, n, was, threeFigures(e.Usual))
 		case n < was && e.Change == pipeline.LimitRefused:
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 503, a connection refused or reset)\n", e.Key, n, was)
 		case n < was:
