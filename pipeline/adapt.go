@@ -343,16 +343,14 @@ func (a *adapter) slowdown(round int64) {
 	if e := a.slowing; e != nil && e.halved && !e.judged && e.base > 0 && a.recentWindow >= e.halfWindow &&
 		a.recentLoad <= fewerInFlight*e.baseLoad { // else, as many in flight: a later window may say
 		e.judged = true
-		switch {
-		case a.recent >= asSlow*e.base:
+		if a.recent >= asSlow*e.base {
 			a.usual, a.slow = a.recent, false
 			a.limit, a.slowing = min(e.from, float64(a.ceiling)), nil
 			a.why = LimitRestored
 			return
-		default:
-			if a.relearnAlone(e) {
-				return
-			}
+		}
+		if a.relearnAlone(e) {
+			return
 		}
 	}
 	before := a.limit
