@@ -755,7 +755,7 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
 				e.Key, n, was, threeFigures(e.Usual))
 		case n < was && e.Change == pipeline.LimitRefused:
-			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 503, a connection refused or reset)\n", e.Key, n, was)
+			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 502-504, a connection refused or reset)\n", e.Key, n, was)
 		case n < was:
 			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d)\n", e.Key, n, was)
 		case n&(n-1) == 0:

@@ -226,7 +226,7 @@ func TestLimitLog(t *testing.T) {
 		want   string
 	}{
 		{"a first cut", []pipeline.Event{limits("a:1", 1, pipeline.LimitRefused, 0)},
-			"fetchpipe: a:1: down to 1 in flight (was 2): it turned requests away (429, 503, a connection refused or reset)\n"},
+			"fetchpipe: a:1: down to 1 in flight (was 2): it turned requests away (429, 502-504, a connection refused or reset)\n"},
 		{"growth", []pipeline.Event{limits("b:1", 3, pipeline.LimitGrew, 0), limits("b:1", 4, pipeline.LimitGrew, 0)},
 			"fetchpipe: b:1: up to 4 in flight\n"},
 		{"slowed", []pipeline.Event{limits("c:1", 16, pipeline.LimitGrew, 0), limits("c:1", 12, pipeline.LimitSlowed, 21340*time.Microsecond)},
