@@ -86,12 +86,13 @@ func WithObserver(observe func(pipeline.Event)) Option {
 // doubles while answers come well, is cut when the host refuses requests
 // (429, 503; a 502, a 504, a connection refused or reset before the
 // host answered, on an item's first try, as one whose every try fails
-// says more of the item than of the load) or its answers slow down to twice their usual
-// time, and then grows back (see pipeline.Adaptive). A try that failed
-// for reasons of its own (a 404, a connection broken in a body) is not
-// taken for how fast the host answers. It stays within WithConcurrency
-// overall, and WithPerHost is its ceiling; a Retry-After on a refusal
-// pauses the host for as long as it asks, up to WithMaxRetryWait.
+// says more of the item than of the load) or its answers slow down to
+// twice their usual time, and then grows back (see pipeline.Adaptive).
+// A try that failed for reasons of its own (a 404, a connection broken in
+// a body) is not taken for how fast the host answers. It stays within
+// WithConcurrency overall, and WithPerHost is its ceiling; a Retry-After
+// on a refusal pauses the host for as long as it asks, up to
+// WithMaxRetryWait.
 // WithObserver hears each change of a host's limit (pipeline.EventLimits).
 func WithAutoThrottle() Option {
 	return set(optAutoThrottle, func(s *settings) { s.autoThrottle = true })
@@ -130,7 +131,7 @@ func untimed(rec *Record) bool {
 	case KindTimeout, KindDecode:
 		return false
 	case KindHTTPStatus:
-		return rec.Status < 500 && rec.Status != http.StatusRequestTimeout || rec.Status == http.StatusBadGateway
+		return (rec.Status < 500 && rec.Status != http.StatusRequestTimeout) || rec.Status == http.StatusBadGateway
 	}
 	return true
 }
@@ -144,13 +145,14 @@ func untimed(rec *Record) bool {
 // set the host's usual time (a 502 in 100 µs) or were learnt as it (a
 // 504 after 1 s), so that the host was never held down; on the item's
 // retries they say more of the item. A connection refused or reset says
-// so only before the server answered, and only on an item's first try. A server that has begun an answer (a status, headers) took
-// the request: a connection broken in its body says nothing of the load,
-// and cut the limit by 30% for each such URL. And on its retries a broken
-// connection says more of the item than of the load, as an item whose
-// request breaks the server's handler fails every try, and each would cut
-// its host's limit again, down to one for all its other items (5 such
-// URLs among 1,500 took a run from 0.6 s to 35 s).
+// so only before the server answered, and only on an item's first try. A
+// server that has begun an answer (a status, headers) took the request:
+// a connection broken in its body says nothing of the load, and cut the
+// limit by 30% for each such URL. And on its retries a broken connection
+// says more of the item than of the load, as an item whose request breaks
+// the server's handler fails every try, and each would cut its host's
+// limit again, down to one for all its other items (5 such URLs among
+// 1,500 took a run from 0.6 s to 35 s).
 func refused(rec *Record, try int) bool {
 	if rec.Err == nil {
 		return false
