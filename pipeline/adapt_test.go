@@ -151,6 +151,18 @@ func (s *loadServer) switchAfter(key string, answers int, before, after time.Dur
 	}
 }
 
+// randomLatency is a latency that draw takes, whatever the load, from a
+// source seeded with seed and seed+1, one draw at a time.
+func randomLatency(seed uint64, draw func(r *rand.Rand) time.Duration) func(int) time.Duration {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	var mu sync.Mutex
+	return func(int) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return draw(r)
+	}
+}
+
 func repeat(key string, n int) []string { return slices.Repeat([]string{key}, n) }
 
 func fixed(d time.Duration) func(int) time.Duration { return func(int) time.Duration { return d } }
@@ -282,13 +294,9 @@ func TestAdaptivePausesOnARefusalsPause(t *testing.T) {
 // what the stage allows.
 func TestAdaptiveIgnoresSpread(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(1, 2))
-		var mu sync.Mutex
-		spread := func(int) time.Duration {
-			mu.Lock()
-			defer mu.Unlock()
+		spread := randomLatency(1, func(r *rand.Rand) time.Duration {
 			return 50*time.Millisecond + time.Duration(r.Int64N(int64(200*time.Millisecond)))
-		}
+		})
 		s := newLoadServer(capacityOf(0), spread)
 		limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
 		if last := limits["a"][len(limits["a"])-1]; last < 48 {
@@ -306,17 +314,13 @@ func TestAdaptiveIgnoresSpread(t *testing.T) {
 // limit it keeps, on average, is judged, not the ideal 64.
 func TestAdaptiveIgnoresASlowTail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(3, 4))
-		var mu sync.Mutex
-		tail := func(int) time.Duration {
-			mu.Lock()
-			defer mu.Unlock()
+		tail := randomLatency(3, func(r *rand.Rand) time.Duration {
 			d := 20*time.Millisecond + time.Duration(r.Int64N(int64(80*time.Millisecond)))
 			if r.IntN(20) == 0 {
 				d *= 20
 			}
 			return d
-		}
+		})
 		s := newLoadServer(capacityOf(0), tail)
 		limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
 		after := limits["a"][slices.Index(limits["a"], 64):]
