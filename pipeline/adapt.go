@@ -379,7 +379,7 @@ func (a *adapter) relearnAlone(e *slowdown) bool {
 		return false
 	}
 	a.usual = alone
-	if a.slow = a.recent > alone*a.cfg.Tolerance; a.slow {
+	if a.slow = a.slowerThanUsual(); a.slow {
 		return false
 	}
 	a.slowing = nil
@@ -466,7 +466,7 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow {
 		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
-	a.slow = a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
+	a.slow = a.slowerThanUsual()
 	if a.slow && a.limit <= 1 {
 		a.usual, a.slow = a.recent, false
 	}
@@ -474,6 +474,12 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 		a.slowing = nil
 	}
 	return a.slow
+}
+
+// slowerThanUsual reports whether the recent time is Tolerance times the
+// usual one, and at least minSlowdown more.
+func (a *adapter) slowerThanUsual() bool {
+	return a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
 }
 
 // windowOf returns the window of the item numbered start, and how many
