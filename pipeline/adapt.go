@@ -16,10 +16,12 @@ import (
 //   - A key starts at Start in flight and doubles its limit with each
 //     round of items that go well (a slow start), so that a short list
 //     does not pay for caution.
+//
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
 //     sent at the old limit, and their refusals say nothing new; a pause
 //     the refusal asks for is taken once per round too.
+//
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, once per round, and the limit does not grow while they do:
 //     a server that slows down under load is queueing, and more at once
@@ -34,6 +36,7 @@ import (
 //     for reasons of their own, such as a costlier endpoint. Where they
 //     did make the items faster, the time the items would take alone,
 //     drawn through the two, becomes the usual one if it grew that much.
+//
 //   - A limit once cut grows by one per round of items that go well
 //     (additive increase), and by one per four rounds near where it was
 //     last cut from, so that probing past what the server takes is rare.
@@ -45,6 +48,15 @@ import (
 //     item's own fault: the step doubles with each round in a row that
 //     goes well, so that a key cut to 1 by a few bad items, or a server
 //     that scales out, finds its level in a few rounds, not a hundred.
+//
+//   - A try that has run for twice what would cut the limit (2 ×
+//     Tolerance × the key's usual time, or its recent time where that is
+//     longer), and for a second at least, gives its slot back to the key and runs on outside the limit: an
+//     item that never answers teaches the limit nothing, and two at the
+//     head of a list would hold a key that starts at 2 until they time
+//     out. At most as many as the limit run so, so that a key has at most
+//     twice its limit in flight, and never more than its Limits'
+//     InFlight.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key

@@ -36,7 +36,10 @@ type loadServer struct {
 	refused  int
 	took     []time.Duration
 	starts   map[string][]time.Duration // when each try began, from the test's start
-	begin    time.Time
+	// lastAnswer is when the last answer but a hung item's ended, from the
+	// test's start.
+	lastAnswer time.Duration
+	begin      time.Time
 }
 
 func newLoadServer(capacity func(string, int) int, latency func(int) time.Duration) *loadServer {
@@ -54,7 +57,26 @@ func badItem(key string) string { return "bad:" + key }
 // reasons of its own, such as a 404 (Task.Untimed).
 func quickFailure(key string) string { return "quick:" + key }
 
+// hungItem is the value of an item of key that the server holds for
+// hangFor before it answers, whatever the load: a request a server never
+// answers, until the client's timeout.
+func hungItem(key string) string { return "hung:" + key }
+
+const hangFor = 30 * time.Second
+
 func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, error) {
+	if key, ok := strings.CutPrefix(t.Value, "hung:"); ok {
+		s.mu.Lock()
+		s.starts[key] = append(s.starts[key], time.Since(s.begin))
+		s.inFlight[key]++
+		s.peak[key] = max(s.peak[key], s.inFlight[key])
+		s.mu.Unlock()
+		time.Sleep(hangFor)
+		s.mu.Lock()
+		s.inFlight[key]--
+		s.mu.Unlock()
+		return "ok", nil
+	}
 	if strings.HasPrefix(t.Value, "quick:") {
 		time.Sleep(time.Millisecond)
 		t.Untimed()
@@ -90,6 +112,7 @@ func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, 
 	s.inFlight[key]--
 	s.answered[key]++
 	s.took = append(s.took, d)
+	s.lastAnswer = time.Since(s.begin)
 	s.mu.Unlock()
 	return "ok", nil
 }
@@ -572,4 +595,48 @@ func TestAdaptiveIgnoresJitterUnderAMillisecond(t *testing.T) {
 			t.Errorf("the limit was cut for answers under a millisecond (limits %v)", ls)
 		}
 	})
+}
+
+// TestAdaptiveLetsHungItemsGo: two items that the server never answers
+// (until a timeout of 30 s) at the head of a list, against the key's
+// first 2 slots, held its 2,000 quick items behind them for 30 s; an item
+// that runs for a second with no answer gives its slot back. Within the
+// key's own ceiling, and at most twice its limit in flight: 8 items that
+// all hang start 4 at once, and a ceiling of 3 holds.
+func TestAdaptiveLetsHungItemsGo(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		items    []string
+		perKey   int
+		maxStart int // how many tries may start before the first hung answer
+		quickBy  time.Duration
+	}{
+		{"hung at the head", append(repeat(hungItem("a"), 2), repeat("a", 2000)...), 0, 0, 3 * time.Second},
+		{"all hung", repeat(hungItem("a"), 8), 0, 4, 0},
+		{"hung under a ceiling", append(repeat(hungItem("a"), 2), repeat("a", 100)...), 3, 0, 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+				runAdaptive(t, s, tc.items, pipeline.Limits{InFlight: 64}, pipeline.Limits{InFlight: tc.perKey}, pipeline.Adaptive{})
+				if tc.perKey > 0 && s.peak["a"] > tc.perKey {
+					t.Errorf("%d in flight at once, over the ceiling of %d", s.peak["a"], tc.perKey)
+				}
+				if tc.maxStart > 0 {
+					early := 0
+					for _, at := range s.starts["a"] {
+						if at < hangFor {
+							early++
+						}
+					}
+					if early > tc.maxStart {
+						t.Errorf("%d tries started before the first answer, want at most %d (twice the limit of 2): starts %v", early, tc.maxStart, s.starts["a"])
+					}
+				}
+				if tc.quickBy > 0 && s.lastAnswer > tc.quickBy {
+					t.Errorf("the quick items were done at %v, want by %v: the hung items held their slots", s.lastAnswer, tc.quickBy)
+				}
+			})
+		})
+	}
 }

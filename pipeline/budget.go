@@ -185,10 +185,14 @@ func (b *Budget) limitsOf(key string) (l Limits, err error) {
 
 // budgetKey is what a budget knows of one key.
 type budgetKey struct {
-	key      string
-	limits   Limits
-	lim      *rate.Limiter
-	running  int
+	key     string
+	limits  Limits
+	lim     *rate.Limiter
+	running int
+	// overdue counts the items of running that have run so far past the
+	// key's usual time that they no longer hold a slot of its adaptive
+	// limit (see Adaptive).
+	overdue  int
 	reserved int      // slots handed to a waiting stage's key, not yet taken
 	users    int      // stages that have work of the key
 	queued   bool     // in the budget's idle heap
@@ -266,8 +270,19 @@ func (k *budgetKey) inFlight() int {
 // full reports whether k can start no more items now, for its in-flight
 // limit, but with a slot handed to it (see release).
 func (k *budgetKey) full() bool {
+	return k.inFlight() > 0 && k.room() <= 0
+}
+
+// room is how many more items of k may start now, for a key with an
+// in-flight limit, less the slots handed out. Overdue items hold no slot
+// of an adaptive limit, up to as many as the limit (so that a key has at
+// most twice its limit in flight), but count against its ceiling.
+func (k *budgetKey) room() int {
 	l := k.inFlight()
-	return l > 0 && k.running+k.reserved >= l
+	if k.adapt == nil {
+		return l - k.running - k.reserved
+	}
+	return min(l-k.running+min(k.overdue, l), k.adapt.ceiling-k.running) - k.reserved
 }
 
 // full reports whether every overall slot is taken or handed out.

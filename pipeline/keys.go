@@ -1,6 +1,9 @@
 package pipeline
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // stageKey is what a scheduled stage knows of one key: its items waiting
 // to start, running and waiting for a retry. It lasts while the stage has
@@ -17,6 +20,11 @@ type stageKey[In, Out any] struct {
 	runnable bool // in the stage's list of keys that may start an item
 	waiting  bool // in bk's list of waiters for a slot
 	granted  int  // slots of bk handed to it by another stage's release
+	// tries are its items in flight that hold a slot of bk's adaptive
+	// limit, and overdueAt is when a timer will let go of those overdue
+	// (see overdueAfter); zero when none is set.
+	tries     tries[In, Out]
+	overdueAt time.Time
 	// fresh counts the items at the back of the queue not yet reported
 	// to the observer as waiting: they are reported when the key is found
 	// held back, not each time a worker looks.
@@ -58,6 +66,7 @@ func (s *sched[In, Out]) markRunnable(k *stageKey[In, Out]) {
 			k.waiting = true
 			k.bk.wait(k)
 			s.announce(k, WaitKeyBusy)
+			s.watchOverdue(k)
 		}
 		return
 	}

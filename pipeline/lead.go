@@ -221,6 +221,8 @@ func (s *sched[In, Out]) fire() {
 				}
 			}
 			s.markRunnable(k)
+		case t.overdue:
+			s.letGoOverdue(t.key, now)
 		case t.key != nil:
 			t.key.sleeping = false
 			s.markRunnable(t.key)

@@ -12,6 +12,9 @@ type timer[In, Out any] struct {
 	at   time.Time
 	item *item[In, Out]     // a retry is due
 	key  *stageKey[In, Out] // the key may start again
+	// overdue: the key's oldest try in flight may be overdue (see
+	// watchOverdue).
+	overdue bool
 }
 
 // timers is a min-heap of timers by time.

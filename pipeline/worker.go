@@ -112,8 +112,8 @@ func (s *sched[In, Out]) dispatch() {
 		// the free slots: wake them all at once, rather than in a chain,
 		// for a run that starts a thousand requests at a time.
 		want = min(len(k.queue), b.overall.InFlight-b.running-b.reserved+s.granted)
-		if l := k.bk.inFlight(); l > 0 {
-			want = min(want, l-k.bk.running-k.bk.reserved+k.granted)
+		if k.bk.inFlight() > 0 {
+			want = min(want, k.bk.room()+k.granted)
 		}
 	}
 	// A key found full, or a queue emptied by a cancel, still needs a
@@ -251,6 +251,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		}
 		if a := k.bk.adapt; a != nil {
 			t.round, t.began = a.start(), now
+			k.tries.push(it)
 		}
 		if s.observe != nil {
 			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
@@ -283,6 +284,9 @@ func (s *sched[In, Out]) adapt(it *item[In, Out]) {
 func (s *sched[In, Out]) release(it *item[In, Out]) {
 	k := it.key
 	k.running--
+	if k.bk.adapt != nil {
+		k.ended(it)
+	}
 	s.b.release(k.bk, s)
 	s.markRunnable(k)
 }
