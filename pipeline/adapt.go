@@ -50,13 +50,15 @@ import (
 //     that scales out, finds its level in a few rounds, not a hundred.
 //
 //   - A try that has run for twice what would cut the limit (2 ×
-//     Tolerance × the key's usual time, or its recent time where that is
-//     longer), and for a second at least, gives its slot back to the key and runs on outside the limit: an
-//     item that never answers teaches the limit nothing, and two at the
-//     head of a list would hold a key that starts at 2 until they time
-//     out. At most as many as the limit run so, so that a key has at most
-//     twice its limit in flight, and never more than its Limits'
-//     InFlight.
+//     Tolerance × the key's usual time, or its recent time where that
+//     is longer), and for a second at least, gives its slot back to the
+//     key and runs on outside the limit, whichever stage drawing on the
+//     budget it is of: an item that never answers teaches the limit
+//     nothing, and two at the head of a list would hold a key that starts
+//     at 2 until they time out. While as many as the limit run so, no
+//     more are let go, so that a key has at most twice its limit in
+//     flight (once tries begun under a higher limit have ended), and
+//     never more than its Limits' InFlight.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key

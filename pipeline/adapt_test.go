@@ -57,21 +57,27 @@ func badItem(key string) string { return "bad:" + key }
 // reasons of its own, such as a 404 (Task.Untimed).
 func quickFailure(key string) string { return "quick:" + key }
 
-// hungItem is the value of an item of key that the server holds for
-// hangFor before it answers, whatever the load: a request a server never
-// answers, until the client's timeout.
-func hungItem(key string) string { return "hung:" + key }
+// hungItem is the value of an item of key that the server holds for d
+// before it answers, whatever the load: a request a server never answers,
+// until the client's timeout.
+func hungItem(key string, d time.Duration) string { return "hung" + d.String() + ":" + key }
 
+// hangFor is how long the hung items of most tests hang.
 const hangFor = 30 * time.Second
 
 func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, error) {
-	if key, ok := strings.CutPrefix(t.Value, "hung:"); ok {
+	if rest, ok := strings.CutPrefix(t.Value, "hung"); ok {
+		hang, key, _ := strings.Cut(rest, ":")
+		d, err := time.ParseDuration(hang)
+		if err != nil {
+			return "", err
+		}
 		s.mu.Lock()
 		s.starts[key] = append(s.starts[key], time.Since(s.begin))
 		s.inFlight[key]++
 		s.peak[key] = max(s.peak[key], s.inFlight[key])
 		s.mu.Unlock()
-		time.Sleep(hangFor)
+		time.Sleep(d)
 		s.mu.Lock()
 		s.inFlight[key]--
 		s.mu.Unlock()
@@ -602,7 +608,9 @@ func TestAdaptiveIgnoresJitterUnderAMillisecond(t *testing.T) {
 // first 2 slots, held its 2,000 quick items behind them for 30 s; an item
 // that runs for a second with no answer gives its slot back. Within the
 // key's own ceiling, and at most twice its limit in flight: 8 items that
-// all hang start 4 at once, and a ceiling of 3 holds.
+// all hang start 4 at once, and a ceiling of 3 holds. Once as many as the
+// limit are overdue, the next is let go when one of them ends: a first
+// version set no timer then, and the quick items waited for the 30 s.
 func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -611,9 +619,11 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 		maxStart int // how many tries may start before the first hung answer
 		quickBy  time.Duration
 	}{
-		{"hung at the head", append(repeat(hungItem("a"), 2), repeat("a", 2000)...), 0, 0, 3 * time.Second},
-		{"all hung", repeat(hungItem("a"), 8), 0, 4, 0},
-		{"hung under a ceiling", append(repeat(hungItem("a"), 2), repeat("a", 100)...), 3, 0, 4 * time.Second},
+		{"hung at the head", append(repeat(hungItem("a", hangFor), 2), repeat("a", 2000)...), 0, 0, 3 * time.Second},
+		{"all hung", repeat(hungItem("a", hangFor), 8), 0, 4, 0},
+		{"hung under a ceiling", append(repeat(hungItem("a", hangFor), 2), repeat("a", 100)...), 3, 0, 4 * time.Second},
+		{"an overdue try ends", slices.Concat([]string{badItem("a"), "a"}, repeat(hungItem("a", 5*time.Second), 2),
+			repeat(hungItem("a", hangFor), 2), repeat("a", 100)), 0, 0, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -639,4 +649,46 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAdaptiveLetsHungItemsOfAnotherStageGo: the tries of one stage that
+// hang give their slots back to another stage drawing on the same budget,
+// though the first has nothing more of the key to start.
+func TestAdaptiveLetsHungItemsOfAnotherStageGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		b := pipeline.NewBudget(pipeline.Limits{InFlight: 64}, nil, pipeline.WithAdaptive(pipeline.Adaptive{}))
+		key := pipeline.WithKey(func(v string) string {
+			_, key, _ := strings.Cut(v, ":")
+			return cmp.Or(key, v)
+		})
+		first, second := pipeline.New(t.Context()), pipeline.New(t.Context())
+		hung := pipeline.Schedule(pipeline.FromSlice(first, repeat(hungItem("a", hangFor), 2)), s.work, pipeline.WithBudget(b), key)
+		late := make(chan string)
+		go func() {
+			defer close(late)
+			time.Sleep(10 * time.Millisecond) // once the hung items hold the key
+			for range 100 {
+				late <- "a"
+			}
+		}()
+		quick := pipeline.Schedule(pipeline.FromChan(second, late), s.work, pipeline.WithBudget(b), key)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for _, err := range pipeline.All(hung) {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		for _, err := range pipeline.All(quick) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		wg.Wait()
+		if s.lastAnswer > 5*time.Second {
+			t.Errorf("the second stage's items were done at %v: the first stage's hung items held the key", s.lastAnswer)
+		}
+	})
 }

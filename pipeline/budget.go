@@ -189,9 +189,11 @@ type budgetKey struct {
 	limits  Limits
 	lim     *rate.Limiter
 	running int
-	// overdue counts the items of running that have run so far past the
-	// key's usual time that they no longer hold a slot of its adaptive
-	// limit (see Adaptive).
+	// flights are the tries of an adaptive key in flight that hold a
+	// slot of its limit, oldest first; overdue counts those of running
+	// that have run so far past its usual time that they no longer do
+	// (see Adaptive).
+	flights  flights
 	overdue  int
 	reserved int      // slots handed to a waiting stage's key, not yet taken
 	users    int      // stages that have work of the key
@@ -303,18 +305,26 @@ func (k *budgetKey) wakeAll() {
 	clear(ws[len(k.waiters):])
 }
 
-// release gives back a slot of key k that stage s held. Called with b.mu
+// release gives back a slot of key k that stage s held, and takes f, its
+// try's flight for an adaptive key, out of the key's. Called with b.mu
 // held.
 //
 // A slot that another stage waits for is handed to the one that has
 // waited longest, for the key and then overall: s goes on to pick its next
 // item at once, and would otherwise take back every slot it frees, so
 // that stages sharing a budget would not take turns.
-func (b *Budget) release(k *budgetKey, s scheduler) {
+func (b *Budget) release(k *budgetKey, s scheduler, f *flight) {
 	k.running--
 	b.running--
+	overdue := f != nil && k.landed(f)
 	k.handOver(s)
 	b.handOver(s)
+	if overdue && k.full() {
+		// The key is as full as before, for the overdue try held no slot,
+		// but it may let go of another now: its waiters look again, and
+		// set a timer for the next (watchOverdue).
+		k.wakeAll()
+	}
 	b.forget(k)
 }
 

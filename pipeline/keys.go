@@ -20,10 +20,8 @@ type stageKey[In, Out any] struct {
 	runnable bool // in the stage's list of keys that may start an item
 	waiting  bool // in bk's list of waiters for a slot
 	granted  int  // slots of bk handed to it by another stage's release
-	// tries are its items in flight that hold a slot of bk's adaptive
-	// limit, and overdueAt is when a timer will let go of those overdue
-	// (see overdueAfter); zero when none is set.
-	tries     tries[In, Out]
+	// overdueAt is when a timer will let go of the overdue tries of bk
+	// (see watchOverdue); zero when none is set.
 	overdueAt time.Time
 	// fresh counts the items at the back of the queue not yet reported
 	// to the observer as waiting: they are reported when the key is found

@@ -222,7 +222,7 @@ func (s *sched[In, Out]) fire() {
 			}
 			s.markRunnable(k)
 		case t.overdue:
-			s.letGoOverdue(t.key, now)
+			s.overdueDue(t.key, now)
 		case t.key != nil:
 			t.key.sleeping = false
 			s.markRunnable(t.key)

@@ -6,9 +6,9 @@ import "time"
 // answers (a request the server holds until the timeout) teaches it
 // nothing while it holds a slot: two such items at the head of a list
 // would hold a key that starts at 2 for as long as they run, and its
-// thousand quick items behind them with it. So an item whose try has run
-// for overdueTimes what would cut the limit, and at least minOverdue,
-// gives its slot back to the key and runs on outside the limit (see
+// thousand quick items behind them with it. So a try that has run for
+// overdueTimes what would cut the limit, and at least minOverdue, gives
+// its slot back to the key and runs on outside the limit (see
 // budgetKey.room).
 const (
 	// overdueTimes is how many times the key's Tolerance times its usual
@@ -28,80 +28,104 @@ func (a *adapter) overdueAfter() time.Duration {
 	return max(minOverdue, seconds(overdueTimes*a.cfg.Tolerance*max(a.usual, a.recent)))
 }
 
-// tries is a stage key's tries in flight that hold a slot of its adaptive
-// limit, oldest first: a list through the items, so that taking one out
-// when it ends costs nothing however many are in flight.
-type tries[In, Out any] struct {
-	head, tail *item[In, Out]
+// A flight is a try of an adaptive key in flight, as the key's budget
+// keeps it, whichever stage it is of: in the key's list of those that
+// hold a slot of its limit, oldest first, or overdue. Items carry their
+// own, so that taking one out of the list when its try ends costs nothing
+// however many are in flight.
+type flight struct {
+	prev, next *flight
+	began      time.Time
+	overdue    bool
 }
 
-func (l *tries[In, Out]) push(it *item[In, Out]) {
-	it.prev, it.next = l.tail, nil
+// flights is a list of flights, oldest first.
+type flights struct {
+	head, tail *flight
+}
+
+func (l *flights) push(f *flight) {
+	f.prev, f.next = l.tail, nil
 	if l.tail != nil {
-		l.tail.next = it
+		l.tail.next = f
 	} else {
-		l.head = it
+		l.head = f
 	}
-	l.tail = it
+	l.tail = f
 }
 
-func (l *tries[In, Out]) remove(it *item[In, Out]) {
-	if it.prev != nil {
-		it.prev.next = it.next
+func (l *flights) remove(f *flight) {
+	if f.prev != nil {
+		f.prev.next = f.next
 	} else {
-		l.head = it.next
+		l.head = f.next
 	}
-	if it.next != nil {
-		it.next.prev = it.prev
+	if f.next != nil {
+		f.next.prev = f.prev
 	} else {
-		l.tail = it.prev
+		l.tail = f.prev
 	}
-	it.prev, it.next = nil, nil
+	f.prev, f.next = nil, nil
 }
 
-// watchOverdue sets a timer for when the oldest try of k in flight will
-// be overdue, unless one is set. Called with b.mu held, when k is found
-// at its limit.
-func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
-	a, head := k.bk.adapt, k.tries.head
-	if a == nil || head == nil || !k.overdueAt.IsZero() || k.bk.overdue >= a.inFlight() {
-		return
+// takeOff counts f, a try of k that starts, in flight. Called with b.mu
+// held.
+func (k *budgetKey) takeOff(f *flight, now time.Time) {
+	f.began = now
+	k.flights.push(f)
+}
+
+// landed takes f, a try of k that ended, out of its flights, or out of its
+// overdue tries, and reports whether it was overdue. Called with b.mu
+// held.
+func (k *budgetKey) landed(f *flight) (wasOverdue bool) {
+	if f.overdue {
+		f.overdue = false
+		k.overdue--
+		return true
 	}
-	k.overdueAt = head.task.began.Add(a.overdueAfter())
-	s.addTimer(timer[In, Out]{at: k.overdueAt, key: k, overdue: true})
+	k.flights.remove(f)
+	return false
 }
 
 // letGoOverdue takes k's overdue tries out of its limit, as many as it
-// may, and wakes the stages waiting for a slot of its budget key. Called
-// with b.mu held, when the timer watchOverdue set is due.
-func (s *sched[In, Out]) letGoOverdue(k *stageKey[In, Out], now time.Time) {
-	k.overdueAt = time.Time{}
-	a := k.bk.adapt
-	let := false
-	for it := k.tries.head; it != nil && k.bk.overdue < a.inFlight(); it = k.tries.head {
-		if now.Sub(it.task.began) < a.overdueAfter() {
-			break
-		}
-		k.tries.remove(it)
-		it.overdue = true
-		k.bk.overdue++
+// may, and reports whether it took any. Called with b.mu held.
+func (k *budgetKey) letGoOverdue(now time.Time) bool {
+	a, let := k.adapt, false
+	after := a.overdueAfter()
+	for f := k.flights.head; f != nil && k.overdue < a.inFlight() && now.Sub(f.began) >= after; f = k.flights.head {
+		k.flights.remove(f)
+		f.overdue = true
+		k.overdue++
 		let = true
 	}
-	if let {
-		k.bk.wakeAll()
-	}
-	if k.bk.full() {
-		s.watchOverdue(k) // the next oldest, or the usual time grew
-	}
+	return let
 }
 
-// ended takes the try of it out of its key's tries in flight, or out of
-// the key's overdue ones. Called with b.mu held.
-func (k *stageKey[In, Out]) ended(it *item[In, Out]) {
-	if it.overdue {
-		it.overdue = false
-		k.bk.overdue--
+// watchOverdue sets a timer for when the oldest try of k's budget key in
+// flight, of whichever stage, will be overdue, unless k has one set or
+// the key has as many overdue as it may. Called with b.mu held, when k is
+// found at its limit; and again, through the waiters, when an overdue try
+// ends and leaves the key at its limit.
+func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
+	bk := k.bk
+	a, head := bk.adapt, bk.flights.head
+	if a == nil || head == nil || !k.overdueAt.IsZero() || bk.overdue >= a.inFlight() {
 		return
 	}
-	k.tries.remove(it)
+	k.overdueAt = head.began.Add(a.overdueAfter())
+	s.addTimer(timer[In, Out]{at: k.overdueAt, key: k, overdue: true})
+}
+
+// overdueDue handles the timer watchOverdue set: it lets go of the
+// overdue tries of k's budget key, and wakes the stages waiting for a
+// slot of it. Called with b.mu held.
+func (s *sched[In, Out]) overdueDue(k *stageKey[In, Out], now time.Time) {
+	k.overdueAt = time.Time{}
+	if k.bk.letGoOverdue(now) {
+		k.bk.wakeAll() // k among them, which waits again if it must
+	}
+	if k.waiting {
+		s.watchOverdue(k) // the next oldest, or the usual time grew
+	}
 }

@@ -149,11 +149,8 @@ type item[In, Out any] struct {
 	out        Out
 	key        *stageKey[In, Out]
 	waited     WaitReason
-	notStarted bool // its result is notStarted's, made when it is handed on
-	// For an adaptive key: its place in the key's tries in flight, or
-	// that it is overdue and holds no slot of the key's limit.
-	prev, next *item[In, Out]
-	overdue    bool
+	notStarted bool   // its result is notStarted's, made when it is handed on
+	flight     flight // for an adaptive key, its try in flight
 }
 
 func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(context.Context, *Task[In]) (Out, error), deliver func(Out) bool) *sched[In, Out] {

@@ -22,11 +22,10 @@ type Task[T any] struct {
 	after time.Duration
 
 	// For an adaptive budget (WithAdaptive): what the try said of its
-	// key, when it began, and in which round of the key's items.
+	// key, and in which round of the key's items it began.
 	refused bool
 	untimed bool
 	pause   time.Duration
-	began   time.Time
 	round   int64
 }
 

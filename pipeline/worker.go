@@ -250,8 +250,8 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			}
 		}
 		if a := k.bk.adapt; a != nil {
-			t.round, t.began = a.start(), now
-			k.tries.push(it)
+			t.round = a.start()
+			k.bk.takeOff(&it.flight, now)
 		}
 		if s.observe != nil {
 			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
@@ -272,8 +272,10 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 func (s *sched[In, Out]) adapt(it *item[In, Out]) {
 	bk, t := it.key.bk, &it.task
 	now := time.Now()
-	tr := try{round: t.round, took: now.Sub(t.began), timed: !t.untimed && !t.refused,
-		refused: t.refused, pause: t.pause, running: bk.running}
+	// Overdue tries run outside the limit: they are not what the key
+	// uses of it.
+	tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused,
+		refused: t.refused, pause: t.pause, running: bk.running - bk.overdue}
 	if bk.adapt.done(tr, now) {
 		s.b.adapted(bk)
 	}
@@ -284,10 +286,11 @@ func (s *sched[In, Out]) adapt(it *item[In, Out]) {
 func (s *sched[In, Out]) release(it *item[In, Out]) {
 	k := it.key
 	k.running--
+	var f *flight
 	if k.bk.adapt != nil {
-		k.ended(it)
+		f = &it.flight
 	}
-	s.b.release(k.bk, s)
+	s.b.release(k.bk, s, f)
 	s.markRunnable(k)
 }
 
