@@ -51,14 +51,19 @@ import (
 //
 //   - A try that has run for twice what would cut the limit (2 ×
 //     Tolerance × the key's usual time, or its recent time where that
-//     is longer), and for a second at least, gives its slot back to the
-//     key and runs on outside the limit, whichever stage drawing on the
-//     budget it is of: an item that never answers teaches the limit
-//     nothing, and two at the head of a list would hold a key that starts
-//     at 2 until they time out. While as many as the limit run so, no
-//     more are let go, so that a key has at most twice its limit in
-//     flight (once tries begun under a higher limit have ended), and
-//     never more than its Limits' InFlight.
+//     is longer; before it has one, its longest answer so far), and for
+//     a second at least, gives its slot back to the key and runs on
+//     outside the limit, whichever stage drawing on the budget it is of:
+//     an item that never answers teaches the limit nothing, and a few at
+//     the head of a list would hold a key that starts at 2 until they
+//     time out. One that a try begun after it has overtaken, answered in
+//     time, is late for reasons of its own: it goes, and its time is not
+//     the key's (as with Task.Untimed). Of those no answer has overtaken,
+//     as many as the limit go, and as many again for each such time the
+//     key goes without an answer in time, so that a server that answers
+//     nothing gets a few more at once a second, not a flood. Overdue
+//     tries do not grow the limit when they end, and the key never has
+//     more in flight than its Limits' InFlight.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -131,6 +136,7 @@ type adapter struct {
 	ceiling int
 
 	recent, usual float64     // latency in seconds (see slowed)
+	early         float64     // the longest timed try before usual is known
 	recentWindow  int64       // the window recent is the median of
 	recentLoad    float64     // the key's items in flight as that window's ended, on average
 	slow          bool        // recent is Tolerance times usual
@@ -200,6 +206,7 @@ type try struct {
 	refused bool          // refused for overload (Task.Refused)
 	pause   time.Duration // the pause a refusal asked for
 	running int           // the key's items in flight at its end, itself included
+	outside bool          // it was overdue, and ran outside the limit
 }
 
 // done takes in how an item's try went, and reports whether the key's
@@ -213,6 +220,9 @@ func (a *adapter) done(t try, now time.Time) bool {
 		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
 	}
 	a.lastUsed = now
+	if t.timed && a.usual == 0 {
+		a.early = max(a.early, t.took.Seconds())
+	}
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
 	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.running)
@@ -247,8 +257,10 @@ func (a *adapter) done(t try, now time.Time) bool {
 		}
 		// Growing a limit the key does not use would only let a burst
 		// through later, unchecked; growing one whose items are slow
-		// would only queue more of them.
-		if float64(t.running) < a.limit/2 || a.slow {
+		// would only queue more of them; and a try that ran outside it
+		// (overdue) says nothing of it: a server slow at every request
+		// would grow twice as fast, for its first tries let go.
+		if float64(t.running) < a.limit/2 || a.slow || t.outside {
 			a.step, a.grown = 0, 0
 			break
 		}

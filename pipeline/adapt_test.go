@@ -606,24 +606,29 @@ func TestAdaptiveIgnoresJitterUnderAMillisecond(t *testing.T) {
 // TestAdaptiveLetsHungItemsGo: two items that the server never answers
 // (until a timeout of 30 s) at the head of a list, against the key's
 // first 2 slots, held its 2,000 quick items behind them for 30 s; an item
-// that runs for a second with no answer gives its slot back. Within the
-// key's own ceiling, and at most twice its limit in flight: 8 items that
-// all hang start 4 at once, and a ceiling of 3 holds. Once as many as the
-// limit are overdue, the next is let go when one of them ends: a first
-// version set no timer then, and the quick items waited for the 30 s.
+// that runs for a second with no answer gives its slot back. Four held
+// it as long, when as many as the limit could go so; now as many again
+// go for each second with no answer, so that a server that answers
+// nothing gets 2 more at once a second, not a flood. Once as many as the
+// allowance are overdue, the next goes when one of them ends: a first
+// version set no timer then. And always within the key's own ceiling.
 func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		items    []string
-		perKey   int
-		maxStart int // how many tries may start before the first hung answer
-		quickBy  time.Duration
+		name   string
+		items  []string
+		perKey int
+		// At most maxStarts tries start before startsBefore.
+		maxStarts    int
+		startsBefore time.Duration
+		quickBy      time.Duration // the quick items' answers are all in by then
 	}{
-		{"hung at the head", append(repeat(hungItem("a", hangFor), 2), repeat("a", 2000)...), 0, 0, 3 * time.Second},
-		{"all hung", repeat(hungItem("a", hangFor), 8), 0, 4, 0},
-		{"hung under a ceiling", append(repeat(hungItem("a", hangFor), 2), repeat("a", 100)...), 3, 0, 4 * time.Second},
-		{"an overdue try ends", slices.Concat([]string{badItem("a"), "a"}, repeat(hungItem("a", 5*time.Second), 2),
-			repeat(hungItem("a", hangFor), 2), repeat("a", 100)), 0, 0, 10 * time.Second},
+		{name: "hung at the head", items: append(repeat(hungItem("a", hangFor), 2), repeat("a", 2000)...), quickBy: 3 * time.Second},
+		{name: "4 hung at the head", items: append(repeat(hungItem("a", hangFor), 4), repeat("a", 2000)...), quickBy: 4 * time.Second},
+		{name: "10 hung at the head", items: append(repeat(hungItem("a", hangFor), 10), repeat("a", 2000)...), quickBy: 8 * time.Second},
+		{name: "all hung", items: repeat(hungItem("a", hangFor), 40), maxStarts: 10, startsBefore: 5 * time.Second},
+		{name: "hung under a ceiling", items: append(repeat(hungItem("a", hangFor), 2), repeat("a", 100)...), perKey: 3, quickBy: 4 * time.Second},
+		{name: "an overdue try ends", items: slices.Concat([]string{badItem("a"), "a"}, repeat(hungItem("a", 5*time.Second), 2),
+			repeat(hungItem("a", hangFor), 2), repeat("a", 100)), quickBy: 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -632,15 +637,15 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 				if tc.perKey > 0 && s.peak["a"] > tc.perKey {
 					t.Errorf("%d in flight at once, over the ceiling of %d", s.peak["a"], tc.perKey)
 				}
-				if tc.maxStart > 0 {
+				if tc.maxStarts > 0 {
 					early := 0
 					for _, at := range s.starts["a"] {
-						if at < hangFor {
+						if at < tc.startsBefore {
 							early++
 						}
 					}
-					if early > tc.maxStart {
-						t.Errorf("%d tries started before the first answer, want at most %d (twice the limit of 2): starts %v", early, tc.maxStart, s.starts["a"])
+					if early > tc.maxStarts {
+						t.Errorf("%d tries started before %v, want at most %d: starts %v", early, tc.startsBefore, tc.maxStarts, s.starts["a"])
 					}
 				}
 				if tc.quickBy > 0 && s.lastAnswer > tc.quickBy {
@@ -649,6 +654,52 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAdaptiveLetsNoSlowServerGo: a server slow at every request (2 s)
+// is not one that does not answer: once its first answers are in, they
+// stand for its usual time, and its next items are not let go after a
+// second, as hung ones would be (which let 32 at once reach it in 8 s,
+// where the slow start alone has 16).
+func TestAdaptiveLetsNoSlowServerGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(2*time.Second))
+		runAdaptive(t, s, repeat("a", 60), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		early := 0
+		for _, at := range s.starts["a"] {
+			if at < 8*time.Second {
+				early++
+			}
+		}
+		t.Logf("starts %v", s.starts["a"])
+		if early > 32 {
+			t.Errorf("%d tries started in the first 8 s, want at most 32", early)
+		}
+	})
+}
+
+// TestAdaptiveTimesNoHungItems: items that hang until a timeout (5 s),
+// as many as 4 in 10 among quick ones, are passed by the quick items
+// begun after them: their time is theirs, not the key's, and the key is
+// not cut for it, as it was whenever a window of 32 happened to hold 16.
+func TestAdaptiveTimesNoHungItems(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		r := rand.New(rand.NewPCG(5, 6))
+		var items []string
+		for range 3000 {
+			if r.IntN(10) < 4 {
+				items = append(items, hungItem("a", 5*time.Second))
+			} else {
+				items = append(items, "a")
+			}
+		}
+		limits := runAdaptive(t, s, items, pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		ls := limits["a"]
+		if top := slices.Index(ls, 64); top < 0 || slices.Min(ls[top:]) < 32 {
+			t.Errorf("the limit fell below 32 of 64 for hung items (all: %v)", ls)
+		}
+	})
 }
 
 // TestAdaptiveLetsHungItemsOfAnotherStageGo: the tries of one stage that
@@ -689,6 +740,36 @@ func TestAdaptiveLetsHungItemsOfAnotherStageGo(t *testing.T) {
 		wg.Wait()
 		if s.lastAnswer > 5*time.Second {
 			t.Errorf("the second stage's items were done at %v: the first stage's hung items held the key", s.lastAnswer)
+		}
+	})
+}
+
+// TestAdaptiveReportsOverdueTries: the observer hears of each try let go
+// (EventOverdue), with its item and how long it had run.
+func TestAdaptiveReportsOverdueTries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		var overdue []pipeline.Event
+		p := pipeline.New(t.Context())
+		items := append(repeat(hungItem("a", 3*time.Second), 2), repeat("a", 20)...)
+		out := pipeline.Schedule(pipeline.FromSlice(p, items), s.work, pipeline.WithAdaptive(pipeline.Adaptive{}),
+			pipeline.WithConcurrency(8), pipeline.WithKey(func(string) string { return "a" }),
+			pipeline.WithObserver(func(e pipeline.Event) {
+				if e.Kind == pipeline.EventOverdue {
+					overdue = append(overdue, e)
+				}
+			}))
+		for _, err := range pipeline.All(out) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []pipeline.Event{
+			{Kind: pipeline.EventOverdue, Seq: 0, Key: "a", Try: 1, Wait: time.Second},
+			{Kind: pipeline.EventOverdue, Seq: 1, Key: "a", Try: 1, Wait: time.Second},
+		}
+		if !slices.Equal(overdue, want) {
+			t.Errorf("overdue events %+v, want %+v", overdue, want)
 		}
 	})
 }

@@ -192,13 +192,19 @@ type budgetKey struct {
 	// flights are the tries of an adaptive key in flight that hold a
 	// slot of its limit, oldest first; overdue counts those of running
 	// that have run so far past its usual time that they no longer do
-	// (see Adaptive).
-	flights  flights
-	overdue  int
-	reserved int      // slots handed to a waiting stage's key, not yet taken
-	users    int      // stages that have work of the key
-	queued   bool     // in the budget's idle heap
-	adapt    *adapter // its adaptive in-flight limit; nil for a fixed one
+	// (see Adaptive), and unproven those of them that no answer had
+	// overtaken. answeredBegan is when the latest try to begin of those
+	// answered in time began, and quietSince when the last of them ended,
+	// or when the key's first try began (see letGoOverdue).
+	flights       flights
+	overdue       int
+	unproven      int
+	answeredBegan time.Time
+	quietSince    time.Time
+	reserved      int      // slots handed to a waiting stage's key, not yet taken
+	users         int      // stages that have work of the key
+	queued        bool     // in the budget's idle heap
+	adapt         *adapter // its adaptive in-flight limit; nil for a fixed one
 	// waiters are the stages' keys that found this key at its limit,
 	// longest waiting first.
 	waiters []keyWaiter
@@ -227,6 +233,9 @@ type scheduler interface {
 	canTake(overall bool) bool
 	// wakeLead wakes the stage to look again, without handing it anything.
 	wakeLead()
+	// overdue reports that a try of the stage's is overdue (an
+	// EventOverdue). Called with the budget locked.
+	overdue(f *flight, ran time.Duration)
 }
 
 // key returns the state of key, creating it if need be. Called with b.mu
@@ -277,14 +286,13 @@ func (k *budgetKey) full() bool {
 
 // room is how many more items of k may start now, for a key with an
 // in-flight limit, less the slots handed out. Overdue items hold no slot
-// of an adaptive limit, up to as many as the limit (so that a key has at
-// most twice its limit in flight), but count against its ceiling.
+// of an adaptive limit, but count against its ceiling.
 func (k *budgetKey) room() int {
 	l := k.inFlight()
 	if k.adapt == nil {
 		return l - k.running - k.reserved
 	}
-	return min(l-k.running+min(k.overdue, l), k.adapt.ceiling-k.running) - k.reserved
+	return min(l-k.running+k.overdue, k.adapt.ceiling-k.running) - k.reserved
 }
 
 // full reports whether every overall slot is taken or handed out.
@@ -305,21 +313,19 @@ func (k *budgetKey) wakeAll() {
 	clear(ws[len(k.waiters):])
 }
 
-// release gives back a slot of key k that stage s held, and takes f, its
-// try's flight for an adaptive key, out of the key's. Called with b.mu
-// held.
+// release gives back a slot of key k that stage s held, for a try that
+// was overdue or not (see budgetKey.landed). Called with b.mu held.
 //
 // A slot that another stage waits for is handed to the one that has
 // waited longest, for the key and then overall: s goes on to pick its next
 // item at once, and would otherwise take back every slot it frees, so
 // that stages sharing a budget would not take turns.
-func (b *Budget) release(k *budgetKey, s scheduler, f *flight) {
+func (b *Budget) release(k *budgetKey, s scheduler, wasOverdue bool) {
 	k.running--
 	b.running--
-	overdue := f != nil && k.landed(f)
 	k.handOver(s)
 	b.handOver(s)
-	if overdue && k.full() {
+	if wasOverdue && k.full() {
 		// The key is as full as before, for the overdue try held no slot,
 		// but it may let go of another now: its waiters look again, and
 		// set a timer for the next (watchOverdue).

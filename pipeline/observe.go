@@ -17,16 +17,17 @@ type Event struct {
 	// Key is the item's key (see WithKey), or the key whose limits
 	// changed.
 	Key string
-	// Try is, for EventStarted and EventRetrying, which call of the work
-	// function it is about, from 1; for EventDone, how many calls the item
-	// had, 0 for an item that never started.
+	// Try is, for EventStarted, EventRetrying and EventOverdue, which
+	// call of the work function it is about, from 1; for EventDone, how
+	// many calls the item had, 0 for an item that never started.
 	Try int
 	// Reason is, for EventWaiting, what holds the item back; for
 	// EventStarted, and EventDone of an item that never started, what had
 	// held it, if anything, so that a count of waiting items can be kept
 	// from the events alone.
 	Reason WaitReason
-	// Wait is, for EventRetrying, how long until the next try.
+	// Wait is, for EventRetrying, how long until the next try; for
+	// EventOverdue, how long the try had run.
 	Wait time.Duration
 	// Limits is, for EventLimits, the key's new limits.
 	Limits Limits
@@ -59,9 +60,14 @@ const (
 	// EventLimits: a key's limits changed (Budget.SetLimits), or its
 	// in-flight limit adapted (WithAdaptive).
 	EventLimits
+	// EventOverdue: the item's try had run for Wait with no answer, and
+	// gave its slot of its key's adaptive limit back (see Adaptive); it
+	// runs on, and is still in flight.
+	EventOverdue
 )
 
-var eventNames = [...]string{EventWaiting: "waiting", EventStarted: "started", EventRetrying: "retrying", EventDone: "done", EventLimits: "limits"}
+var eventNames = [...]string{EventWaiting: "waiting", EventStarted: "started", EventRetrying: "retrying", EventDone: "done",
+	EventLimits: "limits", EventOverdue: "overdue"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

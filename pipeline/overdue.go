@@ -23,9 +23,15 @@ const (
 )
 
 // overdueAfter is how long a try of the key may run before it gives its
-// slot back.
+// slot back. Before the key has a usual time, its longest answer so far
+// stands for it: a server slow at every request is not taken for one that
+// does not answer once its first answers are in.
 func (a *adapter) overdueAfter() time.Duration {
-	return max(minOverdue, seconds(overdueTimes*a.cfg.Tolerance*max(a.usual, a.recent)))
+	usual := a.usual
+	if usual == 0 {
+		usual = a.early
+	}
+	return max(minOverdue, seconds(overdueTimes*a.cfg.Tolerance*max(usual, a.recent)))
 }
 
 // A flight is a try of an adaptive key in flight, as the key's budget
@@ -36,8 +42,22 @@ func (a *adapter) overdueAfter() time.Duration {
 type flight struct {
 	prev, next *flight
 	began      time.Time
-	overdue    bool
+	overdue    overdue
+	// The item's stage, Seq, key and try, to report it overdue.
+	stage scheduler
+	seq   int64
+	key   string
+	try   int
 }
+
+// overdue says whether a try is overdue, and why it was let go.
+type overdue uint8
+
+const (
+	onTime    overdue = iota
+	overtaken         // a try of the key begun after it was answered in time
+	unproven          // none was: the key may not be answering at all
+)
 
 // flights is a list of flights, oldest first.
 type flights struct {
@@ -71,50 +91,93 @@ func (l *flights) remove(f *flight) {
 // takeOff counts f, a try of k that starts, in flight. Called with b.mu
 // held.
 func (k *budgetKey) takeOff(f *flight, now time.Time) {
-	f.began = now
+	f.began, f.key = now, k.key
 	k.flights.push(f)
+	if k.quietSince.IsZero() {
+		k.quietSince = now
+	}
 }
 
-// landed takes f, a try of k that ended, out of its flights, or out of its
-// overdue tries, and reports whether it was overdue. Called with b.mu
-// held.
-func (k *budgetKey) landed(f *flight) (wasOverdue bool) {
-	if f.overdue {
-		f.overdue = false
+// landed takes f, a try of k that ended at now, out of its flights, or
+// out of its overdue tries. It reports whether it was overdue, and
+// whether its time is the item's own, not the key's: it was let go, or
+// is as late, and a try begun after it was answered in time. Called with
+// b.mu held, before the adapter hears of the try.
+func (k *budgetKey) landed(f *flight, now time.Time) (wasOverdue, itsOwn bool) {
+	if f.overdue != onTime {
+		wasOverdue = true
+		if f.overdue == unproven {
+			k.unproven--
+		}
+		f.overdue = onTime
 		k.overdue--
-		return true
+	} else {
+		k.flights.remove(f)
 	}
-	k.flights.remove(f)
-	return false
+	if now.Sub(f.began) < k.adapt.overdueAfter() {
+		k.quietSince = now
+		if f.began.After(k.answeredBegan) {
+			k.answeredBegan = f.began
+		}
+		return wasOverdue, false
+	}
+	return wasOverdue, f.began.Before(k.answeredBegan)
 }
 
 // letGoOverdue takes k's overdue tries out of its limit, as many as it
-// may, and reports whether it took any. Called with b.mu held.
+// may, and reports whether it took any. A try that a later one has
+// overtaken is late for reasons of its own, and goes; of those that no
+// answer has overtaken, as many as the limit go, and as many again for
+// each overdue time the key has gone without an answer in time, so that
+// a few hung items at the head of a list are passed in a few seconds,
+// and a server that answers nothing gets a few more at once each second,
+// not a flood. Called with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
-	a, let := k.adapt, false
-	after := a.overdueAfter()
-	for f := k.flights.head; f != nil && k.overdue < a.inFlight() && now.Sub(f.began) >= after; f = k.flights.head {
+	after := k.adapt.overdueAfter()
+	let := false
+	for f := k.flights.head; f != nil && now.Sub(f.began) >= after; f = k.flights.head {
+		switch {
+		case f.began.Before(k.answeredBegan):
+			f.overdue = overtaken
+		case k.unproven < k.unprovenAllowed(now, after):
+			f.overdue = unproven
+			k.unproven++
+		default:
+			return let
+		}
 		k.flights.remove(f)
-		f.overdue = true
 		k.overdue++
 		let = true
+		f.stage.overdue(f, now.Sub(f.began))
 	}
 	return let
 }
 
+// unprovenAllowed is how many overdue tries no answer has overtaken may
+// run outside k's limit at now.
+func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
+	return k.adapt.inFlight() * (1 + int(now.Sub(k.quietSince)/after))
+}
+
 // watchOverdue sets a timer for when the oldest try of k's budget key in
-// flight, of whichever stage, will be overdue, unless k has one set or
-// the key has as many overdue as it may. Called with b.mu held, when k is
-// found at its limit; and again, through the waiters, when an overdue try
-// ends and leaves the key at its limit.
+// flight, of whichever stage, may be let go, unless k has one set. Called
+// with b.mu held, when k is found at its limit; and again, through the
+// waiters, when an overdue try ends and leaves the key at its limit.
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a, head := bk.adapt, bk.flights.head
-	if a == nil || head == nil || !k.overdueAt.IsZero() || bk.overdue >= a.inFlight() {
+	if a == nil || head == nil || !k.overdueAt.IsZero() {
 		return
 	}
-	k.overdueAt = head.began.Add(a.overdueAfter())
-	s.addTimer(timer[In, Out]{at: k.overdueAt, key: k, overdue: true})
+	after := a.overdueAfter()
+	at := head.began.Add(after)
+	if !head.began.Before(bk.answeredBegan) {
+		// Unproven: not before the key has gone quiet long enough to let
+		// one more such go (unprovenAllowed).
+		at = later(at, bk.quietSince.Add(time.Duration(bk.unproven/a.inFlight())*after))
+	}
+	k.overdueAt = at
+	s.addTimer(timer[In, Out]{at: at, key: k, overdue: true})
 }
 
 // overdueDue handles the timer watchOverdue set: it lets go of the
@@ -127,5 +190,11 @@ func (s *sched[In, Out]) overdueDue(k *stageKey[In, Out], now time.Time) {
 	}
 	if k.waiting {
 		s.watchOverdue(k) // the next oldest, or the usual time grew
+	}
+}
+
+func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
+	if s.observe != nil {
+		s.event(Event{Kind: EventOverdue, Seq: f.seq, Key: f.key, Try: f.try, Wait: ran})
 	}
 }

@@ -43,9 +43,6 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 		t.retry, t.refused, t.untimed, t.pause = false, false, false, 0
 		out, err := s.call(ctx, t)
 		b.mu.Lock()
-		if it.key.bk.adapt != nil {
-			s.adapt(it)
-		}
 		s.release(it)
 		if err != nil {
 			b.mu.Unlock()
@@ -251,7 +248,9 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		}
 		if a := k.bk.adapt; a != nil {
 			t.round = a.start()
-			k.bk.takeOff(&it.flight, now)
+			f := &it.flight
+			f.stage, f.seq, f.try = s, t.Seq, t.Try
+			k.bk.takeOff(f, now)
 		}
 		if s.observe != nil {
 			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
@@ -267,30 +266,28 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 	return nil
 }
 
-// adapt tells the adaptive limit of the item's key how its try went,
-// with b.mu held and the item still counted in flight.
-func (s *sched[In, Out]) adapt(it *item[In, Out]) {
-	bk, t := it.key.bk, &it.task
-	now := time.Now()
-	// Overdue tries run outside the limit: they are not what the key
-	// uses of it.
-	tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused,
-		refused: t.refused, pause: t.pause, running: bk.running - bk.overdue}
-	if bk.adapt.done(tr, now) {
-		s.b.adapted(bk)
-	}
-}
-
 // release gives back the slot of an item whose try returned, with b.mu
-// held.
+// held; for an adaptive key, after telling its limit how the try went.
 func (s *sched[In, Out]) release(it *item[In, Out]) {
 	k := it.key
-	k.running--
-	var f *flight
-	if k.bk.adapt != nil {
-		f = &it.flight
+	bk := k.bk
+	wasOverdue := false
+	if a := bk.adapt; a != nil {
+		now := time.Now()
+		// Overdue tries run outside the limit: they are not what the key
+		// uses of it.
+		running := bk.running - bk.overdue
+		var itsOwn bool
+		wasOverdue, itsOwn = bk.landed(&it.flight, now)
+		t := &it.task
+		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
+			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}
+		if a.done(tr, now) {
+			s.b.adapted(bk)
+		}
 	}
-	s.b.release(k.bk, s, f)
+	k.running--
+	s.b.release(bk, s, wasOverdue)
 	s.markRunnable(k)
 }
 

@@ -728,12 +728,18 @@ const autoThrottleStart = 2
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, with why, and for its growth each
 // time it reaches a power of two: a line for each step up would be
-// hundreds. An observer is called one event at a time, so last needs no
+// hundreds; and one for each request that no longer holds a slot of its
+// host's, having had no answer for long. An observer is called one event at a time, so last needs no
 // lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
 	last := map[string]int{}
 	return func(e pipeline.Event) {
 		observe(e)
+		if e.Kind == pipeline.EventOverdue {
+			fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots\n",
+				e.Seq, e.Key, threeFigures(e.Wait))
+			return
+		}
 		if e.Kind != pipeline.EventLimits {
 			return
 		}

@@ -235,6 +235,8 @@ func TestLimitLog(t *testing.T) {
 			limits("d:1", 21, pipeline.LimitRestored, 100*time.Millisecond)},
 			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its answers took over twice their usual 20ms\n" +
 				"fetchpipe: d:1: back up to 21 in flight (was 5): its answers were as slow with half as many at once, so 100ms is their usual time now\n"},
+		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond}},
+			"fetchpipe: [seq 7] f:1: no answer in 1s: the request goes on without holding one of the host's slots\n"},
 		{"a usual time of a second", []pipeline.Event{limits("e:1", 16, pipeline.LimitGrew, 0), limits("e:1", 12, pipeline.LimitSlowed, 1000600*time.Microsecond)},
 			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its answers took over twice their usual 1s\n"},
 	} {
