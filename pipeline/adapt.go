@@ -57,11 +57,12 @@ import (
 //     an item that never answers teaches the limit nothing, and a few at
 //     the head of a list would hold a key that starts at 2 until they
 //     time out. One that a try begun after it has overtaken, answered in
-//     time, is late for reasons of its own: it goes, and its time is not
-//     the key's (as with Task.Untimed). Of those no answer has overtaken,
-//     as many as the limit go, and as many again for each such time the
-//     key goes without an answer in time, so that a server that answers
-//     nothing gets a few more at once a second, not a flood. Overdue
+//     time (whatever the answer), is late for reasons of its own: it
+//     goes, and its time is not the key's (as with Task.Untimed). Of those
+//     no answer had overtaken when they went, as many as the limit go, and
+//     as many again for each such time the key goes without an answer in
+//     time, so that a server that answers nothing gets a few more at once
+//     a second, not a flood. Overdue
 //     tries do not grow the limit when they end, and the key never has
 //     more in flight than its Limits' InFlight.
 //
@@ -205,7 +206,7 @@ type try struct {
 	timed   bool          // whether took says how fast the key answers (Task.Untimed)
 	refused bool          // refused for overload (Task.Refused)
 	pause   time.Duration // the pause a refusal asked for
-	running int           // the key's items in flight at its end, itself included
+	running int           // the key's items in flight within its limit at its end, itself included unless outside
 	outside bool          // it was overdue, and ran outside the limit
 }
 
@@ -220,7 +221,10 @@ func (a *adapter) done(t try, now time.Time) bool {
 		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
 	}
 	a.lastUsed = now
-	if t.timed && a.usual == 0 {
+	if t.timed && !t.outside && a.usual == 0 {
+		// Not a try let go: a timeout of one that had no answer would
+		// stand for a usual time of the timeout, and nothing more would
+		// be let go (see overdueAfter).
 		a.early = max(a.early, t.took.Seconds())
 	}
 	// Every try counts in its window, so that windows are whole; the

@@ -617,35 +617,46 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 		name   string
 		items  []string
 		perKey int
-		// At most maxStarts tries start before startsBefore.
-		maxStarts    int
-		startsBefore time.Duration
-		quickBy      time.Duration // the quick items' answers are all in by then
+		start  int // the key's first limit; 0 for the default
+		// At least minStarts and at most maxStarts tries start before
+		// startsBefore.
+		minStarts, maxStarts int
+		startsBefore         time.Duration
+		quickBy              time.Duration // the quick items' answers are all in by then
 	}{
 		{name: "hung at the head", items: append(repeat(hungItem("a", hangFor), 2), repeat("a", 2000)...), quickBy: 3 * time.Second},
 		{name: "4 hung at the head", items: append(repeat(hungItem("a", hangFor), 4), repeat("a", 2000)...), quickBy: 4 * time.Second},
 		{name: "10 hung at the head", items: append(repeat(hungItem("a", hangFor), 10), repeat("a", 2000)...), quickBy: 8 * time.Second},
 		{name: "all hung", items: repeat(hungItem("a", hangFor), 40), maxStarts: 10, startsBefore: 5 * time.Second},
+		// Their timeouts are no usual time: it would be 3 s, and nothing
+		// more would go for 12 s.
+		{name: "all time out", items: repeat(hungItem("a", 3*time.Second), 40), minStarts: 14, startsBefore: 8 * time.Second},
 		{name: "hung under a ceiling", items: append(repeat(hungItem("a", hangFor), 2), repeat("a", 100)...), perKey: 3, quickBy: 4 * time.Second},
 		{name: "an overdue try ends", items: slices.Concat([]string{badItem("a"), "a"}, repeat(hungItem("a", 5*time.Second), 2),
 			repeat(hungItem("a", hangFor), 2), repeat("a", 100)), quickBy: 10 * time.Second},
+		// A refusal cuts the limit from 4 to 2 with 4 tries let go, and 3
+		// of them end at 2.2 s: the next goes then, not at the timer set
+		// for later before they ended.
+		{name: "overdue tries end before the timer", start: 4, items: slices.Concat(repeat(hungItem("a", 2200*time.Millisecond), 3),
+			[]string{hungItem("a", hangFor), badItem("a")}, repeat(hungItem("a", hangFor), 3), repeat("a", 20)), quickBy: 2500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
-				runAdaptive(t, s, tc.items, pipeline.Limits{InFlight: 64}, pipeline.Limits{InFlight: tc.perKey}, pipeline.Adaptive{})
+				runAdaptive(t, s, tc.items, pipeline.Limits{InFlight: 64}, pipeline.Limits{InFlight: tc.perKey}, pipeline.Adaptive{Start: tc.start})
 				if tc.perKey > 0 && s.peak["a"] > tc.perKey {
 					t.Errorf("%d in flight at once, over the ceiling of %d", s.peak["a"], tc.perKey)
 				}
-				if tc.maxStarts > 0 {
+				if tc.startsBefore > 0 {
 					early := 0
 					for _, at := range s.starts["a"] {
 						if at < tc.startsBefore {
 							early++
 						}
 					}
-					if early > tc.maxStarts {
-						t.Errorf("%d tries started before %v, want at most %d: starts %v", early, tc.startsBefore, tc.maxStarts, s.starts["a"])
+					if early < tc.minStarts || tc.maxStarts > 0 && early > tc.maxStarts {
+						t.Errorf("%d tries started before %v, want at least %d and at most %d (0: any): starts %v",
+							early, tc.startsBefore, tc.minStarts, tc.maxStarts, s.starts["a"])
 					}
 				}
 				if tc.quickBy > 0 && s.lastAnswer > tc.quickBy {
@@ -704,22 +715,34 @@ func TestAdaptiveTimesNoHungItems(t *testing.T) {
 
 // TestAdaptiveLetsHungItemsOfAnotherStageGo: the tries of one stage that
 // hang give their slots back to another stage drawing on the same budget,
-// though the first has nothing more of the key to start.
+// though the first has nothing more of the key to start; and the first
+// stage's observer hears of it then, not when it next has news.
 func TestAdaptiveLetsHungItemsOfAnotherStageGo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		// The second stage's 4 items take 3 s: nothing else of the run
+		// wakes the first stage before they end.
+		s := newLoadServer(capacityOf(0), fixed(3*time.Second))
 		b := pipeline.NewBudget(pipeline.Limits{InFlight: 64}, nil, pipeline.WithAdaptive(pipeline.Adaptive{}))
 		key := pipeline.WithKey(func(v string) string {
 			_, key, _ := strings.Cut(v, ":")
 			return cmp.Or(key, v)
 		})
 		first, second := pipeline.New(t.Context()), pipeline.New(t.Context())
-		hung := pipeline.Schedule(pipeline.FromSlice(first, repeat(hungItem("a", hangFor), 2)), s.work, pipeline.WithBudget(b), key)
+		var mu sync.Mutex
+		var heard []time.Duration
+		hung := pipeline.Schedule(pipeline.FromSlice(first, repeat(hungItem("a", hangFor), 2)), s.work, pipeline.WithBudget(b), key,
+			pipeline.WithObserver(func(e pipeline.Event) {
+				if e.Kind == pipeline.EventOverdue {
+					mu.Lock()
+					heard = append(heard, time.Since(s.begin))
+					mu.Unlock()
+				}
+			}))
 		late := make(chan string)
 		go func() {
 			defer close(late)
 			time.Sleep(10 * time.Millisecond) // once the hung items hold the key
-			for range 100 {
+			for range 4 {
 				late <- "a"
 			}
 		}()
@@ -740,6 +763,9 @@ func TestAdaptiveLetsHungItemsOfAnotherStageGo(t *testing.T) {
 		wg.Wait()
 		if s.lastAnswer > 5*time.Second {
 			t.Errorf("the second stage's items were done at %v: the first stage's hung items held the key", s.lastAnswer)
+		}
+		if len(heard) != 2 || heard[1] > 2*time.Second {
+			t.Errorf("the first stage's observer heard its tries let go at %v, want twice, by 2s", heard)
 		}
 	})
 }

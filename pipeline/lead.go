@@ -222,7 +222,9 @@ func (s *sched[In, Out]) fire() {
 			}
 			s.markRunnable(k)
 		case t.overdue:
-			s.overdueDue(t.key, now)
+			if t.at.Equal(t.key.overdueAt) {
+				s.overdueDue(t.key, now)
+			}
 		case t.key != nil:
 			t.key.sleeping = false
 			s.markRunnable(t.key)

@@ -126,12 +126,14 @@ func (k *budgetKey) landed(f *flight, now time.Time) (wasOverdue, itsOwn bool) {
 
 // letGoOverdue takes k's overdue tries out of its limit, as many as it
 // may, and reports whether it took any. A try that a later one has
-// overtaken is late for reasons of its own, and goes; of those that no
-// answer has overtaken, as many as the limit go, and as many again for
-// each overdue time the key has gone without an answer in time, so that
-// a few hung items at the head of a list are passed in a few seconds,
-// and a server that answers nothing gets a few more at once each second,
-// not a flood. Called with b.mu held.
+// overtaken, answered in time with whatever answer, is late for reasons of
+// its own, and goes; of those that no answer has overtaken, as many as the
+// limit go, and as many again for each overdue time the key has gone
+// without an answer in time, so that a few hung items at the head of a
+// list are passed in a few seconds, and a server that answers nothing
+// gets a few more at once each overdue time (a second, at first), not a
+// flood. A try counts as unproven until it ends, though an answer
+// overtake it later. Called with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
 	after := k.adapt.overdueAfter()
 	let := false
@@ -160,13 +162,14 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 }
 
 // watchOverdue sets a timer for when the oldest try of k's budget key in
-// flight, of whichever stage, may be let go, unless k has one set. Called
+// flight, of whichever stage, may be let go, unless k has one set as
+// early; a timer of k's that is not the latest set does nothing. Called
 // with b.mu held, when k is found at its limit; and again, through the
 // waiters, when an overdue try ends and leaves the key at its limit.
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a, head := bk.adapt, bk.flights.head
-	if a == nil || head == nil || !k.overdueAt.IsZero() {
+	if a == nil || head == nil {
 		return
 	}
 	after := a.overdueAfter()
@@ -175,6 +178,9 @@ func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 		// Unproven: not before the key has gone quiet long enough to let
 		// one more such go (unprovenAllowed).
 		at = later(at, bk.quietSince.Add(time.Duration(bk.unproven/a.inFlight())*after))
+	}
+	if !k.overdueAt.IsZero() && !at.Before(k.overdueAt) {
+		return
 	}
 	k.overdueAt = at
 	s.addTimer(timer[In, Out]{at: at, key: k, overdue: true})
@@ -196,5 +202,6 @@ func (s *sched[In, Out]) overdueDue(k *stageKey[In, Out], now time.Time) {
 func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
 	if s.observe != nil {
 		s.event(Event{Kind: EventOverdue, Seq: f.seq, Key: f.key, Try: f.try, Wait: ran})
+		s.kickLead() // to report it: the timer that let it go may be another stage's
 	}
 }

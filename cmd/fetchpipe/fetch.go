@@ -727,8 +727,8 @@ const autoThrottleStart = 2
 
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, with why, and for its growth each
-// time it reaches a power of two: a line for each step up would be
-// hundreds; and one for each request that no longer holds a slot of its
+// time it reaches a power of two (a line for each step up would be
+// hundreds), and one for each request that no longer holds a slot of its
 // host's, having had no answer for long. An observer is called one event at a time, so last needs no
 // lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
