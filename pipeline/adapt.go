@@ -57,14 +57,17 @@ import (
 //     an item that never answers teaches the limit nothing, and a few at
 //     the head of a list would hold a key that starts at 2 until they
 //     time out. One that a try begun after it has overtaken, answered in
-//     time (whatever the answer), is late for reasons of its own: it
-//     goes, and its time is not the key's (as with Task.Untimed). Of those
+//     time (neither refused nor untimed), is late for reasons of its own:
+//     it goes, and its time is not the key's (as with Task.Untimed). Of those
 //     no answer had overtaken when they went, as many as the limit go, and
 //     as many again for each such time the key goes without an answer in
 //     time, so that a server that answers nothing gets a few more at once
 //     a second, not a flood. Overdue
 //     tries do not grow the limit when they end, and the key never has
-//     more in flight than its Limits' InFlight.
+//     more in flight than its Limits' InFlight. A refusal while tries let
+//     go are in flight says the server counts them: from then on, while
+//     the key is remembered, none is let go, and those let go hold slots
+//     again.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key

@@ -27,6 +27,9 @@ type loadServer struct {
 	latency func(n int) time.Duration
 	// pause is what a refusal asks for, as a Retry-After would.
 	pause time.Duration
+	// hungTries is how many times a hung item is tried (a timeout, and
+	// retries); 0 means once.
+	hungTries int
 
 	mu       sync.Mutex
 	inFlight map[string]int
@@ -81,6 +84,9 @@ func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, 
 		s.mu.Lock()
 		s.inFlight[key]--
 		s.mu.Unlock()
+		if t.Try < s.hungTries {
+			t.Retry(0)
+		}
 		return "ok", nil
 	}
 	if strings.HasPrefix(t.Value, "quick:") {
@@ -630,15 +636,14 @@ func TestAdaptiveLetsHungItemsGo(t *testing.T) {
 		{name: "all hung", items: repeat(hungItem("a", hangFor), 40), maxStarts: 10, startsBefore: 5 * time.Second},
 		// Their timeouts are no usual time: it would be 3 s, and nothing
 		// more would go for 12 s.
-		{name: "all time out", items: repeat(hungItem("a", 3*time.Second), 40), minStarts: 14, startsBefore: 8 * time.Second},
+		{name: "all time out", items: repeat(hungItem("a", 3*time.Second), 40), minStarts: 12, startsBefore: 6 * time.Second},
 		{name: "hung under a ceiling", items: append(repeat(hungItem("a", hangFor), 2), repeat("a", 100)...), perKey: 3, quickBy: 4 * time.Second},
 		{name: "an overdue try ends", items: slices.Concat([]string{badItem("a"), "a"}, repeat(hungItem("a", 5*time.Second), 2),
 			repeat(hungItem("a", hangFor), 2), repeat("a", 100)), quickBy: 10 * time.Second},
-		// A refusal cuts the limit from 4 to 2 with 4 tries let go, and 3
-		// of them end at 2.2 s: the next goes then, not at the timer set
-		// for later before they ended.
+		// 4 tries let go, 3 of which end at 2.2 s: the next goes then, not
+		// at the timer set for later before they ended.
 		{name: "overdue tries end before the timer", start: 4, items: slices.Concat(repeat(hungItem("a", 2200*time.Millisecond), 3),
-			[]string{hungItem("a", hangFor), badItem("a")}, repeat(hungItem("a", hangFor), 3), repeat("a", 20)), quickBy: 2500 * time.Millisecond},
+			[]string{hungItem("a", hangFor), quickFailure("a")}, repeat(hungItem("a", hangFor), 7), repeat("a", 20)), quickBy: 2500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -796,6 +801,30 @@ func TestAdaptiveReportsOverdueTries(t *testing.T) {
 		}
 		if !slices.Equal(overdue, want) {
 			t.Errorf("overdue events %+v, want %+v", overdue, want)
+		}
+	})
+}
+
+// TestAdaptiveLetsNothingGoWhereTheServerCountsIt: a server that refuses
+// at once beyond 8 in flight counts the hung items it holds: letting them
+// go had 785 of 1,600 attempts refused where 25 were. Once it refuses
+// with tries let go in flight, they hold their slots again.
+func TestAdaptiveLetsNothingGoWhereTheServerCountsIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(8), fixed(100*time.Millisecond))
+		s.hungTries = 4 // as Fetch with --retries 3
+		var items []string
+		for i := range 800 {
+			if i%80 == 0 || i == 1 {
+				items = append(items, hungItem("a", 10*time.Second))
+			} else {
+				items = append(items, "a")
+			}
+		}
+		runAdaptive(t, s, items, pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		t.Logf("%d of %d refused, took %v", s.refused, s.attempts, time.Since(s.begin))
+		if share := float64(s.refused) / float64(s.attempts); share > 0.10 {
+			t.Errorf("%d of %d attempts refused (%.0f%%), want at most 10%%", s.refused, s.attempts, 100*share)
 		}
 	})
 }

@@ -201,6 +201,7 @@ type budgetKey struct {
 	unproven      int
 	answeredBegan time.Time
 	quietSince    time.Time
+	serverCounts  bool     // see refusedWithOverdue
 	reserved      int      // slots handed to a waiting stage's key, not yet taken
 	users         int      // stages that have work of the key
 	queued        bool     // in the budget's idle heap
@@ -292,7 +293,7 @@ func (k *budgetKey) room() int {
 	if k.adapt == nil {
 		return l - k.running - k.reserved
 	}
-	return min(l-k.running+k.overdue, k.adapt.ceiling-k.running) - k.reserved
+	return min(l-k.holding(), k.adapt.ceiling-k.running) - k.reserved
 }
 
 // full reports whether every overall slot is taken or handed out.

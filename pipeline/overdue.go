@@ -99,11 +99,12 @@ func (k *budgetKey) takeOff(f *flight, now time.Time) {
 }
 
 // landed takes f, a try of k that ended at now, out of its flights, or
-// out of its overdue tries. It reports whether it was overdue, and
-// whether its time is the item's own, not the key's: it was let go, or
-// is as late, and a try begun after it was answered in time. Called with
-// b.mu held, before the adapter hears of the try.
-func (k *budgetKey) landed(f *flight, now time.Time) (wasOverdue, itsOwn bool) {
+// out of its overdue tries; answered says the try's time is a measure of
+// the key (neither refused nor untimed). It reports whether the try was
+// overdue, and whether its time is the item's own, not the key's: it was
+// let go, or is as late, and a try begun after it was answered in time.
+// Called with b.mu held, before the adapter hears of the try.
+func (k *budgetKey) landed(f *flight, now time.Time, answered bool) (wasOverdue, itsOwn bool) {
 	if f.overdue != onTime {
 		wasOverdue = true
 		if f.overdue == unproven {
@@ -116,7 +117,9 @@ func (k *budgetKey) landed(f *flight, now time.Time) (wasOverdue, itsOwn bool) {
 	}
 	if now.Sub(f.began) < k.adapt.overdueAfter() {
 		k.quietSince = now
-		if f.began.After(k.answeredBegan) {
+		// A refusal overtakes nothing: a server that refuses at once when
+		// full is full of what it has not answered.
+		if answered && f.began.After(k.answeredBegan) {
 			k.answeredBegan = f.began
 		}
 		return wasOverdue, false
@@ -126,15 +129,18 @@ func (k *budgetKey) landed(f *flight, now time.Time) (wasOverdue, itsOwn bool) {
 
 // letGoOverdue takes k's overdue tries out of its limit, as many as it
 // may, and reports whether it took any. A try that a later one has
-// overtaken, answered in time with whatever answer, is late for reasons of
-// its own, and goes; of those that no answer has overtaken, as many as the
-// limit go, and as many again for each overdue time the key has gone
-// without an answer in time, so that a few hung items at the head of a
-// list are passed in a few seconds, and a server that answers nothing
-// gets a few more at once each overdue time (a second, at first), not a
-// flood. A try counts as unproven until it ends, though an answer
+// overtaken, answered in time (neither refused nor untimed), is late for
+// reasons of its own, and goes; of those that no answer has overtaken, as
+// many as the limit go, and as many again for each overdue time the key
+// has gone without an answer in time, so that a few hung items at the
+// head of a list are passed in a few seconds, and a server that answers
+// nothing gets a few more at once each overdue time (a second, at first),
+// not a flood. A try counts as unproven until it ends, though an answer
 // overtake it later. Called with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
+	if k.serverCounts {
+		return false
+	}
 	after := k.adapt.overdueAfter()
 	let := false
 	for f := k.flights.head; f != nil && now.Sub(f.began) >= after; f = k.flights.head {
@@ -169,7 +175,7 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a, head := bk.adapt, bk.flights.head
-	if a == nil || head == nil {
+	if a == nil || head == nil || bk.serverCounts {
 		return
 	}
 	after := a.overdueAfter()
@@ -204,4 +210,21 @@ func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
 		s.event(Event{Kind: EventOverdue, Seq: f.seq, Key: f.key, Try: f.try, Wait: ran})
 		s.kickLead() // to report it: the timer that let it go may be another stage's
 	}
+}
+
+// refusedWithOverdue answers a refusal of k's server while tries let go
+// are in flight: a server that refuses for load counts every request it
+// holds, answered or not, and letting more go only has more refused. From
+// then on, while the key is remembered, tries are not let go, and those
+// let go hold slots again. Called with b.mu held.
+func (k *budgetKey) refusedWithOverdue() {
+	k.serverCounts = true
+}
+
+// holding is how many of k's tries in flight hold a slot of its limit.
+func (k *budgetKey) holding() int {
+	if k.serverCounts {
+		return k.running
+	}
+	return k.running - k.overdue
 }

@@ -276,10 +276,13 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		now := time.Now()
 		// Overdue tries run outside the limit: they are not what the key
 		// uses of it.
-		running := bk.running - bk.overdue
-		var itsOwn bool
-		wasOverdue, itsOwn = bk.landed(&it.flight, now)
+		running := bk.holding()
 		t := &it.task
+		if t.refused && bk.overdue > 0 {
+			bk.refusedWithOverdue()
+		}
+		var itsOwn bool
+		wasOverdue, itsOwn = bk.landed(&it.flight, now, !t.refused && !t.untimed)
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}
 		if a.done(tr, now) {
