@@ -721,6 +721,17 @@ func threeFigures(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
+// overdueLogEvery is how often, at most, -v says that a host's requests
+// go on without holding its slots.
+var overdueLogEvery = 10 * time.Second
+
+// overdueLog is what -v has said of a host's overdue requests: when, and
+// how many it has not said since.
+type overdueLog struct {
+	at   time.Time
+	more int
+}
+
 // autoThrottleStart is where --auto-throttle starts each host's limit:
 // pipeline.Adaptive's default Start.
 const autoThrottleStart = 2
@@ -728,16 +739,36 @@ const autoThrottleStart = 2
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, with why, and for its growth each
 // time it reaches a power of two (a line for each step up would be
-// hundreds), and one for each request that no longer holds a slot of its
-// host's, having had no answer for long. An observer is called one event at a time, so last needs no
+// hundreds), and one for a request that no longer holds a slot of its
+// host's, having had no answer for long: one a host each overdueLogEvery
+// at most, counting those it did not print, as a list where one URL in
+// five hangs would otherwise print one for each. An observer is called one event at a time, so last needs no
 // lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
 	last := map[string]int{}
+	overdue := map[string]*overdueLog{}
 	return func(e pipeline.Event) {
 		observe(e)
 		if e.Kind == pipeline.EventOverdue {
-			fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots\n",
-				e.Seq, e.Key, threeFigures(e.Wait))
+			o := overdue[e.Key]
+			if o == nil && len(overdue) < 10000 {
+				o = &overdueLog{}
+				overdue[e.Key] = o
+			}
+			now := time.Now()
+			if o != nil && !o.at.IsZero() && now.Sub(o.at) < overdueLogEvery {
+				o.more++
+				return
+			}
+			more := ""
+			if o != nil {
+				if o.more > 0 {
+					more = fmt.Sprintf(" (and %d more of the host's since the last such line)", o.more)
+				}
+				o.at, o.more = now, 0
+			}
+			fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots%s\n",
+				e.Seq, e.Key, threeFigures(e.Wait), more)
 			return
 		}
 		if e.Kind != pipeline.EventLimits {

@@ -235,8 +235,11 @@ func TestLimitLog(t *testing.T) {
 			limits("d:1", 21, pipeline.LimitRestored, 100*time.Millisecond)},
 			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its answers took over twice their usual 20ms\n" +
 				"fetchpipe: d:1: back up to 21 in flight (was 5): its answers were as slow with half as many at once, so 100ms is their usual time now\n"},
-		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond}},
-			"fetchpipe: [seq 7] f:1: no answer in 1s: the request goes on without holding one of the host's slots\n"},
+		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond},
+			{Kind: pipeline.EventOverdue, Seq: 8, Key: "f:1", Try: 1, Wait: time.Second},
+			{Kind: pipeline.EventOverdue, Seq: 9, Key: "g:1", Try: 2, Wait: 4 * time.Second}},
+			"fetchpipe: [seq 7] f:1: no answer in 1s: the request goes on without holding one of the host's slots\n" +
+				"fetchpipe: [seq 9] g:1: no answer in 4s: the request goes on without holding one of the host's slots\n"},
 		{"a usual time of a second", []pipeline.Event{limits("e:1", 16, pipeline.LimitGrew, 0), limits("e:1", 12, pipeline.LimitSlowed, 1000600*time.Microsecond)},
 			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its answers took over twice their usual 1s\n"},
 	} {
@@ -250,5 +253,27 @@ func TestLimitLog(t *testing.T) {
 				t.Errorf("got\n%swant\n%s", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestLimitLogCountsWhatItDoesNotSay: past overdueLogEvery, the next line
+// of a host's overdue requests says how many went unsaid.
+func TestLimitLogCountsWhatItDoesNotSay(t *testing.T) {
+	var b strings.Builder
+	log := withLimitLog(func(pipeline.Event) {}, &b)
+	overdue := func(seq int64) pipeline.Event {
+		return pipeline.Event{Kind: pipeline.EventOverdue, Seq: seq, Key: "h:1", Try: 1, Wait: time.Second}
+	}
+	log(overdue(1))
+	log(overdue(2))
+	log(overdue(3))
+	was := overdueLogEvery
+	overdueLogEvery = 0
+	defer func() { overdueLogEvery = was }()
+	log(overdue(4))
+	want := "fetchpipe: [seq 1] h:1: no answer in 1s: the request goes on without holding one of the host's slots\n" +
+		"fetchpipe: [seq 4] h:1: no answer in 1s: the request goes on without holding one of the host's slots (and 2 more of the host's since the last such line)\n"
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
 	}
 }
