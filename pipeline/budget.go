@@ -194,8 +194,9 @@ type budgetKey struct {
 	// that have run so far past its usual time that they no longer do
 	// (see Adaptive), and unproven those of them that no answer had
 	// overtaken. answeredBegan is when the latest try to begin of those
-	// answered in time began, and quietSince when the last of them ended,
-	// or when the key's first try began (see letGoOverdue).
+	// answered in time (neither refused nor untimed) began, and
+	// quietSince when the last try to end in time, whatever its answer,
+	// ended, or when the key's first try began (see letGoOverdue).
 	flights       flights
 	overdue       int
 	unproven      int

@@ -248,7 +248,10 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		}
 		if a := k.bk.adapt; a != nil {
 			t.round = a.start()
-			f := &it.flight
+			if it.flight == nil {
+				it.flight = new(flight)
+			}
+			f := it.flight
 			f.stage, f.seq, f.try = s, t.Seq, t.Try
 			k.bk.takeOff(f, now)
 		}
@@ -282,7 +285,7 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 			bk.refusedWithOverdue()
 		}
 		var itsOwn bool
-		wasOverdue, itsOwn = bk.landed(&it.flight, now, !t.refused && !t.untimed)
+		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed)
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}
 		if a.done(tr, now) {
