@@ -149,8 +149,10 @@ type item[In, Out any] struct {
 	out        Out
 	key        *stageKey[In, Out]
 	waited     WaitReason
-	notStarted bool    // its result is notStarted's, made when it is handed on
-	flight     *flight // for an adaptive key, its try in flight; made at its first, so that other items do not carry one
+	notStarted bool // its result is notStarted's, made when it is handed on
+	// flight is, for an adaptive key, its try in flight: made at its
+	// first, so that other items do not carry one.
+	flight *flight
 }
 
 func newSched[In, Out any](p *Pipeline, in <-chan In, c config, work func(context.Context, *Task[In]) (Out, error), deliver func(Out) bool) *sched[In, Out] {
