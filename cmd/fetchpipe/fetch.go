@@ -742,8 +742,8 @@ const autoThrottleStart = 2
 // hundreds), and one for a request that no longer holds a slot of its
 // host's, having had no answer for long: one a host each overdueLogEvery
 // at most, counting those it did not print, as a list where one URL in
-// five hangs would otherwise print one for each. An observer is called one event at a time, so last needs no
-// lock.
+// five hangs would otherwise print one for each. An observer is called
+// one event at a time, so the maps need no lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
 	last := map[string]int{}
 	overdue := map[string]*overdueLog{}
