@@ -69,6 +69,16 @@ func hungItem(key string, d time.Duration) string { return "hung" + d.String() +
 const hangFor = 30 * time.Second
 
 func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, error) {
+	if strings.HasPrefix(t.Value, "gatewayRefused:") {
+		// Held 5 s, and then refused, as a gateway that gives up on a
+		// request answers 504.
+		time.Sleep(5 * time.Second)
+		t.Refused(0)
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
+		return "ok", nil
+	}
 	if rest, ok := strings.CutPrefix(t.Value, "hung"); ok {
 		hang, key, _ := strings.Cut(rest, ":")
 		d, err := time.ParseDuration(hang)
@@ -825,6 +835,37 @@ func TestAdaptiveLetsNothingGoWhereTheServerCountsIt(t *testing.T) {
 		t.Logf("%d of %d refused, took %v", s.refused, s.attempts, time.Since(s.begin))
 		if share := float64(s.refused) / float64(s.attempts); share > 0.10 {
 			t.Errorf("%d of %d attempts refused (%.0f%%), want at most 10%%", s.refused, s.attempts, 100*share)
+		}
+	})
+}
+
+// TestAdaptiveLetsGoAfterItsOwnRefusal: a try let go that ends refused,
+// as a gateway answers 504 once it gives up on a request, says nothing of
+// the others: hung items later in the list are still let go. It was
+// taken for a refusal with others let go, and nothing of the key was let
+// go again.
+func TestAdaptiveLetsGoAfterItsOwnRefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		// The hung items start once the refusal is in, at 5 s: 20,000
+		// of 20 ms at 64 at once take 6 s.
+		items := slices.Concat([]string{"gatewayRefused:a"}, repeat("a", 20000), repeat(hungItem("a", hangFor), 2), repeat("a", 2000))
+		var letGo []int64
+		p := pipeline.New(t.Context())
+		out := pipeline.Schedule(pipeline.FromSlice(p, items), s.work, pipeline.WithAdaptive(pipeline.Adaptive{}),
+			pipeline.WithConcurrency(64), pipeline.WithKey(func(string) string { return "a" }),
+			pipeline.WithObserver(func(e pipeline.Event) {
+				if e.Kind == pipeline.EventOverdue {
+					letGo = append(letGo, e.Seq)
+				}
+			}))
+		for _, err := range pipeline.All(out) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Contains(letGo, 20001) || !slices.Contains(letGo, 20002) {
+			t.Errorf("let go: items %v, want 20001 and 20002 (the hung ones) among them", letGo)
 		}
 	})
 }

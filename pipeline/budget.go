@@ -288,7 +288,8 @@ func (k *budgetKey) full() bool {
 
 // room is how many more items of k may start now, for a key with an
 // in-flight limit, less the slots handed out. Overdue items hold no slot
-// of an adaptive limit, but count against its ceiling.
+// of an adaptive limit, unless its server counts them (see
+// refusedWithOverdue), but count against its ceiling.
 func (k *budgetKey) room() int {
 	l := k.inFlight()
 	if k.adapt == nil {
@@ -328,9 +329,10 @@ func (b *Budget) release(k *budgetKey, s scheduler, wasOverdue bool) {
 	k.handOver(s)
 	b.handOver(s)
 	if wasOverdue && k.full() {
-		// The key is as full as before, for the overdue try held no slot,
-		// but it may let go of another now: its waiters look again, and
-		// set a timer for the next (watchOverdue).
+		// The key is as full as before, for an overdue try holds no slot
+		// (where the server does not count them), but it may let go of
+		// another now: its waiters look again, and set a timer for the
+		// next (watchOverdue).
 		k.wakeAll()
 	}
 	b.forget(k)

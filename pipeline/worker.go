@@ -277,15 +277,17 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 	wasOverdue := false
 	if a := bk.adapt; a != nil {
 		now := time.Now()
-		// Overdue tries run outside the limit: they are not what the key
-		// uses of it.
+		// Overdue tries run outside the limit, unless the server counts
+		// them: they are not what the key uses of it.
 		running := bk.holding()
 		t := &it.task
-		if t.refused && bk.overdue > 0 {
-			bk.refusedWithOverdue()
-		}
 		var itsOwn bool
 		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed)
+		if t.refused && bk.overdue > 0 {
+			// Others let go are out: not this one, which a gateway may
+			// refuse once it gives up on it (a 504).
+			bk.refusedWithOverdue()
+		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}
 		if a.done(tr, now) {

@@ -751,22 +751,23 @@ func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event
 		observe(e)
 		if e.Kind == pipeline.EventOverdue {
 			o := overdue[e.Key]
-			if o == nil && len(overdue) < 10000 {
+			if o == nil {
+				if len(overdue) >= 10000 {
+					return // past 10,000 hosts, their lines would be a flood
+				}
 				o = &overdueLog{}
 				overdue[e.Key] = o
 			}
 			now := time.Now()
-			if o != nil && !o.at.IsZero() && now.Sub(o.at) < overdueLogEvery {
+			if !o.at.IsZero() && now.Sub(o.at) < overdueLogEvery {
 				o.more++
 				return
 			}
 			more := ""
-			if o != nil {
-				if o.more > 0 {
-					more = fmt.Sprintf(" (and %d more of the host's since the last such line)", o.more)
-				}
-				o.at, o.more = now, 0
+			if o.more > 0 {
+				more = fmt.Sprintf(" (and %d more of the host's since the last such line)", o.more)
 			}
+			o.at, o.more = now, 0
 			fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots%s\n",
 				e.Seq, e.Key, threeFigures(e.Wait), more)
 			return
