@@ -49,25 +49,23 @@ import (
 //     goes well, so that a key cut to 1 by a few bad items, or a server
 //     that scales out, finds its level in a few rounds, not a hundred.
 //
-//   - A try that has run for twice what would cut the limit (2 ×
-//     Tolerance × the key's usual time, or its recent time where that
-//     is longer; before it has one, its longest answer so far), and for
-//     a second at least, gives its slot back to the key and runs on
-//     outside the limit, whichever stage drawing on the budget it is of:
-//     an item that never answers teaches the limit nothing, and a few at
-//     the head of a list would hold a key that starts at 2 until they
-//     time out. One that a try begun after it has overtaken, answered in
-//     time (neither refused nor untimed), is late for reasons of its own:
-//     it goes, and its time is not the key's (as with Task.Untimed). Of those
-//     no answer had overtaken when they went, as many as the limit go, and
-//     as many again for each such time the key goes without an answer in
-//     time, so that a server that answers nothing gets a few more at once
-//     a second, not a flood. Overdue
-//     tries do not grow the limit when they end, and the key never has
-//     more in flight than its Limits' InFlight. A refusal while tries let
-//     go are in flight says the server counts them: from then on, while
-//     the key is remembered, none is let go, and those let go hold slots
-//     again.
+//   - A try that has run for twice what would cut the limit (2 × Tolerance ×
+//     the key's usual time, or its recent time where that is longer; before it
+//     has one, its longest answer so far), and for a second at least, gives
+//     its slot back to the key and runs on outside the limit, whichever stage
+//     drawing on the budget it is of: an item that never answers teaches the
+//     limit nothing, and a few at the head of a list would hold a key that
+//     starts at 2 until they time out. One that a try begun after it has
+//     overtaken, answered in time (neither refused nor untimed), is late for
+//     reasons of its own: it goes, and its time is not the key's (as with
+//     Task.Untimed). Of those no answer had overtaken when they went, as many
+//     as the limit go, and as many again for each such time the key goes
+//     without an answer in time, so that a server that answers nothing gets a
+//     few more at once a second, not a flood. Overdue tries do not grow the
+//     limit when they end, and the key never has more in flight than its
+//     Limits' InFlight. A refusal while other tries let go are in flight says
+//     the server counts them: from then on, while the key is remembered, none
+//     is let go, and those let go hold slots again.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -209,8 +207,10 @@ type try struct {
 	timed   bool          // whether took says how fast the key answers (Task.Untimed)
 	refused bool          // refused for overload (Task.Refused)
 	pause   time.Duration // the pause a refusal asked for
-	running int           // the key's items in flight within its limit at its end, itself included unless outside
-	outside bool          // it was overdue, and ran outside the limit
+	// running is the key's items in flight within its limit at the try's
+	// end, the try itself included unless outside.
+	running int
+	outside bool // it was overdue, and ran outside the limit
 }
 
 // done takes in how an item's try went, and reports whether the key's

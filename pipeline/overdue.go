@@ -212,8 +212,8 @@ func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
 	}
 }
 
-// refusedWithOverdue answers a refusal of k's server while tries let go
-// are in flight: a server that refuses for load counts every request it
+// refusedWithOverdue answers a refusal of k's server while other tries
+// let go are in flight: a server that refuses for load counts every request it
 // holds, answered or not, and letting more go only has more refused. From
 // then on, while the key is remembered, tries are not let go, and those
 // let go hold slots again. Called with b.mu held.
