@@ -189,24 +189,13 @@ type budgetKey struct {
 	limits  Limits
 	lim     *rate.Limiter
 	running int
-	// flights are the tries of an adaptive key in flight that hold a
-	// slot of its limit, oldest first; overdue counts those of running
-	// that have run so far past its usual time that they no longer do
-	// (see Adaptive), and unproven those of them that no answer had
-	// overtaken. answeredBegan is when the latest try to begin of those
-	// answered in time (neither refused nor untimed) began, and
-	// quietSince when the last try to end in time, whatever its answer,
-	// ended, or when the key's first try began (see letGoOverdue).
-	flights       flights
-	overdue       int
-	unproven      int
-	answeredBegan time.Time
-	quietSince    time.Time
-	serverCounts  bool     // see refusedWithOverdue
-	reserved      int      // slots handed to a waiting stage's key, not yet taken
-	users         int      // stages that have work of the key
-	queued        bool     // in the budget's idle heap
-	adapt         *adapter // its adaptive in-flight limit; nil for a fixed one
+	// late is, for an adaptive key, its tries in flight, and those let go
+	// for want of an answer (see lateTries).
+	late     *lateTries
+	reserved int      // slots handed to a waiting stage's key, not yet taken
+	users    int      // stages that have work of the key
+	queued   bool     // in the budget's idle heap
+	adapt    *adapter // its adaptive in-flight limit; nil for a fixed one
 	// waiters are the stages' keys that found this key at its limit,
 	// longest waiting first.
 	waiters []keyWaiter
@@ -261,6 +250,7 @@ func (b *Budget) newKey(key string, l Limits) *budgetKey {
 	k := &budgetKey{key: key, limits: l, lim: l.limiter()}
 	if b.adaptive != nil {
 		k.adapt = newAdapter(b.adaptive, b.ceiling(l))
+		k.late = new(lateTries)
 	}
 	b.keys[key] = k
 	return k
@@ -289,7 +279,7 @@ func (k *budgetKey) full() bool {
 // room is how many more items of k may start now, for a key with an
 // in-flight limit, less the slots handed out. Overdue items hold no slot
 // of an adaptive limit, unless its server counts them (see
-// refusedWithOverdue), but count against its ceiling.
+// lateTries.serverCounts), but count against its ceiling.
 func (k *budgetKey) room() int {
 	l := k.inFlight()
 	if k.adapt == nil {

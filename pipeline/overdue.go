@@ -42,7 +42,7 @@ func (a *adapter) overdueAfter() time.Duration {
 type flight struct {
 	prev, next *flight
 	began      time.Time
-	overdue    overdue
+	late       lateness
 	// The item's stage, Seq, key and try, to report it overdue.
 	stage scheduler
 	seq   int64
@@ -50,14 +50,36 @@ type flight struct {
 	try   int
 }
 
-// overdue says whether a try is overdue, and why it was let go.
-type overdue uint8
+// lateness says whether a try was let go, overdue, and why.
+type lateness uint8
 
 const (
-	onTime    overdue = iota
-	overtaken         // a try of the key begun after it was answered in time
-	unproven          // none was: the key may not be answering at all
+	notLate   lateness = iota
+	overtaken          // a try of the key begun after it was answered in time
+	unproven           // none was: the key may not be answering at all
 )
+
+// lateTries are an adaptive key's tries in flight that hold a slot of
+// its limit, and what it knows to let them go.
+type lateTries struct {
+	// flights are the tries in flight that hold a slot, oldest first;
+	// overdue counts those that have run so far past the key's usual
+	// time that they no longer do, and unproven those of them that no
+	// answer had overtaken. answeredBegan is when the latest try to begin
+	// of those answered in time (neither refused nor untimed) began, and
+	// quietSince when the last try to end in time, whatever its answer,
+	// ended, or when the key's first try began (see letGoOverdue).
+	flights       flights
+	overdue       int
+	unproven      int
+	answeredBegan time.Time
+	quietSince    time.Time
+	// serverCounts: the key's server refused while tries let go were in
+	// flight, so it counts every request it holds, answered or not, and
+	// letting more go only has more refused. While the key is
+	// remembered, none is let go, and those let go hold slots again.
+	serverCounts bool
+}
 
 // flights is a list of flights, oldest first.
 type flights struct {
@@ -92,9 +114,9 @@ func (l *flights) remove(f *flight) {
 // held.
 func (k *budgetKey) takeOff(f *flight, now time.Time) {
 	f.began, f.key = now, k.key
-	k.flights.push(f)
-	if k.quietSince.IsZero() {
-		k.quietSince = now
+	k.late.flights.push(f)
+	if k.late.quietSince.IsZero() {
+		k.late.quietSince = now
 	}
 }
 
@@ -105,26 +127,26 @@ func (k *budgetKey) takeOff(f *flight, now time.Time) {
 // let go, or is as late, and a try begun after it was answered in time.
 // Called with b.mu held, before the adapter hears of the try.
 func (k *budgetKey) landed(f *flight, now time.Time, answered bool) (wasOverdue, itsOwn bool) {
-	if f.overdue != onTime {
+	if f.late != notLate {
 		wasOverdue = true
-		if f.overdue == unproven {
-			k.unproven--
+		if f.late == unproven {
+			k.late.unproven--
 		}
-		f.overdue = onTime
-		k.overdue--
+		f.late = notLate
+		k.late.overdue--
 	} else {
-		k.flights.remove(f)
+		k.late.flights.remove(f)
 	}
 	if now.Sub(f.began) < k.adapt.overdueAfter() {
-		k.quietSince = now
+		k.late.quietSince = now
 		// A refusal overtakes nothing: a server that refuses at once when
 		// full is full of what it has not answered.
-		if answered && f.began.After(k.answeredBegan) {
-			k.answeredBegan = f.began
+		if answered && f.began.After(k.late.answeredBegan) {
+			k.late.answeredBegan = f.began
 		}
 		return wasOverdue, false
 	}
-	return wasOverdue, f.began.Before(k.answeredBegan)
+	return wasOverdue, f.began.Before(k.late.answeredBegan)
 }
 
 // letGoOverdue takes k's overdue tries out of its limit, as many as it
@@ -138,23 +160,23 @@ func (k *budgetKey) landed(f *flight, now time.Time, answered bool) (wasOverdue,
 // not a flood. A try counts as unproven until it ends, though an answer
 // overtake it later. Called with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
-	if k.serverCounts {
+	if k.late.serverCounts {
 		return false
 	}
 	after := k.adapt.overdueAfter()
 	let := false
-	for f := k.flights.head; f != nil && now.Sub(f.began) >= after; f = k.flights.head {
+	for f := k.late.flights.head; f != nil && now.Sub(f.began) >= after; f = k.late.flights.head {
 		switch {
-		case f.began.Before(k.answeredBegan):
-			f.overdue = overtaken
-		case k.unproven < k.unprovenAllowed(now, after):
-			f.overdue = unproven
-			k.unproven++
+		case f.began.Before(k.late.answeredBegan):
+			f.late = overtaken
+		case k.late.unproven < k.unprovenAllowed(now, after):
+			f.late = unproven
+			k.late.unproven++
 		default:
 			return let
 		}
-		k.flights.remove(f)
-		k.overdue++
+		k.late.flights.remove(f)
+		k.late.overdue++
 		let = true
 		f.stage.overdue(f, now.Sub(f.began))
 	}
@@ -164,7 +186,7 @@ func (k *budgetKey) letGoOverdue(now time.Time) bool {
 // unprovenAllowed is how many overdue tries no answer has overtaken may
 // run outside k's limit at now.
 func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
-	return k.adapt.inFlight() * (1 + int(now.Sub(k.quietSince)/after))
+	return k.adapt.inFlight() * (1 + int(now.Sub(k.late.quietSince)/after))
 }
 
 // watchOverdue sets a timer for when the oldest try of k's budget key in
@@ -174,16 +196,17 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 // waiters, when an overdue try ends and leaves the key at its limit.
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
-	a, head := bk.adapt, bk.flights.head
-	if a == nil || head == nil || bk.serverCounts {
+	a := bk.adapt
+	if a == nil || bk.late.serverCounts || bk.late.flights.head == nil {
 		return
 	}
+	head := bk.late.flights.head
 	after := a.overdueAfter()
 	at := head.began.Add(after)
-	if !head.began.Before(bk.answeredBegan) {
+	if !head.began.Before(bk.late.answeredBegan) {
 		// Unproven: not before the key has gone quiet long enough to let
 		// one more such go (unprovenAllowed).
-		at = later(at, bk.quietSince.Add(time.Duration(bk.unproven/a.inFlight())*after))
+		at = later(at, bk.late.quietSince.Add(time.Duration(bk.late.unproven/a.inFlight())*after))
 	}
 	if !k.overdueAt.IsZero() && !at.Before(k.overdueAt) {
 		return
@@ -212,19 +235,10 @@ func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
 	}
 }
 
-// refusedWithOverdue answers a refusal of k's server while other tries
-// let go are in flight: a server that refuses for load counts every request it
-// holds, answered or not, and letting more go only has more refused. From
-// then on, while the key is remembered, tries are not let go, and those
-// let go hold slots again. Called with b.mu held.
-func (k *budgetKey) refusedWithOverdue() {
-	k.serverCounts = true
-}
-
 // holding is how many of k's tries in flight hold a slot of its limit.
 func (k *budgetKey) holding() int {
-	if k.serverCounts {
+	if k.late.serverCounts {
 		return k.running
 	}
-	return k.running - k.overdue
+	return k.running - k.late.overdue
 }

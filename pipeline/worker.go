@@ -283,10 +283,10 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		t := &it.task
 		var itsOwn bool
 		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed)
-		if t.refused && bk.overdue > 0 {
+		if t.refused && bk.late.overdue > 0 {
 			// Others let go are out: not this one, which a gateway may
 			// refuse once it gives up on it (a 504).
-			bk.refusedWithOverdue()
+			bk.late.serverCounts = true
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}

@@ -725,16 +725,21 @@ func threeFigures(d time.Duration) time.Duration {
 // go on without holding its slots.
 var overdueLogEvery = 10 * time.Second
 
-// overdueLog is what -v has said of a host's overdue requests: when, and
-// how many it has not said since.
-type overdueLog struct {
-	at   time.Time
-	more int
-}
-
 // autoThrottleStart is where --auto-throttle starts each host's limit:
 // pipeline.Adaptive's default Start.
 const autoThrottleStart = 2
+
+// maxLoggedHosts bounds the hosts -v remembers.
+const maxLoggedHosts = 10000
+
+// hostLog is what -v has said of a host: the limit it last gave it, when
+// it last said that the host's requests go on without holding its slots,
+// and how many such it has not said since.
+type hostLog struct {
+	limit     int
+	overdueAt time.Time
+	more      int
+}
 
 // withLimitLog adds to observe a line on w for each cut of a host's
 // limit, as --auto-throttle finds it, with why, and for its growth each
@@ -743,62 +748,72 @@ const autoThrottleStart = 2
 // host's, having had no answer for long: one a host each overdueLogEvery
 // at most, counting those it did not print, as a list where one URL in
 // five hangs would otherwise print one for each. An observer is called
-// one event at a time, so the maps need no lock.
+// one event at a time, so hosts needs no lock.
 func withLimitLog(observe func(pipeline.Event), w io.Writer) func(pipeline.Event) {
-	last := map[string]int{}
-	overdue := map[string]*overdueLog{}
+	hosts := map[string]*hostLog{}
+	// host returns what -v has said of key; nil past maxLoggedHosts.
+	host := func(key string) *hostLog {
+		h := hosts[key]
+		if h == nil && len(hosts) < maxLoggedHosts {
+			h = &hostLog{limit: autoThrottleStart} // where every host starts
+			hosts[key] = h
+		}
+		return h
+	}
 	return func(e pipeline.Event) {
 		observe(e)
-		if e.Kind == pipeline.EventOverdue {
-			o := overdue[e.Key]
-			if o == nil {
-				if len(overdue) >= 10000 {
-					return // past 10,000 hosts, their lines would be a flood
-				}
-				o = &overdueLog{}
-				overdue[e.Key] = o
+		switch e.Kind {
+		case pipeline.EventOverdue:
+			// Past maxLoggedHosts, nothing: a line for each would be a
+			// flood.
+			if h := host(e.Key); h != nil {
+				h.logOverdue(w, e, time.Now())
 			}
-			now := time.Now()
-			if !o.at.IsZero() && now.Sub(o.at) < overdueLogEvery {
-				o.more++
-				return
+		case pipeline.EventLimits:
+			was := autoThrottleStart
+			if h := host(e.Key); h != nil {
+				was, h.limit = h.limit, e.Limits.InFlight
 			}
-			more := ""
-			if o.more > 0 {
-				more = fmt.Sprintf(" (and %d more of the host's since the last such line)", o.more)
-			}
-			o.at, o.more = now, 0
-			fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots%s\n",
-				e.Seq, e.Key, threeFigures(e.Wait), more)
-			return
+			logLimit(w, e, was)
 		}
-		if e.Kind != pipeline.EventLimits {
-			return
-		}
-		n := e.Limits.InFlight
-		was, known := last[e.Key]
-		if !known {
-			// A host's first change is from where every host starts.
-			was = autoThrottleStart
-		}
-		if len(last) < 10000 || known {
-			last[e.Key] = n
-		}
-		switch {
-		case e.Change == pipeline.LimitRestored:
-			fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): its answers were as slow with half as many at once, so %v is their usual time now\n",
-				e.Key, n, was, threeFigures(e.Usual))
-		case n < was && e.Change == pipeline.LimitSlowed:
-			// Twice: --auto-throttle's Tolerance is the default.
-			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
-				e.Key, n, was, threeFigures(e.Usual))
-		case n < was && e.Change == pipeline.LimitRefused:
-			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 502-504, a connection refused or reset)\n", e.Key, n, was)
-		case n < was:
-			fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d)\n", e.Key, n, was)
-		case n&(n-1) == 0:
-			fmt.Fprintf(w, "fetchpipe: %s: up to %d in flight\n", e.Key, n)
-		}
+	}
+}
+
+// logOverdue says that e's request goes on without holding one of the
+// host's slots, unless it said so of the host less than overdueLogEvery
+// ago.
+func (h *hostLog) logOverdue(w io.Writer, e pipeline.Event, now time.Time) {
+	if !h.overdueAt.IsZero() && now.Sub(h.overdueAt) < overdueLogEvery {
+		h.more++
+		return
+	}
+	more := ""
+	if h.more > 0 {
+		more = fmt.Sprintf(" (and %d more of the host's since the last such line)", h.more)
+	}
+	h.overdueAt, h.more = now, 0
+	fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots%s\n",
+		e.Seq, e.Key, threeFigures(e.Wait), more)
+}
+
+// logLimit says that the limit of e's host changed from was, and why:
+// each cut, and growth to each power of two.
+func logLimit(w io.Writer, e pipeline.Event, was int) {
+	n := e.Limits.InFlight
+	switch {
+	case e.Change == pipeline.LimitRestored:
+		fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): its answers were as slow with half as many at once, so %v is their usual time now\n",
+			e.Key, n, was, threeFigures(e.Usual))
+	case n < was && e.Change == pipeline.LimitSlowed:
+		// Twice: --auto-throttle's Tolerance is the default.
+		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
+			e.Key, n, was, threeFigures(e.Usual))
+	case n < was && e.Change == pipeline.LimitRefused:
+		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 502-504, a connection refused or reset)\n", e.Key, n, was)
+	case n < was:
+		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d)\n", e.Key, n, was)
+	case n&(n-1) == 0:
+		fmt.Fprintf(w, "fetchpipe: %s: up to %d in flight\n", e.Key, n)
 	}
 }
 
