@@ -64,8 +64,16 @@ import (
 //     few more at once a second, not a flood. Overdue tries do not grow the
 //     limit when they end, and the key never has more in flight than its
 //     Limits' InFlight. A refusal while other tries let go are in flight says
-//     the server counts them: from then on, while the key is remembered, none
-//     is let go, and those let go hold slots again.
+//     the server counts them: those hold slots again, and none more is let go
+//     until they have all ended.
+//
+//   - A try that had no answer in its time (Task.TimedOut) went nowhere: it
+//     never grows the limit, and no time of the key's is learnt from it
+//     before the key has answered, so that a server that answers nothing
+//     stays at Start, with a few more let go each second. Against a usual
+//     time learnt from answers, timeouts are slow, and a server that stops
+//     answering is cut down to 1; but its tries are still let go after twice
+//     what would cut the limit, not after four times the timeout.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
@@ -137,12 +145,15 @@ type adapter struct {
 	limit   float64 // fractional, for additive increase by 1/limit a success
 	ceiling int
 
-	recent, usual float64     // latency in seconds (see slowed)
-	early         float64     // the longest timed try before usual is known
-	recentWindow  int64       // the window recent is the median of
-	recentLoad    float64     // the key's items in flight as that window's ended, on average
-	slow          bool        // recent is Tolerance times usual
-	why           LimitChange // what last changed the limit
+	recent, usual float64 // latency in seconds (see slowed)
+	early         float64 // the longest timed try before usual is known
+	recentWindow  int64   // the window recent is the median of
+	recentLoad    float64 // the key's items in flight as that window's ended, on average
+	// recentUnanswered: most of that window's items had no answer in
+	// their time (Task.TimedOut), and its median is a bound.
+	recentUnanswered bool
+	slow             bool        // recent is Tolerance times usual
+	why              LimitChange // what last changed the limit
 	// windows are the key's open windows of times, made at its second
 	// item: a key of one item (a list of a million hosts, one URL each)
 	// costs none, as the budget remembers every key for a minute.
@@ -206,7 +217,10 @@ type try struct {
 	took    time.Duration // how long its call took
 	timed   bool          // whether took says how fast the key answers (Task.Untimed)
 	refused bool          // refused for overload (Task.Refused)
-	pause   time.Duration // the pause a refusal asked for
+	// timedOut: it had no answer in its time (Task.TimedOut), which took
+	// is a bound of.
+	timedOut bool
+	pause    time.Duration // the pause a refusal asked for
 	// running is the key's items in flight within its limit at the try's
 	// end, the try itself included unless outside.
 	running int
@@ -224,15 +238,16 @@ func (a *adapter) done(t try, now time.Time) bool {
 		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
 	}
 	a.lastUsed = now
-	if t.timed && !t.outside && a.usual == 0 {
-		// Not a try let go: a timeout of one that had no answer would
-		// stand for a usual time of the timeout, and nothing more would
-		// be let go (see overdueAfter).
+	if t.timed && !t.timedOut && a.usual == 0 {
+		// A try let go that was answered counts: a server slow at every
+		// request shows it so (see overdueAfter). A timeout does not: it
+		// would stand for a usual time of the timeout, and nothing more
+		// would be let go.
 		a.early = max(a.early, t.took.Seconds())
 	}
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
-	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.running)
+	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.running)
 	switch {
 	case t.refused:
 		// A refusal is the server's own word that the load was too much:
@@ -266,8 +281,9 @@ func (a *adapter) done(t try, now time.Time) bool {
 		// through later, unchecked; growing one whose items are slow
 		// would only queue more of them; and a try that ran outside it
 		// (overdue) says nothing of it: a server slow at every request
-		// would grow twice as fast, for its first tries let go.
-		if float64(t.running) < a.limit/2 || a.slow || t.outside {
+		// would grow twice as fast, for its first tries let go. Nor does
+		// a timeout, though the item's own: it went nowhere.
+		if float64(t.running) < a.limit/2 || a.slow || t.outside || t.timedOut {
 			a.step, a.grown = 0, 0
 			break
 		}
@@ -374,7 +390,8 @@ const asSlow = 0.9
 // to one for as long as the costlier items lasted.
 func (a *adapter) slowdown(round int64) {
 	if e := a.slowing; e != nil && e.halved && !e.judged && e.base > 0 && a.recentWindow >= e.halfWindow &&
-		a.recentLoad <= fewerInFlight*e.baseLoad { // else, as many in flight: a later window may say
+		a.recentLoad <= fewerInFlight*e.baseLoad && // else, as many in flight: a later window may say
+		!a.recentUnanswered { // timeouts, however many at once, are no endpoint's cost
 		e.judged = true
 		if a.recent >= asSlow*e.base {
 			a.usual, a.slow = a.recent, false
@@ -449,7 +466,7 @@ func windowAfter(n int64) int64 {
 // Untimed tries (a 404 at once, a refusal) count in their window, so that
 // it is whole when its last item is done, but not in its median; a window
 // of fewer than half timed is not judged.
-func (a *adapter) slowed(start int64, took float64, timed bool, running int) bool {
+func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, running int) bool {
 	if timed {
 		a.sinceCut++
 	}
@@ -480,6 +497,9 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 		w.times[w.timed] = float32(took)
 		w.load += float32(running)
 		w.timed++
+		if timedOut {
+			w.timeouts++
+		}
 	}
 	if w.n++; w.n < size {
 		return false
@@ -492,7 +512,15 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 		// for a slowdown.
 		return false
 	}
+	unanswered := 2*w.timeouts > w.timed
+	if unanswered && a.usual == 0 {
+		// A key that has not answered yet: its timeouts are no time of
+		// its, and as its usual time they would have let nothing go
+		// (overdueAfter) for four times the timeout.
+		return false
+	}
 	a.recent, a.recentLoad, a.recentWindow = median(w.times[:w.timed]), float64(w.load)/float64(w.timed), id
+	a.recentUnanswered = unanswered
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
@@ -500,7 +528,7 @@ func (a *adapter) slowed(start int64, took float64, timed bool, running int) boo
 		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
 	a.slow = a.slowerThanUsual()
-	if a.slow && a.limit <= 1 {
+	if a.slow && a.limit <= 1 && !unanswered {
 		a.usual, a.slow = a.recent, false
 	}
 	if !a.slow {
@@ -531,6 +559,7 @@ func windowOf(start int64) (id int64, size int) {
 type timeWindow struct {
 	id       int64 // the window's number: its first item's, over windowItems
 	n, timed int   // its items done, and those of them timed
+	timeouts int   // those of its timed items that had no answer (Task.TimedOut)
 	// load is the sum, over its timed items, of the key's items in flight
 	// at their end: what they ran under, on average.
 	load  float32

@@ -94,6 +94,7 @@ func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, 
 		s.mu.Lock()
 		s.inFlight[key]--
 		s.mu.Unlock()
+		t.TimedOut()
 		if t.Try < s.hungTries {
 			t.Retry(0)
 		}
@@ -866,6 +867,63 @@ func TestAdaptiveLetsGoAfterItsOwnRefusal(t *testing.T) {
 		}
 		if !slices.Contains(letGo, 20001) || !slices.Contains(letGo, 20002) {
 			t.Errorf("let go: items %v, want 20001 and 20002 (the hung ones) among them", letGo)
+		}
+	})
+}
+
+// TestAdaptiveGrowsNothingOnTimeouts: a try that had no answer in its time
+// (Task.TimedOut) went nowhere. Taken for an answer, a server that
+// answered nothing had its limit grow to 32 and more in the slow start;
+// and a window of timeouts set the key's time to the timeout, so that a
+// server that stopped answering had its tries run to their timeout, each
+// holding a slot, as the limit was cut down to one (1,000 such took 22
+// minutes), not let go after a second.
+func TestAdaptiveGrowsNothingOnTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		items []string
+		// maxLimit is the most the limit may reach; doneBy, when the
+		// last hung item must have started.
+		maxLimit int
+		doneBy   time.Duration
+	}{
+		{name: "a server that answers nothing", items: repeat(hungItem("a", 3*time.Second), 60), maxLimit: 2, doneBy: 32 * time.Second},
+		{name: "a server that stops answering", items: append(repeat("a", 300), repeat(hungItem("a", 3*time.Second), 1000)...), maxLimit: 64, doneBy: 8 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+				ls := runAdaptive(t, s, tc.items, pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})["a"]
+				starts := s.starts["a"]
+				t.Logf("limits %v; last start at %v", ls, starts[len(starts)-1])
+				if m := slices.Max(append(ls, 0)); m > tc.maxLimit {
+					t.Errorf("the limit grew to %d, want at most %d: limits %v", m, tc.maxLimit, ls)
+				}
+				if last := starts[len(starts)-1]; last > tc.doneBy {
+					t.Errorf("the last item started at %v, want by %v", last, tc.doneBy)
+				}
+			})
+		})
+	}
+}
+
+// TestAdaptiveLetsGoAgainAfterARefusal: a refusal while tries let go were
+// in flight (a blip of 503s) said that the server counts them, and nothing
+// of the key was let go again while it was remembered: 30 hung items later
+// held the key for their 30 s. Once those let go then are done, the next
+// may go.
+func TestAdaptiveLetsGoAgainAfterARefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		// At 100 a second, the key uses a few slots, and its limit stays
+		// low; the refusal comes at about 1.2 s, the first hung items end
+		// at 6 s, the later ones start at about 8 s.
+		items := slices.Concat(repeat(hungItem("a", 5*time.Second), 2), repeat("a", 20), []string{badItem("a")},
+			repeat("a", 700), repeat(hungItem("a", hangFor), 30), repeat("a", 500))
+		ls := runAdaptive(t, s, items, pipeline.Limits{InFlight: 64}, pipeline.Limits{Rate: 100}, pipeline.Adaptive{})
+		t.Logf("limits %v; quick items done at %v", ls["a"], s.lastAnswer)
+		if s.lastAnswer > 20*time.Second {
+			t.Errorf("the quick items were done at %v, want by 20 s: the hung items held their slots", s.lastAnswer)
 		}
 	})
 }

@@ -25,13 +25,18 @@ const (
 // overdueAfter is how long a try of the key may run before it gives its
 // slot back. Before the key has a usual time, its longest answer so far
 // stands for it: a server slow at every request is not taken for one that
-// does not answer once its first answers are in.
+// does not answer once its first answers are in. A recent time of
+// timeouts is not one: a server that stops answering would have every
+// try run to its timeout, one slot each, as it is cut down to one.
 func (a *adapter) overdueAfter() time.Duration {
 	usual := a.usual
 	if usual == 0 {
 		usual = a.early
 	}
-	return max(minOverdue, seconds(overdueTimes*a.cfg.Tolerance*max(usual, a.recent)))
+	if !a.recentUnanswered {
+		usual = max(usual, a.recent)
+	}
+	return max(minOverdue, seconds(overdueTimes*a.cfg.Tolerance*usual))
 }
 
 // A flight is a try of an adaptive key in flight, as the key's budget
@@ -122,20 +127,32 @@ func (k *budgetKey) takeOff(f *flight, now time.Time) {
 
 // landed takes f, a try of k that ended at now, out of its flights, or
 // out of its overdue tries; answered says the try's time is a measure of
-// the key (neither refused nor untimed). It reports whether the try was
-// overdue, and whether its time is the item's own, not the key's: it was
-// let go, or is as late, and a try begun after it was answered in time.
+// the key (neither refused, untimed nor timed out), timedOut that it had
+// no answer (Task.TimedOut). It reports whether the try was overdue, and
+// whether its time is the item's own, not the key's: it was let go, is as
+// late, or timed out, and a try begun after it was answered in time.
 // Called with b.mu held, before the adapter hears of the try.
-func (k *budgetKey) landed(f *flight, now time.Time, answered bool) (wasOverdue, itsOwn bool) {
+func (k *budgetKey) landed(f *flight, now time.Time, answered, timedOut bool) (wasOverdue, itsOwn bool) {
 	if f.late != notLate {
 		wasOverdue = true
 		if f.late == unproven {
 			k.late.unproven--
 		}
 		f.late = notLate
-		k.late.overdue--
+		if k.late.overdue--; k.late.overdue == 0 {
+			// The tries let go when the server was found to count them
+			// are done: the next may be let go again, as a refusal then
+			// may have had another cause (a blip of 503s); if it had
+			// not, the next refusal says so again.
+			k.late.serverCounts = false
+		}
 	} else {
 		k.late.flights.remove(f)
+	}
+	if timedOut {
+		// No answer, however soon its timeout came: the key has not
+		// answered since.
+		return wasOverdue, f.began.Before(k.late.answeredBegan)
 	}
 	if now.Sub(f.began) < k.adapt.overdueAfter() {
 		k.late.quietSince = now

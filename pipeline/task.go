@@ -23,10 +23,11 @@ type Task[T any] struct {
 
 	// For an adaptive budget (WithAdaptive): what the try said of its
 	// key, and in which round of the key's items it began.
-	refused bool
-	untimed bool
-	pause   time.Duration
-	round   int64
+	refused  bool
+	untimed  bool
+	timedOut bool
+	pause    time.Duration
+	round    int64
 }
 
 // Retry asks the stage to call the work function for the item again after
@@ -59,4 +60,19 @@ func (t *Task[T]) Refused(pause time.Duration) {
 // Without one, Untimed changes nothing.
 func (t *Task[T]) Untimed() {
 	t.untimed = true
+}
+
+// TimedOut tells the stage that this try had no answer from the far side
+// of the item's key in the time the work allows it (a request's timeout):
+// its time is a bound, not a measure, of how fast the far side answers,
+// and it did not go well. With a budget that adapts (WithAdaptive), it
+// does not grow the key's limit, and no time of the key's is learnt from
+// it; unless a try of the key begun after it was answered in time (the
+// item was late for reasons of its own), it says the far side may be down
+// or swamped, and cuts the key's limit as a refusal does, as TCP takes a
+// retransmission timeout for a loss. Taken for an answer, a server that
+// answers nothing had its limit grow with each timeout, and a usual time
+// of the timeout itself. Without such a budget, TimedOut changes nothing.
+func (t *Task[T]) TimedOut() {
+	t.timedOut = true
 }

@@ -40,7 +40,7 @@ func (s *sched[In, Out]) worker(ctx context.Context) {
 		s.report()
 
 		t := &it.task
-		t.retry, t.refused, t.untimed, t.pause = false, false, false, 0
+		t.retry, t.refused, t.untimed, t.timedOut, t.pause = false, false, false, false, 0
 		out, err := s.call(ctx, t)
 		b.mu.Lock()
 		s.release(it)
@@ -282,15 +282,17 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		running := bk.holding()
 		t := &it.task
 		var itsOwn bool
-		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed)
+		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed && !t.timedOut, t.timedOut)
 		if t.refused && bk.late.overdue > 0 {
 			// Others let go are out: not this one, which a gateway may
 			// refuse once it gives up on it (a 504).
 			bk.late.serverCounts = true
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
-			refused: t.refused, pause: t.pause, running: running, outside: wasOverdue}
-		if a.done(tr, now) {
+			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, outside: wasOverdue}
+		// A try the run's cancel ended says nothing of the key: taken for
+		// an answer, it grew the limit a run reports at its end.
+		if !s.canceled && a.done(tr, now) {
 			s.b.adapted(bk)
 		}
 	}

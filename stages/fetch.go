@@ -234,8 +234,11 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 			}
 		}
 	}
-	if rec.Attempts == 0 || untimed(&rec) {
+	switch {
+	case rec.Attempts == 0 || untimed(&rec):
 		t.Untimed()
+	case timedOut(&rec):
+		t.TimedOut()
 	}
 	if rec.Attempts > 0 && refused(&rec, t.Try) {
 		// Nothing, unless the budget adapts. The host's pause is capped

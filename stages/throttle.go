@@ -121,8 +121,9 @@ func (s *settings) newBudget() *pipeline.Budget {
 // budget hears it (Task.Untimed): a 404, a connection broken in a body, a
 // body too large, a request that was never sent, a 502 (the time of a
 // gateway that had no answer). A try that timed out took long by the
-// host's doing, as did a 5xx or a 408, which speak of the host's state;
-// one whose body is not what was asked for was answered in full.
+// host's doing (see timedOut), as did a 5xx or a 408, which speak of the
+// host's state; one whose body is not what was asked for was answered in
+// full.
 func untimed(rec *Record) bool {
 	if rec.Err == nil {
 		return false
@@ -134,6 +135,14 @@ func untimed(rec *Record) bool {
 		return (rec.Status < 500 && rec.Status != http.StatusRequestTimeout) || rec.Status == http.StatusBadGateway
 	}
 	return true
+}
+
+// timedOut reports whether rec's try had no answer in its time, as an
+// adaptive budget hears it (Task.TimedOut): a timeout before the server
+// sent a status. One in a body that trickles was answered, and took long
+// by the host's doing.
+func timedOut(rec *Record) bool {
+	return rec.Err != nil && rec.Err.Kind == KindTimeout && rec.Status == 0
 }
 
 // refused reports whether rec, of an item's try'th try, says its host

@@ -31,6 +31,28 @@ func TestUntimed(t *testing.T) {
 	}
 }
 
+// TestTimedOut: what Fetch tells an adaptive budget had no answer in its
+// time: a timeout before a status, not one in a body that trickles.
+func TestTimedOut(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		rec      Record
+		timedOut bool
+	}{
+		{"ok", Record{Status: 200}, false},
+		{"no answer", Record{Err: newError(KindTimeout, "")}, true},
+		{"in the body", Record{Status: 200, Err: newError(KindTimeout, "")}, false},
+		{"connection refused", Record{Err: newError(KindConnect, "")}, false},
+		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := timedOut(&tt.rec); got != tt.timedOut {
+				t.Errorf("timedOut %v, want %v", got, tt.timedOut)
+			}
+		})
+	}
+}
+
 // TestRefusedIsOverload: what Fetch tells an adaptive budget is a refusal
 // for overload: a 429 or a 503 on any try, a connection refused or broken
 // on an item's first try; not a failure of the request itself, nor the

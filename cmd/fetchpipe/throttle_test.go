@@ -213,6 +213,24 @@ func TestAutoThrottleFindsWhatAHostTakes(t *testing.T) {
 	}
 }
 
+// TestAutoThrottleGrowsNothingOnTimeouts: a host that answers nothing
+// is not one that answers well: its limit stays where it starts. Its
+// timeouts grew it as answers did, to 32 and more, and -v said so.
+func TestAutoThrottleGrowsNothingOnTimeouts(t *testing.T) {
+	srv := fakeServer(t, fakeapi.Config{})
+	var in strings.Builder
+	for i := range 12 {
+		fmt.Fprintf(&in, "%s/r/%d.json?hang=1\n", srv.URL(), i)
+	}
+	r := runCmd(t, in.String(), "-c", "32", "--auto-throttle", "--timeout", "200ms", "--retries", "0", "-v", "--summary", "always")
+	if recs := parseRecords(t, r.stdout); len(recs) != 12 {
+		t.Fatalf("%d records for 12 items", len(recs))
+	}
+	if strings.Contains(r.stderr, "up to") || strings.Contains(r.stderr, "in flight at the end") {
+		t.Errorf("the limit of a host that answers nothing changed:\n%s", r.stderr)
+	}
+}
+
 // TestLimitLog: each change of a host's limit is told with why; growth
 // only at powers of two; a host's first change against where every host
 // starts, so that a first cut from 2 to 1 is a cut, not growth.
