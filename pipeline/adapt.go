@@ -77,7 +77,9 @@ import (
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
-// has none), and is never below 1. The zero value is ready to use.
+// has none), and is never below 1. Tries that end once the run is
+// cancelled teach it nothing: the cancel may have cut them short. The zero
+// value is ready to use.
 type Adaptive struct {
 	// Start is each key's limit when it is first seen; 0 means 2.
 	Start int

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -924,6 +925,50 @@ func TestAdaptiveLetsGoAgainAfterARefusal(t *testing.T) {
 		t.Logf("limits %v; quick items done at %v", ls["a"], s.lastAnswer)
 		if s.lastAnswer > 20*time.Second {
 			t.Errorf("the quick items were done at %v, want by 20 s: the hung items held their slots", s.lastAnswer)
+		}
+	})
+}
+
+// TestAdaptiveLearnsNothingFromACancel: the tries a graceful cancel cuts
+// short end at once, and say nothing of their key: taken for quick
+// answers, they grew the limit by as many as were in flight, and an
+// interrupted run reported a limit its key never had.
+func TestAdaptiveLearnsNothingFromACancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		var mu sync.Mutex
+		var afterCancel []pipeline.Event
+		canceled := false
+		out := pipeline.Schedule(pipeline.FromSlice(p, repeat("a", 10000)),
+			func(ctx context.Context, t *pipeline.Task[string]) (string, error) {
+				select {
+				case <-time.After(20 * time.Millisecond):
+				case <-p.Context().Done(): // as Fetch cuts a request short
+				}
+				return "ok", nil
+			},
+			pipeline.WithAdaptive(pipeline.Adaptive{}), pipeline.WithConcurrency(64), pipeline.WithKey(func(string) string { return "a" }),
+			pipeline.WithObserver(func(e pipeline.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Kind == pipeline.EventLimits && canceled {
+					afterCancel = append(afterCancel, e)
+				}
+			}))
+		time.AfterFunc(70*time.Millisecond, func() {
+			mu.Lock()
+			canceled = true
+			mu.Unlock()
+			cancel()
+		})
+		for _, err := range pipeline.All(out) {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+		}
+		if len(afterCancel) > 0 {
+			t.Errorf("the limit changed after the cancel: %+v", afterCancel)
 		}
 	})
 }

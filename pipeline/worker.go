@@ -290,9 +290,10 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, outside: wasOverdue}
-		// A try the run's cancel ended says nothing of the key: taken for
-		// an answer, it grew the limit a run reports at its end.
-		if !s.canceled && a.done(tr, now) {
+		// A try ended once the run is cancelled may have been cut short by
+		// it (Fetch's are), and says nothing of the key: taken for an
+		// answer, it grew the limit a run reports at its end.
+		if s.p.ctx.Err() == nil && a.done(tr, now) {
 			s.b.adapted(bk)
 		}
 	}
