@@ -66,13 +66,12 @@ func (t *Task[T]) Untimed() {
 // of the item's key in the time the work allows it (a request's timeout):
 // its time is a bound, not a measure, of how fast the far side answers,
 // and it did not go well. With a budget that adapts (WithAdaptive), it
-// does not grow the key's limit, and no time of the key's is learnt from
-// it; unless a try of the key begun after it was answered in time (the
-// item was late for reasons of its own), it says the far side may be down
-// or swamped, and cuts the key's limit as a refusal does, as TCP takes a
-// retransmission timeout for a loss. Taken for an answer, a server that
-// answers nothing had its limit grow with each timeout, and a usual time
-// of the timeout itself. Without such a budget, TimedOut changes nothing.
+// never grows the key's limit, and it teaches the key no usual time
+// before the key has answered; once it has, timeouts are slow against
+// that time, and cut the limit as slow answers do. Work that times out
+// without saying so has a server that answers nothing taken for one that
+// answers well at the timeout: its limit grows with each timeout. Without
+// such a budget, TimedOut changes nothing.
 func (t *Task[T]) TimedOut() {
 	t.timedOut = true
 }
