@@ -56,10 +56,10 @@ import (
 //     drawing on the budget it is of: an item that never answers teaches the
 //     limit nothing, and a few at the head of a list would hold a key that
 //     starts at 2 until they time out. One that a try begun after it has
-//     overtaken, answered in time (neither refused nor untimed), is late for
-//     reasons of its own: it goes, and its time is not the key's (as with
-//     Task.Untimed). Of those no answer had overtaken when they went, as many
-//     as the limit go, and as many again for each such time the key goes
+//     overtaken, answered in time (neither refused, untimed nor timed out), is
+//     late for reasons of its own: it goes, and its time is not the key's (as
+//     with Task.Untimed). Of those no answer had overtaken when they went, as
+//     many as the limit go, and as many again for each such time the key goes
 //     without an answer in time, so that a server that answers nothing gets a
 //     few more at once a second, not a flood. Overdue tries do not grow the
 //     limit when they end, and the key never has more in flight than its
@@ -72,14 +72,16 @@ import (
 //     before the key has answered, so that a server that answers nothing
 //     stays at Start, with a few more let go each second. Against a usual
 //     time learnt from answers, timeouts are slow, and a server that stops
-//     answering is cut down to 1; but its tries are still let go after twice
-//     what would cut the limit, not after four times the timeout.
+//     answering is cut down to 1, never restored for them; but its tries are
+//     still let go after twice what would cut the limit, not after four times
+//     the timeout. Work that times out should say so: a timeout it does not
+//     mark is taken for an answer that took the timeout.
 //
 // A key's limit grows only while the key uses half of it or more, never beyond
 // its Limits' InFlight (or the budget's overall InFlight, where the key
-// has none), and is never below 1. Tries that end once the run is
-// cancelled teach it nothing: the cancel may have cut them short. The zero
-// value is ready to use.
+// has none), and is never below 1. A try that began before the run was
+// cancelled and ends after it teaches it nothing, unless it was refused:
+// the cancel may have cut it short. The zero value is ready to use.
 type Adaptive struct {
 	// Start is each key's limit when it is first seen; 0 means 2.
 	Start int
@@ -514,7 +516,9 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 		// for a slowdown.
 		return false
 	}
-	unanswered := 2*w.timeouts > w.timed
+	// Half timeouts is as bad: the median would be an answer's time and a
+	// timeout's, drawn together, which is neither.
+	unanswered := 2*w.timeouts >= w.timed
 	if unanswered && a.usual == 0 {
 		// A key that has not answered yet: its timeouts are no time of
 		// its, and as its usual time they would have let nothing go
@@ -526,7 +530,7 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
-	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow {
+	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow && !unanswered {
 		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
 	a.slow = a.slowerThanUsual()

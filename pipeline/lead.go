@@ -103,7 +103,9 @@ func (s *sched[In, Out]) run() (err error) {
 		case <-cancel:
 			cancel = nil
 			b.mu.Lock()
-			s.cancel()
+			if !s.canceled { // a worker may have been first (see pick)
+				s.cancel()
+			}
 		case <-s.p.abort:
 			return nil
 		}

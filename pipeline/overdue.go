@@ -48,6 +48,9 @@ type flight struct {
 	prev, next *flight
 	began      time.Time
 	late       lateness
+	// beforeCancel: it began before the run was cancelled, which may cut
+	// it short.
+	beforeCancel bool
 	// The item's stage, Seq, key and try, to report it overdue.
 	stage scheduler
 	seq   int64
@@ -71,9 +74,10 @@ type lateTries struct {
 	// overdue counts those that have run so far past the key's usual
 	// time that they no longer do, and unproven those of them that no
 	// answer had overtaken. answeredBegan is when the latest try to begin
-	// of those answered in time (neither refused nor untimed) began, and
-	// quietSince when the last try to end in time, whatever its answer,
-	// ended, or when the key's first try began (see letGoOverdue).
+	// of those answered in time (neither refused, untimed nor timed out)
+	// began, and quietSince when the last try to end in time with an
+	// answer of any kind (not a timeout) ended, or when the key's first try
+	// began (see letGoOverdue).
 	flights       flights
 	overdue       int
 	unproven      int
@@ -81,8 +85,8 @@ type lateTries struct {
 	quietSince    time.Time
 	// serverCounts: the key's server refused while tries let go were in
 	// flight, so it counts every request it holds, answered or not, and
-	// letting more go only has more refused. While the key is
-	// remembered, none is let go, and those let go hold slots again.
+	// letting more go only has more refused. Until those have all ended,
+	// none more is let go, and they hold slots again.
 	serverCounts bool
 }
 
@@ -166,16 +170,16 @@ func (k *budgetKey) landed(f *flight, now time.Time, answered, timedOut bool) (w
 	return wasOverdue, f.began.Before(k.late.answeredBegan)
 }
 
-// letGoOverdue takes k's overdue tries out of its limit, as many as it
-// may, and reports whether it took any. A try that a later one has
-// overtaken, answered in time (neither refused nor untimed), is late for
-// reasons of its own, and goes; of those that no answer has overtaken, as
-// many as the limit go, and as many again for each overdue time the key
-// has gone without an answer in time, so that a few hung items at the
-// head of a list are passed in a few seconds, and a server that answers
-// nothing gets a few more at once each overdue time (a second, at first),
-// not a flood. A try counts as unproven until it ends, though an answer
-// overtake it later. Called with b.mu held.
+// letGoOverdue takes k's overdue tries out of its limit, as many as it may,
+// and reports whether it took any. A try that a later one has overtaken,
+// answered in time (neither refused, untimed nor timed out), is late for
+// reasons of its own, and goes; of those that no answer has overtaken, as many
+// as the limit go, and as many again for each overdue time the key has gone
+// without an answer in time, so that a few hung items at the head of a list
+// are passed in a few seconds, and a server that answers nothing gets a few
+// more at once each overdue time (a second, at first), not a flood. A try
+// counts as unproven until it ends, though an answer overtake it later. Called
+// with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
 	if k.late.serverCounts {
 		return false

@@ -482,6 +482,38 @@ func TestScheduleCancel(t *testing.T) {
 	}
 }
 
+// TestScheduleStartsNothingAfterACancel: work that a graceful cancel cuts
+// short, as Fetch's requests are, returns at the cancel, and the workers it
+// frees started the next items before the stage had heard of the cancel:
+// items WithNotStarted should have caught, and retries that were due.
+func TestScheduleStartsNothingAfterACancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		var late atomic.Int64
+		out := pipeline.Schedule(pipeline.FromSlice(p, make([]int, 1000)),
+			func(_ context.Context, t *pipeline.Task[int]) (int, error) {
+				if p.Context().Err() != nil {
+					late.Add(1)
+				}
+				select {
+				case <-time.After(20 * time.Millisecond):
+				case <-p.Context().Done():
+				}
+				return 1, nil
+			}, pipeline.WithConcurrency(64), pipeline.WithNotStarted(func(int) int { return 0 }))
+		time.AfterFunc(30*time.Millisecond, cancel)
+		for _, err := range pipeline.All(out) {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+		}
+		if late.Load() > 0 {
+			t.Errorf("%d items started after the cancel", late.Load())
+		}
+	})
+}
+
 // TestScheduleDrainContext: a sink's context outlives a graceful cancel,
 // so the drain can still write with it; it ends at Stop.
 func TestScheduleDrainContext(t *testing.T) {

@@ -160,6 +160,13 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 	if s.p.aborted() {
 		return nil
 	}
+	if !s.canceled && s.p.ctx.Err() != nil {
+		// Not yet told by the lead: the workers the cancel's first cut
+		// short tries would otherwise start items it keeps from starting
+		// (retries, and WithNotStarted's), and Fetch would make records
+		// of requests cut short as they began.
+		s.cancel()
+	}
 	var now time.Time // read only when a rate needs it: reading the clock costs
 	for len(s.runnable) > 0 {
 		if b.full() && s.granted == 0 {
@@ -253,6 +260,7 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			}
 			f := it.flight
 			f.stage, f.seq, f.try = s, t.Seq, t.Try
+			f.beforeCancel = s.p.ctx.Err() == nil
 			k.bk.takeOff(f, now)
 		}
 		if s.observe != nil {
@@ -290,10 +298,12 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, outside: wasOverdue}
-		// A try ended once the run is cancelled may have been cut short by
-		// it (Fetch's are), and says nothing of the key: taken for an
-		// answer, it grew the limit a run reports at its end.
-		if s.p.ctx.Err() == nil && a.done(tr, now) {
+		// A try the run's cancel may have cut short (Fetch's are) says
+		// nothing of the key, unless it was refused: taken for an answer,
+		// it grew the limit a run reports at its end. One begun since is
+		// heard, as a stage may go on with what it has queued.
+		cutShort := it.flight.beforeCancel && s.p.ctx.Err() != nil && !t.refused
+		if !cutShort && a.done(tr, now) {
 			s.b.adapted(bk)
 		}
 	}
