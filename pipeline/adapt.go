@@ -61,11 +61,15 @@ import (
 //     with Task.Untimed). Of those no answer had overtaken when they went, as
 //     many as the limit go, and as many again for each such time the key goes
 //     without an answer in time, so that a server that answers nothing gets a
-//     few more at once a second, not a flood. Overdue tries do not grow the
-//     limit when they end, and the key never has more in flight than its
-//     Limits' InFlight. A refusal while other tries let go are in flight says
-//     the server counts them: those hold slots again, and none more is let go
-//     until they have all ended.
+//     few more at once a second, not a flood; once some are out, as many more
+//     as may be let go start beside them, outside the limit, so that such a
+//     key's items fail about as fast as at its ceiling, not one a second
+//     (EventOverdue reports those let go, not those). Overdue tries do not
+//     grow the limit when they end, and the key never has more in flight than
+//     its Limits' InFlight. A refusal while other tries let go are in flight
+//     says the server may count them: those hold slots again, and none more
+//     is let go, until they have all ended or for an overdue time, twice as
+//     long each time a refusal after it says so again (up to a minute).
 //
 //   - A try that had no answer in its time (Task.TimedOut) went nowhere: it
 //     never grows the limit, and no time of the key's is learnt from it

@@ -279,13 +279,17 @@ func (k *budgetKey) full() bool {
 // room is how many more items of k may start now, for a key with an
 // in-flight limit, less the slots handed out. Overdue items hold no slot
 // of an adaptive limit, unless its server counts them (see
-// lateTries.serverCounts), but count against its ceiling.
+// lateTries.countsUntil), but count against its ceiling.
 func (k *budgetKey) room() int {
 	l := k.inFlight()
 	if k.adapt == nil {
 		return l - k.running - k.reserved
 	}
-	return min(l-k.holding(), k.adapt.ceiling-k.running) - k.reserved
+	inside := l - k.holding()
+	if inside <= 0 && k.late.unproven > 0 {
+		inside = k.probes(time.Now())
+	}
+	return min(inside, k.adapt.ceiling-k.running) - k.reserved
 }
 
 // full reports whether every overall slot is taken or handed out.

@@ -83,11 +83,38 @@ type lateTries struct {
 	unproven      int
 	answeredBegan time.Time
 	quietSince    time.Time
-	// serverCounts: the key's server refused while tries let go were in
-	// flight, so it counts every request it holds, answered or not, and
-	// letting more go only has more refused. Until those have all ended,
-	// none more is let go, and they hold slots again.
-	serverCounts bool
+	// countsUntil: the key's server refused while tries let go were in
+	// flight, so it may count every request it holds, answered or not,
+	// and letting more go would only have more refused. Until then, or
+	// until those have all ended, none more is let go, and they hold slots
+	// again. It lapses, as the refusal may have had another cause (a blip
+	// of 503s), and held slots of a key whose tries hang until they end
+	// (for ever, without a timeout): after an overdue time at first, and
+	// twice as long each time a refusal after it lapsed says it again
+	// (countsFor).
+	countsUntil time.Time
+	countsFor   time.Duration
+}
+
+// maxCountsFor is the longest a refusal keeps tries let go holding slots.
+const maxCountsFor = time.Minute
+
+// counted reports whether k's server is taken to count its tries let go
+// (see lateTries.countsUntil). Called with b.mu held.
+func (k *budgetKey) counted() bool {
+	return !k.late.countsUntil.IsZero() && time.Now().Before(k.late.countsUntil)
+}
+
+// countedBy takes a refusal at now, while tries of k let go are in
+// flight, as its server's word that it counts them.
+func (k *budgetKey) countedBy(now time.Time) {
+	switch l := k.late; {
+	case l.countsFor == 0:
+		l.countsFor = k.adapt.overdueAfter()
+	case !now.Before(l.countsUntil): // again, once it lapsed
+		l.countsFor = min(2*l.countsFor, maxCountsFor)
+	}
+	k.late.countsUntil = now.Add(k.late.countsFor)
 }
 
 // flights is a list of flights, oldest first.
@@ -119,14 +146,41 @@ func (l *flights) remove(f *flight) {
 	f.prev, f.next = nil, nil
 }
 
-// takeOff counts f, a try of k that starts, in flight. Called with b.mu
-// held.
+// takeOff counts f, a try of k that starts, in flight: in its limit, or
+// outside it, as a probe (see probes). Called with b.mu held, with f
+// counted among k's running.
 func (k *budgetKey) takeOff(f *flight, now time.Time) {
 	f.began, f.key = now, k.key
+	if k.holding() > k.adapt.inFlight() {
+		f.late = unproven
+		k.late.overdue++
+		k.late.unproven++
+		return
+	}
 	k.late.flights.push(f)
 	if k.late.quietSince.IsZero() {
 		k.late.quietSince = now
 	}
+}
+
+// probes is how many tries of k may start now outside its limit, which
+// tries in flight hold all of: once tries let go are out unproven and
+// the key has gone an overdue time without an answer, as many as
+// letGoOverdue would let go. They ramp up a key that answers nothing as
+// letting go is meant to, by the limit each overdue time: each try in the
+// limit would otherwise wait an overdue time for its slot to be let go,
+// and a key cut to 1 by a server that stopped answering started one try a
+// second, however many it had (1,700 URLs, retried, would have taken an
+// hour). Called with b.mu held.
+func (k *budgetKey) probes(now time.Time) int {
+	if k.late.unproven == 0 || k.counted() {
+		return 0
+	}
+	after := k.adapt.overdueAfter()
+	if now.Sub(k.late.quietSince) < after {
+		return 0
+	}
+	return max(k.unprovenAllowed(now, after)-k.late.unproven, 0)
 }
 
 // landed takes f, a try of k that ended at now, out of its flights, or
@@ -148,7 +202,7 @@ func (k *budgetKey) landed(f *flight, now time.Time, answered, timedOut bool) (w
 			// are done: the next may be let go again, as a refusal then
 			// may have had another cause (a blip of 503s); if it had
 			// not, the next refusal says so again.
-			k.late.serverCounts = false
+			k.late.countsUntil, k.late.countsFor = time.Time{}, 0
 		}
 	} else {
 		k.late.flights.remove(f)
@@ -181,7 +235,7 @@ func (k *budgetKey) landed(f *flight, now time.Time, answered, timedOut bool) (w
 // counts as unproven until it ends, though an answer overtake it later. Called
 // with b.mu held.
 func (k *budgetKey) letGoOverdue(now time.Time) bool {
-	if k.late.serverCounts {
+	if k.counted() {
 		return false
 	}
 	after := k.adapt.overdueAfter()
@@ -218,18 +272,37 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a := bk.adapt
-	if a == nil || bk.late.serverCounts || bk.late.flights.head == nil {
+	if a == nil || bk.late.flights.head == nil && bk.late.unproven == 0 {
 		return
 	}
-	head := bk.late.flights.head
 	after := a.overdueAfter()
-	at := head.began.Add(after)
-	if !head.began.Before(bk.late.answeredBegan) {
-		// Unproven: not before the key has gone quiet long enough to let
-		// one more such go (unprovenAllowed).
-		at = later(at, bk.late.quietSince.Add(time.Duration(bk.late.unproven/a.inFlight())*after))
+	var at time.Time
+	counted := bk.counted()
+	switch {
+	case counted:
+		at = bk.late.countsUntil // nothing is let go before
+	case bk.late.unproven > 0 && bk.running < a.ceiling:
+		// When the next probe may start: once the key has gone quiet
+		// long enough for one more unproven try (unprovenAllowed). One
+		// due already is held back by something else, which wakes the
+		// key when it passes.
+		probeAt := bk.late.quietSince.Add(time.Duration(max((bk.late.unproven+a.inFlight())/a.inFlight()-1, 1)) * after)
+		if probeAt.After(time.Now()) {
+			at = probeAt
+		}
 	}
-	if !k.overdueAt.IsZero() && !at.Before(k.overdueAt) {
+	if head := bk.late.flights.head; head != nil && !counted {
+		headAt := head.began.Add(after)
+		if !head.began.Before(bk.late.answeredBegan) {
+			// Unproven: not before the key has gone quiet long enough to
+			// let one more such go.
+			headAt = later(headAt, bk.late.quietSince.Add(time.Duration(bk.late.unproven/a.inFlight())*after))
+		}
+		if at.IsZero() || headAt.Before(at) {
+			at = headAt
+		}
+	}
+	if at.IsZero() || !k.overdueAt.IsZero() && !at.Before(k.overdueAt) {
 		return
 	}
 	k.overdueAt = at
@@ -238,10 +311,11 @@ func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 
 // overdueDue handles the timer watchOverdue set: it lets go of the
 // overdue tries of k's budget key, and wakes the stages waiting for a
-// slot of it. Called with b.mu held.
+// slot of it, which a probe or the lapse of a refusal may have freed
+// though nothing was let go. Called with b.mu held.
 func (s *sched[In, Out]) overdueDue(k *stageKey[In, Out], now time.Time) {
 	k.overdueAt = time.Time{}
-	if k.bk.letGoOverdue(now) {
+	if k.bk.letGoOverdue(now) || !k.bk.full() {
 		k.bk.wakeAll() // k among them, which waits again if it must
 	}
 	if k.waiting {
@@ -258,7 +332,7 @@ func (s *sched[In, Out]) overdue(f *flight, ran time.Duration) {
 
 // holding is how many of k's tries in flight hold a slot of its limit.
 func (k *budgetKey) holding() int {
-	if k.late.serverCounts {
+	if k.counted() {
 		return k.running
 	}
 	return k.running - k.late.overdue

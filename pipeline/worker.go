@@ -294,7 +294,7 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		if t.refused && bk.late.overdue > 0 {
 			// Others let go are out: not this one, which a gateway may
 			// refuse once it gives up on it (a 504).
-			bk.late.serverCounts = true
+			bk.countedBy(now)
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, outside: wasOverdue}

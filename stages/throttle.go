@@ -137,12 +137,13 @@ func untimed(rec *Record) bool {
 	return true
 }
 
-// timedOut reports whether rec's try had no answer in its time, as an
-// adaptive budget hears it (Task.TimedOut): a timeout before the server
-// sent a status. One in a body that trickles was answered, and took long
-// by the host's doing.
+// timedOut reports whether rec's try went nowhere in its time, as an
+// adaptive budget hears it (Task.TimedOut): a timeout, before the server
+// sent a status or in a body that trickles or stalls. Taken for answers,
+// the body timeouts of a host that sends headers and then nothing grew
+// its limit to -c.
 func timedOut(rec *Record) bool {
-	return rec.Err != nil && rec.Err.Kind == KindTimeout && rec.Status == 0
+	return rec.Err != nil && rec.Err.Kind == KindTimeout
 }
 
 // refused reports whether rec, of an item's try'th try, says its host

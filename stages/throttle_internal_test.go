@@ -31,8 +31,8 @@ func TestUntimed(t *testing.T) {
 	}
 }
 
-// TestTimedOut: what Fetch tells an adaptive budget had no answer in its
-// time: a timeout before a status, not one in a body that trickles.
+// TestTimedOut: what Fetch tells an adaptive budget went nowhere in its
+// time: a timeout, before a status or in a body that trickles.
 func TestTimedOut(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -41,7 +41,7 @@ func TestTimedOut(t *testing.T) {
 	}{
 		{"ok", Record{Status: 200}, false},
 		{"no answer", Record{Err: newError(KindTimeout, "")}, true},
-		{"in the body", Record{Status: 200, Err: newError(KindTimeout, "")}, false},
+		{"in the body", Record{Status: 200, Err: newError(KindTimeout, "")}, true},
 		{"connection refused", Record{Err: newError(KindConnect, "")}, false},
 		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false},
 	} {

@@ -792,7 +792,7 @@ func (h *hostLog) logOverdue(w io.Writer, e pipeline.Event, now time.Time) {
 		more = fmt.Sprintf(" (and %d more of the host's since the last such line)", h.more)
 	}
 	h.overdueAt, h.more = now, 0
-	fmt.Fprintf(w, "fetchpipe: [seq %d] %s: no answer in %v: the request goes on without holding one of the host's slots%s\n",
+	fmt.Fprintf(w, "fetchpipe: [seq %d] %s: not done in %v: the request goes on without holding one of the host's slots%s\n",
 		e.Seq, e.Key, threeFigures(e.Wait), more)
 }
 

@@ -256,8 +256,8 @@ func TestLimitLog(t *testing.T) {
 		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond},
 			{Kind: pipeline.EventOverdue, Seq: 8, Key: "f:1", Try: 1, Wait: time.Second},
 			{Kind: pipeline.EventOverdue, Seq: 9, Key: "g:1", Try: 2, Wait: 4 * time.Second}},
-			"fetchpipe: [seq 7] f:1: no answer in 1s: the request goes on without holding one of the host's slots\n" +
-				"fetchpipe: [seq 9] g:1: no answer in 4s: the request goes on without holding one of the host's slots\n"},
+			"fetchpipe: [seq 7] f:1: not done in 1s: the request goes on without holding one of the host's slots\n" +
+				"fetchpipe: [seq 9] g:1: not done in 4s: the request goes on without holding one of the host's slots\n"},
 		{"a usual time of a second", []pipeline.Event{limits("e:1", 16, pipeline.LimitGrew, 0), limits("e:1", 12, pipeline.LimitSlowed, 1000600*time.Microsecond)},
 			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its answers took over twice their usual 1s\n"},
 	} {
@@ -289,8 +289,8 @@ func TestLimitLogCountsWhatItDoesNotSay(t *testing.T) {
 	overdueLogEvery = 0
 	defer func() { overdueLogEvery = was }()
 	log(overdue(4))
-	want := "fetchpipe: [seq 1] h:1: no answer in 1s: the request goes on without holding one of the host's slots\n" +
-		"fetchpipe: [seq 4] h:1: no answer in 1s: the request goes on without holding one of the host's slots (and 2 more of the host's since the last such line)\n"
+	want := "fetchpipe: [seq 1] h:1: not done in 1s: the request goes on without holding one of the host's slots\n" +
+		"fetchpipe: [seq 4] h:1: not done in 1s: the request goes on without holding one of the host's slots (and 2 more of the host's since the last such line)\n"
 	if b.String() != want {
 		t.Errorf("got\n%swant\n%s", b.String(), want)
 	}
