@@ -806,7 +806,7 @@ func logLimit(w io.Writer, e pipeline.Event, was int) {
 			e.Key, n, was, threeFigures(e.Usual))
 	case n < was && e.Change == pipeline.LimitSlowed:
 		// Twice: --auto-throttle's Tolerance is the default.
-		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its answers took over twice their usual %v\n",
+		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its requests took over twice their usual %v\n",
 			e.Key, n, was, threeFigures(e.Usual))
 	case n < was && e.Change == pipeline.LimitRefused:
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 502-504, a connection refused or reset)\n", e.Key, n, was)

@@ -248,10 +248,10 @@ func TestLimitLog(t *testing.T) {
 		{"growth", []pipeline.Event{limits("b:1", 3, pipeline.LimitGrew, 0), limits("b:1", 4, pipeline.LimitGrew, 0)},
 			"fetchpipe: b:1: up to 4 in flight\n"},
 		{"slowed", []pipeline.Event{limits("c:1", 16, pipeline.LimitGrew, 0), limits("c:1", 12, pipeline.LimitSlowed, 21340*time.Microsecond)},
-			"fetchpipe: c:1: up to 16 in flight\nfetchpipe: c:1: down to 12 in flight (was 16): its answers took over twice their usual 21.3ms\n"},
+			"fetchpipe: c:1: up to 16 in flight\nfetchpipe: c:1: down to 12 in flight (was 16): its requests took over twice their usual 21.3ms\n"},
 		{"restored", []pipeline.Event{limits("d:1", 8, pipeline.LimitGrew, 0), limits("d:1", 5, pipeline.LimitSlowed, 20*time.Millisecond),
 			limits("d:1", 21, pipeline.LimitRestored, 100*time.Millisecond)},
-			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its answers took over twice their usual 20ms\n" +
+			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its requests took over twice their usual 20ms\n" +
 				"fetchpipe: d:1: back up to 21 in flight (was 5): its answers were as slow with half as many at once, so 100ms is their usual time now\n"},
 		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond},
 			{Kind: pipeline.EventOverdue, Seq: 8, Key: "f:1", Try: 1, Wait: time.Second},
@@ -259,7 +259,7 @@ func TestLimitLog(t *testing.T) {
 			"fetchpipe: [seq 7] f:1: not done in 1s: the request goes on without holding one of the host's slots\n" +
 				"fetchpipe: [seq 9] g:1: not done in 4s: the request goes on without holding one of the host's slots\n"},
 		{"a usual time of a second", []pipeline.Event{limits("e:1", 16, pipeline.LimitGrew, 0), limits("e:1", 12, pipeline.LimitSlowed, 1000600*time.Microsecond)},
-			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its answers took over twice their usual 1s\n"},
+			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its requests took over twice their usual 1s\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder

@@ -16,7 +16,7 @@ func TestFetchLog(t *testing.T) {
 		"fetchpipe: [seq 6] http://127.0.0.1:4000/r/n6.json: server answered 429 Too Many Requests; try 2 in 56ms\n" +
 		"fetchpipe: 127.0.0.2:4001: up to 4 in flight\n" +
 		"fetchpipe: 127.0.0.1:4000: down to 2 in flight (was 4): it turned requests away (429, 502-504, a connection refused or reset)\n" +
-		"fetchpipe: 127.0.0.2:4001: down to 3 in flight (was 4): its answers took over twice their usual 20ms\n" +
+		"fetchpipe: 127.0.0.2:4001: down to 3 in flight (was 4): its requests took over twice their usual 20ms\n" +
 		"fetchpipe: 127.0.0.2:4001: back up to 4 in flight (was 3): its answers were as slow with half as many at once, so 100ms is their usual time now\n" +
 		"{" + strings.Repeat("x", maxLogLine) + "}\n" + // too long to read: skipped
 		`{"items":60,"ok":60,"attempts":71,"p50_ms":100.863,"limits":{"127.0.0.1:4000":3,"127.0.0.2:4001":4}}` + "\n"
