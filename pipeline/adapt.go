@@ -157,8 +157,8 @@ type adapter struct {
 	early         float64 // the longest timed try before usual is known
 	recentWindow  int64   // the window recent is the median of
 	recentLoad    float64 // the key's items in flight as that window's ended, on average
-	// recentUnanswered: most of that window's items had no answer in
-	// their time (Task.TimedOut), and its median is a bound.
+	// recentUnanswered: half or more of that window's items had no answer
+	// in their time (Task.TimedOut), and its median is a bound.
 	recentUnanswered bool
 	slow             bool        // recent is Tolerance times usual
 	why              LimitChange // what last changed the limit

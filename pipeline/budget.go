@@ -279,7 +279,8 @@ func (k *budgetKey) full() bool {
 // room is how many more items of k may start now, for a key with an
 // in-flight limit, less the slots handed out. Overdue items hold no slot
 // of an adaptive limit, unless its server counts them (see
-// lateTries.countsUntil), but count against its ceiling.
+// lateTries.countsUntil), but count against its ceiling; where items hold
+// all its slots, probes may start beside them (see probes).
 func (k *budgetKey) room() int {
 	l := k.inFlight()
 	if k.adapt == nil {

@@ -71,9 +71,10 @@ const (
 // its limit, and what it knows to let them go.
 type lateTries struct {
 	// flights are the tries in flight that hold a slot, oldest first;
-	// overdue counts those that have run so far past the key's usual
-	// time that they no longer do, and unproven those of them that no
-	// answer had overtaken. answeredBegan is when the latest try to begin
+	// overdue counts those that do not: those that have run so far past
+	// the key's usual time that they were let go, and probes, which
+	// started outside the limit; unproven counts those of them that no
+	// answer had overtaken (every probe). answeredBegan is when the latest try to begin
 	// of those answered in time (neither refused, untimed nor timed out)
 	// began, and quietSince when the last try to end in time with an
 	// answer of any kind (not a timeout) ended, or when the key's first try
@@ -90,8 +91,9 @@ type lateTries struct {
 	// again. It lapses, as the refusal may have had another cause (a blip
 	// of 503s), and held slots of a key whose tries hang until they end
 	// (for ever, without a timeout): after an overdue time at first, and
-	// twice as long each time a refusal after it lapsed says it again
-	// (countsFor).
+	// twice as long each time a refusal after it lapsed, or after those
+	// ended, says it again (countsFor), for as long as the key is
+	// remembered.
 	countsUntil time.Time
 	countsFor   time.Duration
 }
@@ -102,7 +104,14 @@ const maxCountsFor = time.Minute
 // counted reports whether k's server is taken to count its tries let go
 // (see lateTries.countsUntil). Called with b.mu held.
 func (k *budgetKey) counted() bool {
-	return !k.late.countsUntil.IsZero() && time.Now().Before(k.late.countsUntil)
+	if k.late.countsUntil.IsZero() {
+		return false
+	}
+	if time.Now().Before(k.late.countsUntil) {
+		return true
+	}
+	k.late.countsUntil = time.Time{} // lapsed: no clock to read from now on
+	return false
 }
 
 // countedBy takes a refusal at now, while tries of k let go are in
@@ -151,7 +160,9 @@ func (l *flights) remove(f *flight) {
 // counted among k's running.
 func (k *budgetKey) takeOff(f *flight, now time.Time) {
 	f.began, f.key = now, k.key
-	if k.holding() > k.adapt.inFlight() {
+	if k.holding() > k.adapt.inFlight() && k.probes(now) > 0 {
+		// Not a start granted before a cut lowered the limit: that one
+		// holds a slot, as the others do.
 		f.late = unproven
 		k.late.overdue++
 		k.late.unproven++
@@ -201,8 +212,11 @@ func (k *budgetKey) landed(f *flight, now time.Time, answered, timedOut bool) (w
 			// The tries let go when the server was found to count them
 			// are done: the next may be let go again, as a refusal then
 			// may have had another cause (a blip of 503s); if it had
-			// not, the next refusal says so again.
-			k.late.countsUntil, k.late.countsFor = time.Time{}, 0
+			// not, the next refusal says so again, for twice as long:
+			// a server that does count them, with hung items among many,
+			// had a hold of a second each time, and refused so often
+			// that URLs ran out of retries.
+			k.late.countsUntil = time.Time{}
 		}
 	} else {
 		k.late.flights.remove(f)
@@ -265,19 +279,24 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 }
 
 // watchOverdue sets a timer for when the oldest try of k's budget key in
-// flight, of whichever stage, may be let go, unless k has one set as
-// early; a timer of k's that is not the latest set does nothing. Called
+// flight, of whichever stage, may be let go, or the next probe may start,
+// or a refusal's hold on the tries let go lapses, whichever comes first,
+// unless k has one set as early; a timer of k's that is not the latest
+// set does nothing. Called
 // with b.mu held, when k is found at its limit; and again, through the
 // waiters, when an overdue try ends and leaves the key at its limit.
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a := bk.adapt
-	if a == nil || bk.late.flights.head == nil && bk.late.unproven == 0 {
+	if a == nil {
+		return
+	}
+	counted := bk.counted()
+	if bk.late.flights.head == nil && bk.late.unproven == 0 && !counted {
 		return
 	}
 	after := a.overdueAfter()
 	var at time.Time
-	counted := bk.counted()
 	switch {
 	case counted:
 		at = bk.late.countsUntil // nothing is let go before
