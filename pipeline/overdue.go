@@ -70,15 +70,14 @@ const (
 // lateTries are an adaptive key's tries in flight that hold a slot of
 // its limit, and what it knows to let them go.
 type lateTries struct {
-	// flights are the tries in flight that hold a slot, oldest first;
-	// overdue counts those that do not: those that have run so far past
-	// the key's usual time that they were let go, and probes, which
-	// started outside the limit; unproven counts those of them that no
-	// answer had overtaken (every probe). answeredBegan is when the latest try to begin
-	// of those answered in time (neither refused, untimed nor timed out)
-	// began, and quietSince when the last try to end in time with an
-	// answer of any kind (not a timeout) ended, or when the key's first try
-	// began (see letGoOverdue).
+	// flights are the tries in flight that hold a slot, oldest first; overdue
+	// counts those that do not: those that have run so far past the key's
+	// usual time that they were let go, and probes, which started outside the
+	// limit; unproven counts those of them that no answer had overtaken (every
+	// probe). answeredBegan is when the latest try to begin of those answered
+	// in time (neither refused, untimed nor timed out) began, and quietSince
+	// when the last try to end in time with an answer of any kind (not a
+	// timeout) ended, or when the key's first try began (see letGoOverdue).
 	flights       flights
 	overdue       int
 	unproven      int
@@ -117,13 +116,14 @@ func (k *budgetKey) counted() bool {
 // countedBy takes a refusal at now, while tries of k let go are in
 // flight, as its server's word that it counts them.
 func (k *budgetKey) countedBy(now time.Time) {
-	switch l := k.late; {
+	l := k.late
+	switch {
 	case l.countsFor == 0:
 		l.countsFor = k.adapt.overdueAfter()
 	case !now.Before(l.countsUntil): // again, once it lapsed
 		l.countsFor = min(2*l.countsFor, maxCountsFor)
 	}
-	k.late.countsUntil = now.Add(k.late.countsFor)
+	l.countsUntil = now.Add(l.countsFor)
 }
 
 // flights is a list of flights, oldest first.
@@ -279,12 +279,12 @@ func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
 }
 
 // watchOverdue sets a timer for when the oldest try of k's budget key in
-// flight, of whichever stage, may be let go, or the next probe may start,
-// or a refusal's hold on the tries let go lapses, whichever comes first,
-// unless k has one set as early; a timer of k's that is not the latest
-// set does nothing. Called
-// with b.mu held, when k is found at its limit; and again, through the
-// waiters, when an overdue try ends and leaves the key at its limit.
+// flight, of whichever stage, may be let go, or the next probe may start, or a
+// refusal's hold on the tries let go lapses, whichever comes first, unless k
+// has one set as early; a timer of k's that is not the latest set does
+// nothing. Called with b.mu held, when k is found at its limit; and again,
+// through the waiters, when an overdue try ends and leaves the key at its
+// limit.
 func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	bk := k.bk
 	a := bk.adapt

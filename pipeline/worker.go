@@ -161,10 +161,10 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 		return nil
 	}
 	if !s.canceled && s.p.ctx.Err() != nil {
-		// Not yet told by the lead: the workers the cancel's first cut
-		// short tries would otherwise start items it keeps from starting
-		// (retries, and WithNotStarted's), and Fetch would make records
-		// of requests cut short as they began.
+		// The lead may not have applied the cancel yet: workers freed by
+		// the tries it cut short would start items it holds back (due
+		// retries, and those WithNotStarted catches), and Fetch would make
+		// canceled records of requests begun after it.
 		s.cancel()
 	}
 	var now time.Time // read only when a rate needs it: reading the clock costs
