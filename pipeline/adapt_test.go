@@ -1044,3 +1044,40 @@ func TestAdaptiveLearnsNothingFromACancel(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptiveProbesNoIdleKey: a key with one hung try out and nothing
+// else to send for 20 s is not a key held back for 20 s: when its next
+// items come, they start at its limit, and probes ramp up from then on.
+// Counted from its last answer, 40 probes went at once (an adversary).
+func TestAdaptiveProbesNoIdleKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newLoadServer(capacityOf(0), fixed(20*time.Millisecond))
+		p := pipeline.New(t.Context())
+		src := pipeline.Generate(p, func(ctx context.Context, emit func(string) bool) error {
+			emit(hungItem("a", hangFor))
+			time.Sleep(20 * time.Second)
+			for range 100 {
+				if !emit(hungItem("a", hangFor)) {
+					return nil
+				}
+			}
+			return nil
+		})
+		out := pipeline.Schedule(src, s.work, pipeline.WithAdaptive(pipeline.Adaptive{}), pipeline.WithConcurrency(64),
+			pipeline.WithKey(func(string) string { return "a" }))
+		var burst int
+		time.AfterFunc(20*time.Second+500*time.Millisecond, func() {
+			s.mu.Lock()
+			burst = s.inFlight["a"]
+			s.mu.Unlock()
+		})
+		for _, err := range pipeline.All(out) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if burst > 3 {
+			t.Errorf("%d in flight half a second after the burst, want the one hung and the limit of 2", burst)
+		}
+	})
+}

@@ -95,6 +95,11 @@ type lateTries struct {
 	// remembered.
 	countsUntil time.Time
 	countsFor   time.Duration
+	// fullSince is when the key was last found at its limit with items
+	// waiting, after a stage of it had nothing more to start: probes count
+	// the key's quiet from then on, not from before, when it had nothing
+	// to send (see probes).
+	fullSince time.Time
 }
 
 // maxCountsFor is the longest a refusal keeps tries let go holding slots.
@@ -176,8 +181,8 @@ func (k *budgetKey) takeOff(f *flight, now time.Time) {
 
 // probes is how many tries of k may start now outside its limit, which
 // tries in flight hold all of: once tries let go are out unproven and
-// the key has gone an overdue time without an answer, as many as
-// letGoOverdue would let go. They ramp up a key that answers nothing as
+// the key has been held back at its limit, with no answer, for an overdue
+// time, as many as letGoOverdue would let go. They ramp up a key that answers nothing as
 // letting go is meant to, by the limit each overdue time: each try in the
 // limit would otherwise wait an overdue time for its slot to be let go,
 // and a key cut to 1 by a server that stopped answering started one try a
@@ -188,10 +193,14 @@ func (k *budgetKey) probes(now time.Time) int {
 		return 0
 	}
 	after := k.adapt.overdueAfter()
-	if now.Sub(k.late.quietSince) < after {
+	if k.late.fullSince.IsZero() || now.Sub(k.late.fullSince) < after || now.Sub(k.late.quietSince) < after {
 		return 0
 	}
-	return max(k.unprovenAllowed(now, after)-k.late.unproven, 0)
+	// Counted from when the key was first held back, not from its last
+	// answer: a key idle for 20 s with one hung try out had 40 probes at
+	// once when its next items came.
+	quiet := min(now.Sub(k.late.quietSince), now.Sub(k.late.fullSince))
+	return max(k.adapt.inFlight()*(1+int(quiet/after))-k.late.unproven, 0)
 }
 
 // landed takes f, a try of k that ended at now, out of its flights, or
@@ -291,6 +300,9 @@ func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 	if a == nil {
 		return
 	}
+	if bk.late.fullSince.IsZero() {
+		bk.late.fullSince = time.Now()
+	}
 	counted := bk.counted()
 	if bk.late.flights.head == nil && bk.late.unproven == 0 && !counted {
 		return
@@ -305,7 +317,7 @@ func (s *sched[In, Out]) watchOverdue(k *stageKey[In, Out]) {
 		// long enough for one more unproven try (unprovenAllowed). One
 		// due already is held back by something else, which wakes the
 		// key when it passes.
-		probeAt := bk.late.quietSince.Add(time.Duration(max((bk.late.unproven+a.inFlight())/a.inFlight()-1, 1)) * after)
+		probeAt := later(bk.late.quietSince, bk.late.fullSince).Add(time.Duration(max((bk.late.unproven+a.inFlight())/a.inFlight()-1, 1)) * after)
 		if probeAt.After(time.Now()) {
 			at = probeAt
 		}

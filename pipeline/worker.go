@@ -262,6 +262,9 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			f.stage, f.seq, f.try = s, t.Seq, t.Try
 			f.beforeCancel = s.p.ctx.Err() == nil
 			k.bk.takeOff(f, now)
+			if len(k.queue) == 0 {
+				k.bk.late.fullSince = time.Time{} // nothing more held back
+			}
 		}
 		if s.observe != nil {
 			s.event(Event{Kind: EventStarted, Seq: t.Seq, Key: t.Key, Try: t.Try, Reason: it.waited})
