@@ -179,15 +179,15 @@ func (k *budgetKey) takeOff(f *flight, now time.Time) {
 	}
 }
 
-// probes is how many tries of k may start now outside its limit, which
-// tries in flight hold all of: once tries let go are out unproven and
-// the key has been held back at its limit, with no answer, for an overdue
-// time, as many as letGoOverdue would let go. They ramp up a key that answers nothing as
+// probes is how many tries of k may start now outside its limit, which tries
+// in flight hold all of: once tries let go are out unproven and the key has
+// been held back at its limit, with no answer, for an overdue time, as many as
+// letGoOverdue would let go. They ramp up a key that answers nothing as
 // letting go is meant to, by the limit each overdue time: each try in the
-// limit would otherwise wait an overdue time for its slot to be let go,
-// and a key cut to 1 by a server that stopped answering started one try a
-// second, however many it had (1,700 URLs, retried, would have taken an
-// hour). Called with b.mu held.
+// limit would otherwise wait an overdue time for its slot to be let go, and a
+// key cut to 1 by a server that stopped answering started one try a second,
+// however many it had (1,700 URLs, retried, would have taken an hour). Called
+// with b.mu held.
 func (k *budgetKey) probes(now time.Time) int {
 	if k.late.unproven == 0 || k.counted() {
 		return 0
