@@ -199,8 +199,8 @@ func (k *budgetKey) probes(now time.Time) int {
 	// Counted from when the key was first held back, not from its last
 	// answer: a key idle for 20 s with one hung try out had 40 probes at
 	// once when its next items came.
-	quiet := min(now.Sub(k.late.quietSince), now.Sub(k.late.fullSince))
-	return max(k.adapt.inFlight()*(1+int(quiet/after))-k.late.unproven, 0)
+	quiet := now.Sub(later(k.late.quietSince, k.late.fullSince))
+	return max(k.unprovenAllowed(quiet, after)-k.late.unproven, 0)
 }
 
 // landed takes f, a try of k that ended at now, out of its flights, or
@@ -267,7 +267,7 @@ func (k *budgetKey) letGoOverdue(now time.Time) bool {
 		switch {
 		case f.began.Before(k.late.answeredBegan):
 			f.late = overtaken
-		case k.late.unproven < k.unprovenAllowed(now, after):
+		case k.late.unproven < k.unprovenAllowed(now.Sub(k.late.quietSince), after):
 			f.late = unproven
 			k.late.unproven++
 		default:
@@ -281,10 +281,11 @@ func (k *budgetKey) letGoOverdue(now time.Time) bool {
 	return let
 }
 
-// unprovenAllowed is how many overdue tries no answer has overtaken may
-// run outside k's limit at now.
-func (k *budgetKey) unprovenAllowed(now time.Time, after time.Duration) int {
-	return k.adapt.inFlight() * (1 + int(now.Sub(k.late.quietSince)/after))
+// unprovenAllowed is how many tries no answer has overtaken may run
+// outside k's limit once it has been quiet so long: as many as the limit,
+// and as many again each overdue time.
+func (k *budgetKey) unprovenAllowed(quiet, after time.Duration) int {
+	return k.adapt.inFlight() * (1 + int(quiet/after))
 }
 
 // watchOverdue sets a timer for when the oldest try of k's budget key in
