@@ -2,50 +2,35 @@ package stages
 
 import "testing"
 
-// TestUntimed: what Fetch tells an adaptive budget says nothing of how
-// fast its host answers: a try that failed for reasons of its own, but
-// not one that timed out, nor one whose body was answered in full.
-func TestUntimed(t *testing.T) {
+// TestHowATryIsHeard: what Fetch tells an adaptive budget of a try.
+// Untimed: its time says nothing of how fast its host answers, as it
+// failed for reasons of its own, but not one that timed out, nor one whose
+// body was answered in full. Timed out: it went nowhere in its time, before
+// a status or in a body that trickles.
+func TestHowATryIsHeard(t *testing.T) {
 	for _, tt := range []struct {
-		name    string
-		rec     Record
-		untimed bool
+		name              string
+		rec               Record
+		untimed, timedOut bool
 	}{
-		{"ok", Record{Status: 200}, false},
-		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, true},
-		{"500", Record{Status: 500, Err: newError(KindHTTPStatus, "")}, false},
-		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false},
-		{"502", Record{Status: 502, Err: newError(KindHTTPStatus, "")}, true},
-		{"408", Record{Status: 408, Err: newError(KindHTTPStatus, "")}, false},
-		{"never sent", Record{Err: newError(KindInvalidInput, "")}, true},
-		{"reset in the body", Record{Status: 200, Err: newError(KindNetwork, "")}, true},
-		{"too large", Record{Status: 200, Err: newError(KindTooLarge, "")}, true},
-		{"timeout", Record{Err: newError(KindTimeout, "")}, false},
-		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, false},
+		{"ok", Record{Status: 200}, false, false},
+		{"404", Record{Status: 404, Err: newError(KindHTTPStatus, "")}, true, false},
+		{"500", Record{Status: 500, Err: newError(KindHTTPStatus, "")}, false, false},
+		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false, false},
+		{"502", Record{Status: 502, Err: newError(KindHTTPStatus, "")}, true, false},
+		{"408", Record{Status: 408, Err: newError(KindHTTPStatus, "")}, false, false},
+		{"never sent", Record{Err: newError(KindInvalidInput, "")}, true, false},
+		{"reset in the body", Record{Status: 200, Err: newError(KindNetwork, "")}, true, false},
+		{"too large", Record{Status: 200, Err: newError(KindTooLarge, "")}, true, false},
+		{"connection refused", Record{Err: newError(KindConnect, "")}, true, false},
+		{"timeout", Record{Err: newError(KindTimeout, "")}, false, true},
+		{"timeout in the body", Record{Status: 200, Err: newError(KindTimeout, "")}, false, true},
+		{"not JSON", Record{Status: 200, Err: newError(KindDecode, "")}, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := untimed(&tt.rec); got != tt.untimed {
 				t.Errorf("untimed %v, want %v", got, tt.untimed)
 			}
-		})
-	}
-}
-
-// TestTimedOut: what Fetch tells an adaptive budget went nowhere in its
-// time: a timeout, before a status or in a body that trickles.
-func TestTimedOut(t *testing.T) {
-	for _, tt := range []struct {
-		name     string
-		rec      Record
-		timedOut bool
-	}{
-		{"ok", Record{Status: 200}, false},
-		{"no answer", Record{Err: newError(KindTimeout, "")}, true},
-		{"in the body", Record{Status: 200, Err: newError(KindTimeout, "")}, true},
-		{"connection refused", Record{Err: newError(KindConnect, "")}, false},
-		{"504", Record{Status: 504, Err: newError(KindHTTPStatus, "")}, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
 			if got := timedOut(&tt.rec); got != tt.timedOut {
 				t.Errorf("timedOut %v, want %v", got, tt.timedOut)
 			}
