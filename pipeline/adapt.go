@@ -15,7 +15,10 @@ import (
 //
 //   - A key starts at Start in flight and doubles its limit with each
 //     round of items that go well (a slow start), so that a short list
-//     does not pay for caution.
+//     does not pay for caution. It holds the limit once a window of items
+//     says they take a little longer than usual (below), until a window
+//     sent after that says whether they still do: if so, the key's server
+//     queues, and its limit settles from there.
 //
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
@@ -23,19 +26,40 @@ import (
 //     the refusal asks for is taken once per round too.
 //
 //   - Items that take Tolerance times the key's usual time cut the limit
-//     to 80%, once per round, and the limit does not grow while they do:
-//     a server that slows down under load is queueing, and more at once
-//     only lengthens its queue. Times are judged as medians of windows of
+//     to 80%, or lower, to where the load and time of their window say
+//     they would take a little longer than usual: a server that slows
+//     down under load is queueing, answering each item in the time of
+//     those ahead of it, and more at once only lengthen its queue. The
+//     first cut of a slowdown halves the limit at most (but that of a
+//     slow start, which doubled it each round), the next ones take three
+//     quarters at most, each is judged on a window of items sent after
+//     the one before, and the limit does not grow while they are slow.
+//     Times are judged as medians of windows of
 //     items in the order they started (see slowed), so that neither the
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
 //     it; tries the work function marks Task.Untimed are left out, and
-//     items less than a millisecond slower than usual are not slow. Cuts
+//     items less than a millisecond slower than usual are not slow. A
+//     window more than half of whose items took a little longer than usual
+//     is judged on them, before its last item ends. Cuts
 //     that halved the limit and left the items as slow are undone at
 //     once, and their time becomes the usual one: the items are slower
 //     for reasons of their own, such as a costlier endpoint. Where they
 //     did make the items faster, the time the items would take alone,
 //     drawn through the two, becomes the usual one if it grew that much.
+//
+//   - Once a cut for slow items stands, the key's limit settles where its
+//     items take a little longer than usual: it grows only while they take
+//     up to a quarter of the way from their usual time to Tolerance times
+//     it (1.25 times it, at the default Tolerance of 2), holds beyond, and
+//     past half the way (1.5 times) steps down (LimitEased) by one, or to
+//     where their window says they would take 1.25 times it, each step
+//     judged on a window of items sent after the last. A server with a
+//     fixed pool of workers answers as many a second however many wait in
+//     its queue: just past its pool, the key has all of its throughput at
+//     little more than the usual time. Where each more at once slows every
+//     answer a little, with no such point, the key gives up throughput to
+//     keep its answers near their usual time.
 //
 //   - A limit once cut grows by one per round of items that go well
 //     (additive increase), and by one per four rounds near where it was
@@ -121,6 +145,11 @@ const (
 	// takes; a slowdown may be noise, and is cut less.
 	refusedCut = 0.7
 	slowCut    = 0.8
+	// maxSlowCut is the most a cut for slow items takes at once (see
+	// slowCut): items slower for reasons of their own, not queued, are
+	// told from queued ones by cuts that halve the limit (see slowdown),
+	// so a cut must leave room for another.
+	maxSlowCut = 0.25
 
 	// plateau is how many rounds the limit takes to grow by one near
 	// where the server last refused.
@@ -184,6 +213,16 @@ type adapter struct {
 	// slowing is what the key remembers of its cuts for slow items since
 	// they began; nil while its items are not slow.
 	slowing *slowdown
+	// queues: a cut for slow items stood (see slowdown), so the key's
+	// server queues what it is sent, and its limit moves a step at a time
+	// toward where its items take a little longer than usual (see
+	// settle), each step judged on a window of items sent after it,
+	// judgeFrom the first such window.
+	queues    bool
+	judgeFrom int64
+	// startHeld: a slow start holds its limit, for a window that said its
+	// items take longer than usual (see slowStartHolds).
+	startHeld bool
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -243,7 +282,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 	if a.recent > 0 && now.Sub(a.lastUsed).Seconds() > idleRounds*a.recent {
 		// What the key's last items said of how its server takes more,
 		// or is slow, is old news after a pause of its own.
-		a.step, a.grown, a.slow, a.slowing = 0, 0, false, nil
+		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
 	}
 	a.lastUsed = now
 	if t.timed && !t.timedOut && a.usual == 0 {
@@ -279,10 +318,15 @@ func (a *adapter) done(t try, now time.Time) bool {
 			a.paidAt = a.limit // growth past it costs pauses: slow
 		}
 	default:
-		if slowed && a.sinceCut >= warmUp {
+		if slowed && a.sinceCut >= warmUp && a.recentWindow >= a.judgeFrom {
 			// The recent time lags by some items: those that ran before
-			// the cut are not a reason to cut again.
+			// the cut are not a reason to cut again, and a cut is judged
+			// on a window of items sent after it.
 			a.slowdown(round)
+			break
+		}
+		if a.queues && a.settle(t) {
+			a.step, a.grown = 0, 0
 			break
 		}
 		// Growing a limit the key does not use would only let a burst
@@ -297,7 +341,10 @@ func (a *adapter) done(t try, now time.Time) bool {
 		}
 		a.why = LimitGrew
 		switch {
-		case a.cutAt == 0: // slow start: never cut yet
+		case a.cutAt == 0 && !a.queues: // slow start: never cut yet
+			if a.slowStartHolds() {
+				break
+			}
 			a.limit++ // one more for each that went well: doubles a round
 		case a.pauseCost > 0 && a.limit >= a.paidAt:
 			// Past where a refusal that cost a pause left it, probe so
@@ -331,8 +378,94 @@ func (a *adapter) done(t try, now time.Time) bool {
 			a.step, a.grown = 0, 0
 		}
 		a.limit = min(a.limit, float64(a.ceiling))
+		if a.queues && a.inFlight() > before && a.recent > a.usual*(1+settleNear*(a.cfg.Tolerance-1)) {
+			// Near where the server's queue begins: one step, then
+			// judge it, or the limit would grow past that point for as
+			// long as a window takes to say so.
+			a.judgeFrom = a.windowAfterChange()
+		}
 	}
 	return a.inFlight() != before
+}
+
+// The bands of settle, as shares of the way from a key's usual time to
+// Tolerance times it: with the default Tolerance of 2, items up to 1.25
+// times their usual time may grow the limit, and items over 1.5 times it
+// step it down.
+const (
+	settleNear = 0.125
+	settleGrow = 0.25
+	settleEase = 0.5
+)
+
+// growsUpTo is how many times their usual time a key's items may take and
+// still let a key whose server queues grow (see settle).
+func (a *adapter) growsUpTo() float64 { return 1 + settleGrow*(a.cfg.Tolerance-1) }
+
+// settle steps the limit of a key whose server queues (a.queues) toward
+// where its items take a little longer than their usual time: a server
+// with a fixed pool of workers answers no more a second once they are all
+// busy, and what is sent beyond only waits in its queue, so a limit just
+// past that point has the server's whole throughput at little more than
+// its usual time. Halving on each slowdown, as TCP does, would leave the
+// key below that point half the time, and growing until the next one
+// would queue its items for twice their time the other half. It reports
+// whether it held the limit back from growing: while the last step is not
+// judged on a window of items sent after it, and while the recent items
+// take over settleGrow of the way to Tolerance times their usual time; past
+// settleEase of it, it takes one off the limit.
+func (a *adapter) settle(t try) bool {
+	if a.recentUnanswered || a.recentWindow < a.judgeFrom {
+		return true
+	}
+	r, tol := a.recent/a.usual, a.cfg.Tolerance
+	switch {
+	case a.recent-a.usual <= minSlowdown || r <= a.growsUpTo():
+		return false
+	case r <= 1+settleEase*(tol-1) || !t.timed || t.outside || t.timedOut:
+		return true
+	}
+	a.judgeFrom = a.windowAfterChange()
+	step := math.Floor(a.limit) - 1
+	if q := a.queuedAt(); q > 0 {
+		step = min(step, max(math.Floor(q), math.Floor(a.limit*maxSlowCut)))
+	}
+	a.limit = max(step, 1)
+	a.why = LimitEased
+	return true
+}
+
+// slowStartHolds holds a slow start's limit once a window says its items
+// take over settleGrow of the way to Tolerance times their usual time,
+// until a window of items sent after that says whether they still do: if
+// they do, the server queues, and the limit settles from there (a.queues);
+// if not, that was the items' own spread, and the slow start goes on.
+// Doubling on, a key went on to 64 against a server of 8 workers before
+// the window that said so was whole, and its items waited in the server's
+// queue for a second.
+func (a *adapter) slowStartHolds() bool {
+	if a.recentWindow < a.judgeFrom {
+		return true
+	}
+	if a.recent-a.usual <= minSlowdown || a.recent <= a.usual*a.growsUpTo() {
+		a.startHeld = false
+		return false
+	}
+	if a.startHeld {
+		a.queues = true
+		return true
+	}
+	a.startHeld = true
+	a.judgeFrom = a.windowAfterChange()
+	return true
+}
+
+// windowAfterChange returns the first window that says what a change of
+// the limit now did: the first whose items all started after as many
+// again as the limit allows, so that those in flight at the change, and
+// what a server queued of them, are done.
+func (a *adapter) windowAfterChange() int64 {
+	return windowAfter(a.started + int64(a.inFlight()))
 }
 
 // cut lowers the limit by factor, unless it was cut since the item of
@@ -344,6 +477,7 @@ func (a *adapter) cut(round int64, factor float64, why LimitChange) bool {
 	a.why = why
 	a.cutAt, a.sinceCut = a.started, 0
 	a.step, a.grown = 0, 0
+	a.judgeFrom = a.windowAfterChange()
 	a.limit = max(math.Floor(a.limit*factor), 1)
 	return true
 }
@@ -403,7 +537,7 @@ func (a *adapter) slowdown(round int64) {
 		e.judged = true
 		if a.recent >= asSlow*e.base {
 			a.usual, a.slow = a.recent, false
-			a.limit, a.slowing = min(e.from, float64(a.ceiling)), nil
+			a.limit, a.slowing, a.queues = min(e.from, float64(a.ceiling)), nil, false
 			a.why = LimitRestored
 			return
 		}
@@ -412,17 +546,52 @@ func (a *adapter) slowdown(round int64) {
 		}
 	}
 	before := a.limit
-	if !a.cut(round, slowCut, LimitSlowed) {
+	if !a.cut(round, a.slowCut(), LimitSlowed) {
 		return
 	}
+	a.queues = true
 	a.backedOffAt = before
-	after := windowAfter(a.started + int64(before))
+	after := a.judgeFrom
 	switch e := a.slowing; {
 	case e == nil:
 		a.slowing = &slowdown{from: before, baseLimit: a.limit, baseWindow: after}
 	case !e.halved && a.limit <= e.baseLimit/2:
 		e.halved, e.halfWindow = true, after
 	}
+}
+
+// slowCut is what a cut for slow items leaves of the limit: slowCut, or
+// less, to where the key's items would take a little longer than usual
+// (queuedAt), but maxSlowCut at least: a slow start that went on to 64
+// against a server of 8 workers comes down in a cut or two, not ten.
+func (a *adapter) slowCut() float64 {
+	q := a.queuedAt()
+	if q <= 0 || a.limit <= 0 {
+		return slowCut
+	}
+	most := maxSlowCut
+	if a.slowing == nil && a.cutAt > 0 {
+		// The first cut of a slowdown halves the limit at most: whether
+		// fewer at once make the items faster is judged against what it
+		// left (see slowdown). A slow start's first cut may go further:
+		// it doubled the limit with each round, and has most likely gone
+		// on past where the server queues while its windows were judged.
+		most = 0.5
+	}
+	return min(slowCut, max(q/a.limit, most))
+}
+
+// queuedAt returns the load at which the key's items would take a little
+// longer than usual (1 + settleGrow of the way to Tolerance times it),
+// drawn from the recent window, or 0 if it says none: a server that queues
+// answers each item in the time of those ahead of it, so the load of the
+// window in the ratio of the time wanted to its time. Timeouts say no such
+// ratio.
+func (a *adapter) queuedAt() float64 {
+	if a.recentUnanswered || a.recentLoad <= 0 || a.recent <= 0 {
+		return 0
+	}
+	return a.recentLoad * a.growsUpTo() * a.usual / a.recent
 }
 
 // relearnAlone takes as the key's usual time the time its items would
@@ -508,9 +677,12 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 		if timedOut {
 			w.timeouts++
 		}
+		if a.usual > 0 && took > a.usual*a.growsUpTo() {
+			w.over++
+		}
 	}
 	if w.n++; w.n < size {
-		return false
+		return a.judgeEarly(w, id, size)
 	}
 	w.id = -1 // done
 	if id < a.recentWindow || w.timed < size/2 {
@@ -529,7 +701,33 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 		// (overdueAfter) for four times the timeout.
 		return false
 	}
-	a.recent, a.recentLoad, a.recentWindow = median(w.times[:w.timed]), float64(w.load)/float64(w.timed), id
+	return a.judge(id, median(w.times[:w.timed]), float64(w.load)/float64(w.timed), unanswered)
+}
+
+// judgeEarly judges window id, of size items, before it is whole, once
+// more than half of them took longer than the limit may grow at (none
+// timed out, none untimed): its median will be at least the time of the
+// shortest of the longest half of the window, which is known already.
+// Judged whole, a window of a slow start is judged late, once its last
+// item ends: against a server that queues, the limit doubled on to 64 in
+// the time its items waited, and those of the next windows waited longer
+// still. It reports what slowed does.
+func (a *adapter) judgeEarly(w *timeWindow, id int64, size int) bool {
+	if w.early || w.over <= size/2 || w.timed < w.n || w.timeouts > 0 || id < a.recentWindow {
+		return false
+	}
+	w.early = true
+	var sorted [windowItems]float32
+	n := copy(sorted[:], w.times[:w.timed])
+	slices.Sort(sorted[:n])
+	return a.judge(id, float64(sorted[n-1-size/2]), float64(w.load)/float64(w.timed), false)
+}
+
+// judge takes recent, of window id whose items had load in flight on
+// average, as the key's recent time, and reports whether it is Tolerance
+// times the usual time (see slowed).
+func (a *adapter) judge(id int64, recent, load float64, unanswered bool) bool {
+	a.recent, a.recentLoad, a.recentWindow = recent, load, id
 	a.recentUnanswered = unanswered
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
@@ -570,6 +768,10 @@ type timeWindow struct {
 	id       int64 // the window's number: its first item's, over windowItems
 	n, timed int   // its items done, and those of them timed
 	timeouts int   // those of its timed items that had no answer (Task.TimedOut)
+	// over counts its timed items that took longer than the limit may grow
+	// at (growsUpTo), and early says it was judged on them (judgeEarly).
+	over  int
+	early bool
 	// load is the sum, over its timed items, of the key's items in flight
 	// at their end: what they ran under, on average.
 	load  float32

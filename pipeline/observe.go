@@ -95,9 +95,13 @@ const (
 	// as many at once were undone; their time is the usual one now
 	// (Event.Usual).
 	LimitRestored
+	// LimitEased: the key's server queues (its limit was cut for slow
+	// items), and its items took somewhat longer than usual, so its
+	// in-flight limit was stepped down by one (see Adaptive).
+	LimitEased
 )
 
-var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored"}
+var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored", LimitEased: "eased"}
 
 func (c LimitChange) String() string {
 	if int(c) < len(limitChangeNames) {

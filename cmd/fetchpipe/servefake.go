@@ -37,7 +37,10 @@ requests in flight (all but /stats): --capacity N answers 429 at once, with
 no latency, to a request that finds N in flight, with a Retry-After only if
 --capacity-retry-after gives one; --load-latency N holds a request that
 finds k others in flight for its latency × (1 + k/N), so a client that sends
-more at once sees its latency climb, as queueing makes it on a real server.`,
+more at once sees its latency climb, as queueing makes it on a real server;
+--workers N works on N requests at once and queues the rest, first come
+first served, as a server with a fixed pool of workers does: up to N in
+flight nothing slows, and beyond, each answer waits for those ahead of it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lat, err := parseLatency(latency)
@@ -61,6 +64,7 @@ more at once sees its latency climb, as queueing makes it on a real server.`,
 	fs.IntVar(&cfg.Capacity, "capacity", 0, "answer 429 at once beyond `N` requests in flight (0: unlimited)")
 	fs.StringVar(&cfg.CapacityRetryAfter, "capacity-retry-after", "", "send Retry-After: `VALUE` with --capacity's 429s (default none)")
 	fs.IntVar(&cfg.LoadLatency, "load-latency", 0, "hold a request that finds k others in flight for latency × (1 + k/`N`) (0: off)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "work on `N` requests at once and queue the rest, first come first served (0: no queue)")
 	return cmd
 }
 
@@ -72,6 +76,8 @@ func checkLoadFlags(cfg fakeapi.Config) error {
 		return fmt.Errorf("--capacity %d: want 0 (unlimited) or more", cfg.Capacity)
 	case cfg.LoadLatency < 0:
 		return fmt.Errorf("--load-latency %d: want 0 (off) or more", cfg.LoadLatency)
+	case cfg.Workers < 0:
+		return fmt.Errorf("--workers %d: want 0 (no queue) or more", cfg.Workers)
 	case cfg.CapacityRetryAfter != "" && cfg.Capacity == 0:
 		return fmt.Errorf("--capacity-retry-after %q needs --capacity: no request is refused without it", cfg.CapacityRetryAfter)
 	}

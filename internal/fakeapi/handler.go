@@ -18,16 +18,21 @@ type Handler struct {
 	cfg      Config
 	stats    counters
 	attempts attempts
+	workers  chan struct{} // a place per Config.Workers; nil: no queue
 }
 
 // NewHandler returns a Handler that behaves as cfg says unless a request's
-// query overrides it. It panics if cfg.Capacity or cfg.LoadLatency is
-// negative.
+// query overrides it. It panics if cfg.Capacity, cfg.LoadLatency or cfg.Workers
+// is negative.
 func NewHandler(cfg Config) *Handler {
 	if err := cfg.check(); err != nil {
 		panic(err)
 	}
-	return &Handler{cfg: cfg}
+	h := &Handler{cfg: cfg}
+	if cfg.Workers > 0 {
+		h.workers = make(chan struct{}, cfg.Workers)
+	}
+	return h
 }
 
 // Stats returns a copy of the counters; later requests do not change it.
@@ -108,6 +113,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *options, othe
 		d = o.latency
 	}
 	d = h.cfg.loaded(d, others)
+	if h.workers != nil {
+		// Channel sends that block are served in the order they came: a
+		// queue, first come first served.
+		select {
+		case h.workers <- struct{}{}:
+			defer func() { <-h.workers }()
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if d > 0 && !wait(r, d) {
 		return
 	}

@@ -40,11 +40,11 @@ func TestLoaded(t *testing.T) {
 	}
 }
 
-// TestNegativeConfig: a negative Capacity or LoadLatency is a mistake,
+// TestNegativeConfig: a negative Capacity, LoadLatency or Workers is a mistake,
 // refused by Start and by NewHandler, not read as "off".
 func TestNegativeConfig(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []Config{{Capacity: -1}, {LoadLatency: -1}} {
+	for _, cfg := range []Config{{Capacity: -1}, {LoadLatency: -1}, {Workers: -1}} {
 		if s, err := Start("127.0.0.1:0", cfg); err == nil {
 			s.Close()
 			t.Errorf("Start(%+v) succeeded", cfg)
@@ -247,6 +247,58 @@ func TestLoadLatency(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWorkers checks end to end that a server of one worker answers one
+// request at a time: one sent while another is worked on waits for it,
+// then takes its own latency; one whose worker a hang= request keeps
+// waits until that client goes away, and one whose own client goes away
+// while it waits leaves the queue. Only lower bounds are tight: a timer
+// cannot fire early.
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	const first, second = 200 * time.Millisecond, 50 * time.Millisecond
+	t.Run("queued behind another", func(t *testing.T) {
+		t.Parallel()
+		s, c := start(t, Config{Workers: 1})
+		begin := time.Now()
+		done := make(chan time.Duration, 1)
+		go func() {
+			// t.Error, not mustGet's t.Fatal: this is not the test's
+			// goroutine.
+			if _, _, err := get(t.Context(), c, s.URL()+"/r/first.json?latency="+first.String(), nil); err != nil {
+				t.Error(err)
+			}
+			done <- time.Since(begin)
+		}()
+		waitFor(t, func() bool { return s.Handler().Stats().InFlight == 1 })
+		resp, _ := mustGet(t, c, s.URL()+"/r/second.json?latency="+second.String())
+		elapsed := time.Since(begin)
+		if resp.StatusCode != http.StatusOK || elapsed < first+second {
+			t.Errorf("the second request: %d after %v; want 200 after %v or more", resp.StatusCode, elapsed, first+second)
+		}
+		if d := <-done; d > elapsed {
+			t.Errorf("the first request ended after the second (%v, %v)", d, elapsed)
+		}
+	})
+	t.Run("behind a request that never ends", func(t *testing.T) {
+		t.Parallel()
+		s, c := start(t, Config{Workers: 1})
+		release := hold(t, s, c, 1, s.URL()+"/r/held.json?hang=1")
+		defer release()
+		ctx, cancel := context.WithTimeout(t.Context(), first)
+		defer cancel()
+		if resp, _, err := get(ctx, c, s.URL()+"/r/waiting.json", nil); err == nil {
+			t.Fatalf("a request behind a hung one was answered %d", resp.StatusCode)
+		}
+		// The waiting request left the queue when its client went away:
+		// only the hung one is in flight.
+		waitFor(t, func() bool { return s.Handler().Stats().InFlight == 1 })
+		release()
+		if resp, _ := mustGet(t, c, s.URL()+"/r/after.json"); resp.StatusCode != http.StatusOK {
+			t.Errorf("once the hung request went away: %d, want 200", resp.StatusCode)
+		}
+	})
 }
 
 // hold sends n requests to url, which must keep them in flight, and returns
