@@ -23,7 +23,15 @@ import (
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
 //     sent at the old limit, and their refusals say nothing new; a pause
-//     the refusal asks for is taken once per round too.
+//     the refusal asks for is taken once per round too. A server that
+//     refuses a share of what it is sent whatever the load (a flaky
+//     backend's 503s) is told from one that refuses what is past what it
+//     takes by the key's last 128 tries: where those that ran with fewest
+//     in flight were refused as often as the others (three quarters as
+//     often at least, and half of all at most), the cuts since the first
+//     refusal are undone (LimitRefusedAnyway), and refusals cut nothing,
+//     nor hold back tries let go, until a window of items has more than
+//     twice that share refused and fifteen in a hundred more.
 //
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, or lower, to where the load and time of their window say
@@ -140,16 +148,15 @@ func WithAdaptive(a Adaptive) Option {
 // the two; a Tolerance above that spread avoids it.
 const (
 	// refusedCut and slowCut are what a refusal and a slowdown leave of a
-	// key's limit. A refusal is the server's own word, and a cut by 0.7
-	// (CUBIC's) leaves the limit between 70% and 100% of what the server
-	// takes; a slowdown may be noise, and is cut less.
+	// key's limit, at most. A refusal is the server's own word, and a cut
+	// by 0.7 (CUBIC's) leaves the limit between 70% and 100% of what the
+	// server takes; a slowdown may be noise, and is cut less, unless its
+	// window's load and time say the server queues (see slowCut).
 	refusedCut = 0.7
 	slowCut    = 0.8
-	// maxSlowCut is the most a cut for slow items takes at once (see
-	// slowCut): items slower for reasons of their own, not queued, are
-	// told from queued ones by cuts that halve the limit (see slowdown),
-	// so a cut must leave room for another.
-	maxSlowCut = 0.25
+	// slowStartCut is the least a slow start's first cut for slow items
+	// leaves of the limit (see slowCut).
+	slowStartCut = 0.25
 
 	// plateau is how many rounds the limit takes to grow by one near
 	// where the server last refused.
@@ -213,16 +220,28 @@ type adapter struct {
 	// slowing is what the key remembers of its cuts for slow items since
 	// they began; nil while its items are not slow.
 	slowing *slowdown
-	// queues: a cut for slow items stood (see slowdown), so the key's
-	// server queues what it is sent, and its limit moves a step at a time
-	// toward where its items take a little longer than usual (see
-	// settle), each step judged on a window of items sent after it,
-	// judgeFrom the first such window.
-	queues    bool
-	judgeFrom int64
+	// queues: a cut for slow items stood (see slowdown), or a slow start
+	// found its items slower (see slowStartHolds), so the key's server
+	// queues what it is sent, and its limit moves a step at a time toward
+	// where its items take a little longer than usual (see settle).
+	queues bool
+	// judgeFrom is the first window of items sent after the last cut or
+	// step down, on which the next is judged; growFrom the first after a
+	// step up or a hold that is to be judged before the limit grows on.
+	// A hold changes nothing that was sent: it does not hold back a cut.
+	judgeFrom, growFrom int64
 	// startHeld: a slow start holds its limit, for a window that said its
 	// items take longer than usual (see slowStartHolds).
 	startHeld bool
+	// ownRefused is the share of its tries the key's server refuses
+	// whatever it is sent, once its tries showed it (see triedWith):
+	// refusals then cut nothing, until a window has many more; tries are
+	// its last tries, once it has had a refusal.
+	ownRefused float64
+	tries      *lastTries
+	// refusedFrom is the limit before the first cut for refusals since
+	// the key's refusals were last judged, to undo them (0: none).
+	refusedFrom float64
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -271,6 +290,9 @@ type try struct {
 	// running is the key's items in flight within its limit at the try's
 	// end, the try itself included unless outside.
 	running int
+	// all is the key's items in flight at the try's end, those let go
+	// outside the limit included: what its server may see.
+	all     int
 	outside bool // it was overdue, and ran outside the limit
 }
 
@@ -282,7 +304,9 @@ func (a *adapter) done(t try, now time.Time) bool {
 	if a.recent > 0 && now.Sub(a.lastUsed).Seconds() > idleRounds*a.recent {
 		// What the key's last items said of how its server takes more,
 		// or is slow, is old news after a pause of its own.
-		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
+		a.step, a.grown, a.slow, a.slowing, a.queues, a.startHeld = 0, 0, false, nil, false, false
+		a.judgeFrom, a.growFrom = 0, 0
+		a.ownRefused, a.refusedFrom, a.tries = 0, 0, nil
 	}
 	a.lastUsed = now
 	if t.timed && !t.timedOut && a.usual == 0 {
@@ -294,7 +318,13 @@ func (a *adapter) done(t try, now time.Time) bool {
 	}
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
-	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.running)
+	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.refused, t.running)
+	if a.triedWith(t.all, t.refused) && a.refusedFrom > 0 {
+		// The cuts since the first refusal are undone.
+		a.limit = max(a.limit, min(a.refusedFrom, float64(a.ceiling)))
+		a.why, a.refusedFrom = LimitRefusedAnyway, 0
+		return a.inFlight() != before
+	}
 	switch {
 	case t.refused:
 		// A refusal is the server's own word that the load was too much:
@@ -305,14 +335,19 @@ func (a *adapter) done(t try, now time.Time) bool {
 			// The first refusal of a round says where the server's limit
 			// is, and pauses the key if it asks; those of items sent at
 			// the same limit say nothing more, and do not pause it again.
-			a.backedOffAt = a.limit
 			if pause > 0 {
 				a.pausedUntil = later(a.pausedUntil, now.Add(pause))
 				// Each probe past what the server takes costs such a
 				// pause: see the growth past paidAt below.
 				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
-			a.cut(round, refusedCut, LimitRefused)
+			if a.ownRefused == 0 { // else no word on the load: see refusedAnyway
+				before := a.limit
+				a.backedOffAt = before
+				if a.cut(round, refusedCut, LimitRefused) && a.refusedFrom == 0 {
+					a.refusedFrom = before
+				}
+			}
 		}
 		if pause > 0 {
 			a.paidAt = a.limit // growth past it costs pauses: slow
@@ -382,7 +417,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 			// Near where the server's queue begins: one step, then
 			// judge it, or the limit would grow past that point for as
 			// long as a window takes to say so.
-			a.judgeFrom = a.windowAfterChange()
+			a.growFrom = a.windowAfterChange()
 		}
 	}
 	return a.inFlight() != before
@@ -415,20 +450,23 @@ func (a *adapter) growsUpTo() float64 { return 1 + settleGrow*(a.cfg.Tolerance-1
 // take over settleGrow of the way to Tolerance times their usual time; past
 // settleEase of it, it takes one off the limit.
 func (a *adapter) settle(t try) bool {
-	if a.recentUnanswered || a.recentWindow < a.judgeFrom {
+	if a.recentUnanswered || a.recentWindow < max(a.judgeFrom, a.growFrom) {
 		return true
 	}
 	r, tol := a.recent/a.usual, a.cfg.Tolerance
 	switch {
 	case a.recent-a.usual <= minSlowdown || r <= a.growsUpTo():
 		return false
-	case r <= 1+settleEase*(tol-1) || !t.timed || t.outside || t.timedOut:
+	case r <= 1+settleEase*(tol-1) || !t.timed || t.outside || t.timedOut || a.limit < 3:
+		// Nor is 2 stepped down: with one other in flight an item
+		// queues behind one at most, and a usual time drawn through two
+		// loads (relearnAlone) may be below what it takes alone.
 		return true
 	}
 	a.judgeFrom = a.windowAfterChange()
 	step := math.Floor(a.limit) - 1
 	if q := a.queuedAt(); q > 0 {
-		step = min(step, max(math.Floor(q), math.Floor(a.limit*maxSlowCut)))
+		step = min(step, max(math.Floor(q), math.Floor(a.limit/2)))
 	}
 	a.limit = max(step, 1)
 	a.why = LimitEased
@@ -444,7 +482,7 @@ func (a *adapter) settle(t try) bool {
 // the window that said so was whole, and its items waited in the server's
 // queue for a second.
 func (a *adapter) slowStartHolds() bool {
-	if a.recentWindow < a.judgeFrom {
+	if a.recentWindow < a.growFrom {
 		return true
 	}
 	if a.recent-a.usual <= minSlowdown || a.recent <= a.usual*a.growsUpTo() {
@@ -456,7 +494,7 @@ func (a *adapter) slowStartHolds() bool {
 		return true
 	}
 	a.startHeld = true
-	a.judgeFrom = a.windowAfterChange()
+	a.growFrom = a.windowAfterChange()
 	return true
 }
 
@@ -569,14 +607,16 @@ func (a *adapter) slowCut() float64 {
 	if q <= 0 || a.limit <= 0 {
 		return slowCut
 	}
-	most := maxSlowCut
-	if a.slowing == nil && a.cutAt > 0 {
-		// The first cut of a slowdown halves the limit at most: whether
-		// fewer at once make the items faster is judged against what it
-		// left (see slowdown). A slow start's first cut may go further:
-		// it doubled the limit with each round, and has most likely gone
-		// on past where the server queues while its windows were judged.
-		most = 0.5
+	most := 0.5
+	if a.cutAt == 0 {
+		// A slow start's first cut may go further: it doubled the limit
+		// with each round, and has most likely gone on past where the
+		// server queues while its windows were judged. Other cuts halve
+		// it at most, so that a slowdown's cuts leave the limit at 2 or
+		// more where they halve it, for what fewer at once do to be
+		// judged (see slowdown): cut to 1, a key whose items were
+		// costlier for a while took their time at 1 for its usual one.
+		most = slowStartCut
 	}
 	return min(slowCut, max(q/a.limit, most))
 }
@@ -609,7 +649,9 @@ func (a *adapter) relearnAlone(e *slowdown) bool {
 	if a.slow = a.slowerThanUsual(); a.slow {
 		return false
 	}
-	a.slowing = nil
+	// Against a usual time drawn, not seen, where the key settles is not
+	// known either: it grows as any key does until its items are slow.
+	a.slowing, a.queues = nil, false
 	return true
 }
 
@@ -631,7 +673,9 @@ func windowAfter(n int64) int64 {
 // Times are taken in windows of windowItems items by the order they
 // started, and a window is judged once all of its items are done: the
 // recent time is the median of the last window done, and the usual time
-// the least such median. Taken in the order they end, the first items of
+// the least such median. One more than half of whose items took longer
+// than the limit may grow at is judged before that too, on a bound below
+// its median (see judgeEarly), and again once whole. Taken in the order they end, the first items of
 // a key, or of a larger limit, are the fastest of their lot, and a usual
 // time learnt from them was too low, so that answers that merely vary in
 // time looked slow against it. A median, not an average: the slow tail
@@ -643,7 +687,7 @@ func windowAfter(n int64) int64 {
 // Untimed tries (a 404 at once, a refusal) count in their window, so that
 // it is whole when its last item is done, but not in its median; a window
 // of fewer than half timed is not judged.
-func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, running int) bool {
+func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused bool, running int) bool {
 	if timed {
 		a.sinceCut++
 	}
@@ -681,10 +725,14 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 			w.over++
 		}
 	}
+	if refused {
+		w.refused++
+	}
 	if w.n++; w.n < size {
 		return a.judgeEarly(w, id, size)
 	}
 	w.id = -1 // done
+	a.refusedMore(w.refused, w.n)
 	if id < a.recentWindow || w.timed < size/2 {
 		// A window whose last item ended after a later window was whole
 		// is older news than the later one: items that turn faster (a
@@ -701,7 +749,7 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, runnin
 		// (overdueAfter) for four times the timeout.
 		return false
 	}
-	return a.judge(id, median(w.times[:w.timed]), float64(w.load)/float64(w.timed), unanswered)
+	return a.judge(id, median(w.times[:w.timed]), float64(w.load)/float64(w.timed), unanswered, false)
 }
 
 // judgeEarly judges window id, of size items, before it is whole, once
@@ -716,19 +764,32 @@ func (a *adapter) judgeEarly(w *timeWindow, id int64, size int) bool {
 	if w.early || w.over <= size/2 || w.timed < w.n || w.timeouts > 0 || id < a.recentWindow {
 		return false
 	}
-	w.early = true
 	var sorted [windowItems]float32
 	n := copy(sorted[:], w.times[:w.timed])
 	slices.Sort(sorted[:n])
-	return a.judge(id, float64(sorted[n-1-size/2]), float64(w.load)/float64(w.timed), false)
+	bound := float64(sorted[n-1-size/2])
+	if bound <= a.usual*a.growsUpTo() {
+		// over was counted against a usual time since relearnt higher.
+		return false
+	}
+	w.early = true
+	return a.judge(id, bound, float64(w.load)/float64(w.timed), false, true)
 }
 
 // judge takes recent, of window id whose items had load in flight on
 // average, as the key's recent time, and reports whether it is Tolerance
-// times the usual time (see slowed).
-func (a *adapter) judge(id int64, recent, load float64, unanswered bool) bool {
+// times the usual time (see slowed). An early judgement's recent time
+// (judgeEarly) is a bound below the window's median: it may cut the limit
+// or hold it, but neither becomes a usual time, nor the base of a
+// slowdown, nor says the items are no longer slow; the window judged
+// whole does.
+func (a *adapter) judge(id int64, recent, load float64, unanswered, early bool) bool {
 	a.recent, a.recentLoad, a.recentWindow = recent, load, id
 	a.recentUnanswered = unanswered
+	if early {
+		a.slow = a.slowerThanUsual()
+		return a.slow
+	}
 	if a.usual == 0 || a.recent < a.usual {
 		a.usual = a.recent
 	}
@@ -772,6 +833,8 @@ type timeWindow struct {
 	// at (growsUpTo), and early says it was judged on them (judgeEarly).
 	over  int
 	early bool
+	// refused counts its tries refused for overload (Task.Refused).
+	refused int
 	// load is the sum, over its timed items, of the key's items in flight
 	// at their end: what they ran under, on average.
 	load  float32

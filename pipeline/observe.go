@@ -96,12 +96,19 @@ const (
 	// (Event.Usual).
 	LimitRestored
 	// LimitEased: the key's server queues (its limit was cut for slow
-	// items), and its items took somewhat longer than usual, so its
-	// in-flight limit was stepped down by one (see Adaptive).
+	// items, or its slow start found them slower), and its items took
+	// somewhat longer than usual, so its in-flight limit was stepped down,
+	// by one or to where they would take a little longer than usual (see
+	// Adaptive).
 	LimitEased
+	// LimitRefusedAnyway: the key's tries that ran with fewest in flight
+	// were refused as often as the others, so its server refuses a share
+	// of them whatever it is sent, and its cuts for refusals were undone
+	// (see Adaptive).
+	LimitRefusedAnyway
 )
 
-var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored", LimitEased: "eased"}
+var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored", LimitEased: "eased", LimitRefusedAnyway: "refused anyway"}
 
 func (c LimitChange) String() string {
 	if int(c) < len(limitChangeNames) {

@@ -294,13 +294,14 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		t := &it.task
 		var itsOwn bool
 		wasOverdue, itsOwn = bk.landed(it.flight, now, !t.refused && !t.untimed && !t.timedOut, t.timedOut)
-		if t.refused && bk.late.overdue > 0 {
+		if t.refused && bk.late.overdue > 0 && a.ownRefused == 0 {
 			// Others let go are out: not this one, which a gateway may
-			// refuse once it gives up on it (a 504).
+			// refuse once it gives up on it (a 504). A server that
+			// refuses whatever it is sent says nothing of them by it.
 			bk.countedBy(now)
 		}
 		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
-			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, outside: wasOverdue}
+			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, all: bk.running, outside: wasOverdue}
 		// A try the run's cancel may have cut short (Fetch's are) says
 		// nothing of the key, unless it was refused: taken for an answer,
 		// it grew the limit a run reports at its end. One begun since is

@@ -808,6 +808,9 @@ func logLimit(w io.Writer, e pipeline.Event, was int) {
 		// Twice: --auto-throttle's Tolerance is the default.
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its requests took over twice their usual %v\n",
 			e.Key, n, was, threeFigures(e.Usual))
+	case e.Change == pipeline.LimitRefusedAnyway:
+		fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): it turned as many requests away with fewer at once, so its refusals are no sign of load\n",
+			e.Key, n, was)
 	case n < was && e.Change == pipeline.LimitEased:
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its requests took over 1.5 times their usual %v, and more at once would only wait in its queue\n",
 			e.Key, n, was, threeFigures(e.Usual))

@@ -257,6 +257,10 @@ func TestLimitLog(t *testing.T) {
 			limits("h:1", 11, pipeline.LimitEased, 100*time.Millisecond)},
 			"fetchpipe: h:1: up to 16 in flight\nfetchpipe: h:1: down to 12 in flight (was 16): its requests took over twice their usual 100ms\n" +
 				"fetchpipe: h:1: down to 11 in flight (was 12): its requests took over 1.5 times their usual 100ms, and more at once would only wait in its queue\n"},
+		{"refused anyway", []pipeline.Event{limits("i:1", 8, pipeline.LimitGrew, 0), limits("i:1", 5, pipeline.LimitRefused, 0),
+			limits("i:1", 8, pipeline.LimitRefusedAnyway, 0)},
+			"fetchpipe: i:1: up to 8 in flight\nfetchpipe: i:1: down to 5 in flight (was 8): it turned requests away (429, 502-504, a connection refused or reset)\n" +
+				"fetchpipe: i:1: back up to 8 in flight (was 5): it turned as many requests away with fewer at once, so its refusals are no sign of load\n"},
 		{"overdue", []pipeline.Event{{Kind: pipeline.EventOverdue, Seq: 7, Key: "f:1", Try: 1, Wait: 1000300 * time.Microsecond},
 			{Kind: pipeline.EventOverdue, Seq: 8, Key: "f:1", Try: 1, Wait: time.Second},
 			{Kind: pipeline.EventOverdue, Seq: 9, Key: "g:1", Try: 2, Wait: 4 * time.Second}},

@@ -1,0 +1,166 @@
+package pipeline
+
+import (
+	"testing"
+	"time"
+)
+
+// TestJudgeEarly drives one adapter's window of 32 (its items 17 to 48)
+// by hand: a window more than half of whose items took longer than the
+// limit may grow at is judged on the least of those, a bound below its
+// median, before its last item ends; and such a judgement neither ends a
+// slowdown nor teaches a usual time.
+func TestJudgeEarly(t *testing.T) {
+	const usual = 0.1
+	tests := []struct {
+		name      string
+		times     []float64 // of the window's first items, in seconds
+		judged    bool
+		recent    float64 // the bound judged on, if judged
+		slow      bool
+		keepsSlow bool // a slowdown under way is still remembered
+	}{
+		{"seventeen slow of 32", append([]float64{0.35}, repeatTime(0.3, 16)...), true, 0.3, true, true},
+		{"sixteen slow of 32", repeatTime(0.3, 16), false, 0, false, true},
+		{"one of seventeen fast", append([]float64{0.11}, repeatTime(0.3, 16)...), false, 0, false, true},
+		{"seventeen a little slower", repeatTime(0.13, 17), true, 0.13, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.limit, a.started, a.usual, a.recent, a.recentWindow = 32, 64, usual, usual, 1
+			a.slowing = &slowdown{from: 40, baseLimit: 32}
+			var slow bool
+			for i, took := range tt.times {
+				slow = a.slowed(int64(17+i), took, true, false, false, 8)
+			}
+			if judged := a.recentWindow == 2; judged != tt.judged || judged && (a.recent != float64(float32(tt.recent)) || slow != tt.slow) {
+				t.Errorf("judged %v, recent %v, slow %v; want %v, %v, %v", judged, a.recent, slow, tt.judged, tt.recent, tt.slow)
+			}
+			if a.usual != usual || (a.slowing != nil) != tt.keepsSlow {
+				t.Errorf("usual %v, slowdown %+v: want %v and one remembered", a.usual, a.slowing, usual)
+			}
+		})
+	}
+}
+
+func repeatTime(took float64, n int) []float64 {
+	times := make([]float64, n)
+	for i := range times {
+		times[i] = took
+	}
+	return times
+}
+
+// TestSlowCut: a cut for slow items goes to where the recent window's
+// load and time say the items would take 1.25 times their usual time,
+// by three quarters at most in a slow start and by half at most after,
+// and by a fifth where the window says no such thing.
+func TestSlowCut(t *testing.T) {
+	tests := []struct {
+		name       string
+		cutAt      int64
+		load       float64
+		recent     float64 // times the usual time
+		unanswered bool
+		want       float64
+	}{
+		{"slow", 1, 32, 2.1, false, 32 * 1.25 / 2.1 / 32},
+		{"slow at more than the limit", 1, 64, 2.1, false, slowCut},
+		{"a slow start far past the queue", 0, 32, 8, false, slowStartCut},
+		{"a slow start past it", 0, 32, 4, false, 32 * 1.25 / 4 / 32},
+		{"far past it after a cut", 1, 32, 8, false, 0.5},
+		{"timeouts", 1, 32, 8, true, slowCut},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.limit, a.cutAt, a.usual = 32, tt.cutAt, 0.1
+			a.recent, a.recentLoad, a.recentUnanswered = 0.1*tt.recent, tt.load, tt.unanswered
+			if got := a.slowCut(); got < tt.want-1e-9 || got > tt.want+1e-9 {
+				t.Errorf("slowCut() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSettleSteps: a key whose server queues grows by a step at a time
+// near where its items slow, each judged on a window sent after it; holds
+// where they take a little longer than usual; and steps down past 1.5
+// times it, to 2 at least.
+func TestSettleSteps(t *testing.T) {
+	tests := []struct {
+		name   string
+		limit  float64
+		recent float64 // times the usual time
+		want   []int   // the limit after each of 3 rounds of tries
+	}{
+		{"well below the queue", 8, 1.0, []int{9, 10, 11}},
+		{"near it: a step, then judged", 8, 1.2, []int{9, 9, 9}},
+		{"a little slower: held", 8, 1.4, []int{8, 8, 8}},
+		{"slower: a step down, then judged", 8, 1.6, []int{6, 6, 6}},
+		{"never below 2", 2, 1.9, []int{2, 2, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			now := time.Now()
+			a.limit, a.queues, a.cutAt, a.started, a.lastUsed = tt.limit, true, 1, 100, now
+			a.usual, a.recent, a.recentLoad, a.recentWindow = 0.1, 0.1*tt.recent, tt.limit, 3
+			var got []int
+			for range tt.want {
+				for range int(a.limit) + 1 { // a round, and one for the fractions
+					a.started++
+					a.done(try{round: a.started, took: 100 * time.Millisecond, timed: true, running: int(a.limit)}, now)
+				}
+				got = append(got, a.inFlight())
+			}
+			if !equalInts(got, tt.want) {
+				t.Errorf("limits %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTriedWith: a server that refuses a share of what it is sent at any
+// load is told from one that refuses what is past what it takes, by the
+// refusals of the tries that ran with fewest in flight.
+func TestTriedWith(t *testing.T) {
+	loads := []int{3, 4, 5, 6, 7, 8} // a limit's sawtooth
+	tests := []struct {
+		name    string
+		refused func(i, load int) bool
+		want    bool
+	}{
+		{"one in twenty at any load", func(i, _ int) bool { return i%20 == 19 }, true},
+		{"what is past 6 at once", func(_, load int) bool { return load > 6 }, false},
+		{"one in five past 6", func(i, load int) bool { return load > 6 && i%5 == 0 }, false},
+		{"most of it at any load", func(i, _ int) bool { return i%5 != 0 }, false},
+		{"none", func(int, int) bool { return false }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			got := false
+			for i := range 2 * refusalTries {
+				load := loads[(i/7)%len(loads)]
+				got = a.triedWith(load, tt.refused(i, load)) || got
+			}
+			if got != tt.want || got != (a.ownRefused > 0) {
+				t.Errorf("refused anyway: %v (share %v), want %v", got, a.ownRefused, tt.want)
+			}
+		})
+	}
+}

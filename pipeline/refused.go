@@ -1,0 +1,146 @@
+package pipeline
+
+import "slices"
+
+// A key's server may refuse more the more it is sent (one that takes C at
+// once refuses what finds C in flight), or refuse a share of what it is
+// sent whatever the load: a flaky backend's 503s, a rate of random 429s.
+// Cut for each refusal of the second kind, a key was held near 5 in
+// flight by a server that refused one try in twenty at any load, and took
+// 37 s for what 64 at once did in 3.4 s. The limit's own cuts and growth
+// vary how many of the key's tries are in flight; the refusals of the
+// tries that ran with fewest tell the two apart: the first kind refuses
+// none of those, the second as many as of the others.
+
+// refusalTries is how many of its last tries a key judges its refusals
+// on, once it has had one: half of them those with fewest in flight. At
+// one refusal in twenty, each half has three on average; a server that
+// refuses for the load has none in the half of fewest.
+const refusalTries = 128
+
+// A triedAt is one try of a key: how many of the key's tries were in
+// flight as it ended, and whether it was refused.
+type triedAt struct {
+	load    int32
+	refused bool
+}
+
+// A lastTries is a key's last refusalTries tries, oldest overwritten
+// first: 1 KB, for a key that has had a refusal.
+type lastTries struct {
+	at   [refusalTries]triedAt
+	next int // where the next goes
+	n    int // how many there are, up to refusalTries
+}
+
+func (l *lastTries) add(t triedAt) {
+	l.at[l.next] = t
+	l.next = (l.next + 1) % refusalTries
+	l.n = min(l.n+1, refusalTries)
+}
+
+const (
+	// asRefused is how much smaller than the share refused of the tries
+	// with most in flight that of the tries with fewest may be, and still
+	// say the server refuses as much whatever it is sent.
+	asRefused = 0.75
+	// mostlyRefused is the share of tries refused at which refusals are
+	// taken for the load's however they went: a server that takes C at
+	// once refuses more than half of what is sent past 2C.
+	mostlyRefused = 0.5
+	// moreRefused is how much larger than the share a server refuses
+	// anyway a window's must be to say it refuses for the load again:
+	// twice that and fifteen in a hundred more, which a window of 32
+	// reaches by chance less than once in ten thousand at one in twenty.
+	moreRefused = 0.15
+)
+
+// triedWith takes in a try that ended with load of the key's tries in
+// flight, refused or not, and reports whether the key's server has now
+// shown that it refuses a share of what it is sent whatever the load:
+// over the last refusalTries tries, those with fewest in flight had as
+// large a share refused as the others (and at most mostlyRefused), where
+// a server that refuses for the load refuses none with fewest. Refusals
+// then cut nothing (ownRefused), until a window has many more than that
+// share (see refusedMore).
+func (a *adapter) triedWith(load int, refused bool) bool {
+	if a.tries == nil {
+		if !refused {
+			return false // none refused yet: nothing to tell apart
+		}
+		a.tries = new(lastTries)
+	}
+	a.tries.add(triedAt{load: int32(load), refused: refused})
+	if !refused || a.ownRefused > 0 || a.tries.n < refusalTries {
+		return false
+	}
+	fewest, most, ok := splitByLoad(a.tries.at[:])
+	if !ok || fewest.refused == 0 || fewest.share() < asRefused*most.share() ||
+		fewest.refused+most.refused > int(mostlyRefused*float64(fewest.n+most.n)) {
+		return false
+	}
+	a.ownRefused = float64(fewest.refused+most.refused) / float64(fewest.n+most.n)
+	return true
+}
+
+// A count is of tries, and of those of them refused.
+type count struct{ refused, n int }
+
+func (c count) share() float64 { return float64(c.refused) / float64(max(c.n, 1)) }
+
+// splitByLoad counts tries in two parts, those with fewer in flight and
+// those with more, split at their median load (the side of the median
+// that leaves the parts nearest in size), and reports whether the smaller
+// has a quarter of them at least: a limit that stood still says nothing
+// of what fewer at once do.
+func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
+	var loads [refusalTries]int32
+	n := 0
+	for _, t := range tries {
+		loads[n] = t.load
+		n++
+	}
+	slices.Sort(loads[:n])
+	m := loads[n/2]
+	var below, at count // load < m, load == m
+	for _, t := range tries {
+		c := &below
+		switch {
+		case t.load > m:
+			continue
+		case t.load == m:
+			c = &at
+		}
+		c.n++
+		if t.refused {
+			c.refused++
+		}
+	}
+	all := count{refusedOf(tries), len(tries)}
+	upTo := count{below.refused + at.refused, below.n + at.n} // load <= m
+	fewest = below
+	if min(upTo.n, all.n-upTo.n) > min(below.n, all.n-below.n) {
+		fewest = upTo
+	}
+	most = count{all.refused - fewest.refused, all.n - fewest.n}
+	return fewest, most, 4*min(fewest.n, most.n) >= all.n
+}
+
+// refusedMore takes in a window, whole, of whose n tries refused were
+// refused: many more than a server that refuses anyway does say it
+// refuses for the load again.
+func (a *adapter) refusedMore(refused, n int) {
+	if a.ownRefused > 0 && float64(refused)/float64(n) > 2*a.ownRefused+moreRefused {
+		a.ownRefused = 0 // cut from the next refusal on
+	}
+}
+
+func refusedOf(tries []triedAt) int {
+	n := 0
+	for _, t := range tries {
+		if t.refused {
+			n++
+		}
+	}
+	return n
+}
