@@ -15,10 +15,7 @@ import (
 //
 //   - A key starts at Start in flight and doubles its limit with each
 //     round of items that go well (a slow start), so that a short list
-//     does not pay for caution. It holds the limit once a window of items
-//     says they take a little longer than usual (below), until a window
-//     sent after that says whether they still do: if so, the key's server
-//     queues, and its limit settles from there.
+//     does not pay for caution.
 //
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
@@ -154,9 +151,6 @@ const (
 	// window's load and time say the server queues (see slowCut).
 	refusedCut = 0.7
 	slowCut    = 0.8
-	// slowStartCut is the least a slow start's first cut for slow items
-	// leaves of the limit (see slowCut).
-	slowStartCut = 0.25
 
 	// plateau is how many rounds the limit takes to grow by one near
 	// where the server last refused.
@@ -190,9 +184,12 @@ type adapter struct {
 	ceiling int
 
 	recent, usual float64 // latency in seconds (see slowed)
-	early         float64 // the longest timed try before usual is known
-	recentWindow  int64   // the window recent is the median of
-	recentLoad    float64 // the key's items in flight as that window's ended, on average
+	// prevRecent and prevLoad are recent and recentLoad of the window
+	// judged before (see loadExplains).
+	prevRecent, prevLoad float64
+	early                float64 // the longest timed try before usual is known
+	recentWindow         int64   // the window recent is the median of
+	recentLoad           float64 // the key's items in flight as that window's ended, on average
 	// recentUnanswered: half or more of that window's items had no answer
 	// in their time (Task.TimedOut), and its median is a bound.
 	recentUnanswered bool
@@ -220,19 +217,16 @@ type adapter struct {
 	// slowing is what the key remembers of its cuts for slow items since
 	// they began; nil while its items are not slow.
 	slowing *slowdown
-	// queues: a cut for slow items stood (see slowdown), or a slow start
-	// found its items slower (see slowStartHolds), so the key's server
-	// queues what it is sent, and its limit moves a step at a time toward
-	// where its items take a little longer than usual (see settle).
+	// queues: the key's server queues what it is sent, as a second cut
+	// for slow items in a row, or one that more at once explain, says
+	// (see slowdown), and its limit moves a step at a time toward where
+	// its items take a little longer than usual (see settle).
 	queues bool
 	// judgeFrom is the first window of items sent after the last cut or
 	// step down, on which the next is judged; growFrom the first after a
-	// step up or a hold that is to be judged before the limit grows on.
-	// A hold changes nothing that was sent: it does not hold back a cut.
+	// step up near where the server queues, to be judged before the
+	// limit grows on. A step up does not hold back a cut.
 	judgeFrom, growFrom int64
-	// startHeld: a slow start holds its limit, for a window that said its
-	// items take longer than usual (see slowStartHolds).
-	startHeld bool
 	// ownRefused is the share of its tries the key's server refuses
 	// whatever it is sent, once its tries showed it (see triedWith):
 	// refusals then cut nothing, until a window has many more; tries are
@@ -304,7 +298,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 	if a.recent > 0 && now.Sub(a.lastUsed).Seconds() > idleRounds*a.recent {
 		// What the key's last items said of how its server takes more,
 		// or is slow, is old news after a pause of its own.
-		a.step, a.grown, a.slow, a.slowing, a.queues, a.startHeld = 0, 0, false, nil, false, false
+		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
 		a.judgeFrom, a.growFrom = 0, 0
 		a.ownRefused, a.refusedFrom, a.tries = 0, 0, nil
 	}
@@ -377,9 +371,6 @@ func (a *adapter) done(t try, now time.Time) bool {
 		a.why = LimitGrew
 		switch {
 		case a.cutAt == 0 && !a.queues: // slow start: never cut yet
-			if a.slowStartHolds() {
-				break
-			}
 			a.limit++ // one more for each that went well: doubles a round
 		case a.pauseCost > 0 && a.limit >= a.paidAt:
 			// Past where a refusal that cost a pause left it, probe so
@@ -473,31 +464,6 @@ func (a *adapter) settle(t try) bool {
 	return true
 }
 
-// slowStartHolds holds a slow start's limit once a window says its items
-// take over settleGrow of the way to Tolerance times their usual time,
-// until a window of items sent after that says whether they still do: if
-// they do, the server queues, and the limit settles from there (a.queues);
-// if not, that was the items' own spread, and the slow start goes on.
-// Doubling on, a key went on to 64 against a server of 8 workers before
-// the window that said so was whole, and its items waited in the server's
-// queue for a second.
-func (a *adapter) slowStartHolds() bool {
-	if a.recentWindow < a.growFrom {
-		return true
-	}
-	if a.recent-a.usual <= minSlowdown || a.recent <= a.usual*a.growsUpTo() {
-		a.startHeld = false
-		return false
-	}
-	if a.startHeld {
-		a.queues = true
-		return true
-	}
-	a.startHeld = true
-	a.growFrom = a.windowAfterChange()
-	return true
-}
-
 // windowAfterChange returns the first window that says what a change of
 // the limit now did: the first whose items all started after as many
 // again as the limit allows, so that those in flight at the change, and
@@ -583,11 +549,23 @@ func (a *adapter) slowdown(round int64) {
 			return
 		}
 	}
-	before := a.limit
+	if a.slowing != nil && a.limit <= 2 {
+		// Not cut to 1 before what fewer at once did is judged: at 1
+		// the items' time is taken for their usual one, however slow,
+		// and a key whose items were costlier for a while stayed there.
+		return
+	}
+	before, explained := a.limit, a.loadExplains()
 	if !a.cut(round, a.slowCut(), LimitSlowed) {
 		return
 	}
-	a.queues = true
+	// A second cut of a slowdown, judged on items sent after the first,
+	// says the items are still slow with fewer at once: not a pause of
+	// the server's, such as its collector's, which one window shows. Nor
+	// is a slowdown that more at once explain. (A slow start's hold on
+	// windows that merely varied took a server whose answers took 10ms to
+	// 500ms for one that queues, and stepped it down to 1.)
+	a.queues = a.queues || a.slowing != nil || explained
 	a.backedOffAt = before
 	after := a.judgeFrom
 	switch e := a.slowing; {
@@ -607,18 +585,35 @@ func (a *adapter) slowCut() float64 {
 	if q <= 0 || a.limit <= 0 {
 		return slowCut
 	}
+	if a.slowing == nil && !a.loadExplains() {
+		// The first cut of a slowdown is by a fifth, unless the load
+		// says why: one window slower may be the items' own spread or a
+		// pause of the server's (its collector's), that fewer at once do
+		// nothing for; cut by three quarters for a pause of 300ms a
+		// second, a key took 2.6 times as long.
+		return slowCut
+	}
+	// Halved at most, so that a slowdown's cuts leave room for what fewer
+	// at once do to be judged (see slowdown); but a first that the load
+	// explains may go to a quarter.
 	most := 0.5
-	if a.cutAt == 0 {
-		// A slow start's first cut may go further: it doubled the limit
-		// with each round, and has most likely gone on past where the
-		// server queues while its windows were judged. Other cuts halve
-		// it at most, so that a slowdown's cuts leave the limit at 2 or
-		// more where they halve it, for what fewer at once do to be
-		// judged (see slowdown): cut to 1, a key whose items were
-		// costlier for a while took their time at 1 for its usual one.
-		most = slowStartCut
+	if a.slowing == nil {
+		most = 0.25
 	}
 	return min(slowCut, max(q/a.limit, most))
+}
+
+// loadExplains reports whether the recent window is slower than the one
+// judged before it by no more than its load grew, by a quarter or more:
+// the key sent more, and each waited for those ahead of it, as when a
+// slow start goes on past a server's workers. A pause of the server's, or
+// a costlier endpoint, slows a window as loaded as the one before.
+func (a *adapter) loadExplains() bool {
+	if a.prevRecent <= 0 || a.prevLoad <= 0 || a.recent <= a.prevRecent {
+		return false
+	}
+	grew := a.recentLoad / a.prevLoad
+	return grew >= 1.25 && a.recent/a.prevRecent <= 1.25*grew
 }
 
 // queuedAt returns the load at which the key's items would take a little
@@ -784,6 +779,9 @@ func (a *adapter) judgeEarly(w *timeWindow, id int64, size int) bool {
 // slowdown, nor says the items are no longer slow; the window judged
 // whole does.
 func (a *adapter) judge(id int64, recent, load float64, unanswered, early bool) bool {
+	if id > a.recentWindow && !a.recentUnanswered {
+		a.prevRecent, a.prevLoad = a.recent, a.recentLoad
+	}
 	a.recent, a.recentLoad, a.recentWindow = recent, load, id
 	a.recentUnanswered = unanswered
 	if early {
@@ -817,12 +815,15 @@ func (a *adapter) slowerThanUsual() bool {
 // key first grows is caught early, against what its first items took;
 // then windowItems, whose medians vary less.
 func windowOf(start int64) (id int64, size int) {
-	const first, small = 2, windowItems / 4
-	if start <= first*small {
+	const small = windowItems / 4
+	if start <= firstWhole*small {
 		return (start - 1) / small, small
 	}
-	return first + (start-1-first*small)/windowItems, windowItems
+	return firstWhole + (start-1-firstWhole*small)/windowItems, windowItems
 }
+
+// firstWhole is the first window of windowItems items (see windowOf).
+const firstWhole = 2
 
 // A timeWindow gathers the times of the items of one window (windowOf).
 type timeWindow struct {

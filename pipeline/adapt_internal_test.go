@@ -52,30 +52,32 @@ func repeatTime(took float64, n int) []float64 {
 	return times
 }
 
-// TestSlowCut: a cut for slow items goes to where the recent window's
-// load and time say the items would take 1.25 times their usual time,
-// by three quarters at most in a slow start and by half at most after,
-// and by a fifth where the window says no such thing.
+// TestSlowCut: the first cut of a slowdown is by a fifth; the next ones go
+// to where the recent window's load and time say the items would take
+// 1.25 times their usual time, by half at most, and by a fifth where the
+// window says no such thing.
 func TestSlowCut(t *testing.T) {
 	tests := []struct {
 		name       string
-		cutAt      int64
+		slowing    bool // a slowdown is under way: not its first cut
 		load       float64
 		recent     float64 // times the usual time
 		unanswered bool
 		want       float64
 	}{
-		{"slow", 1, 32, 2.1, false, 32 * 1.25 / 2.1 / 32},
-		{"slow at more than the limit", 1, 64, 2.1, false, slowCut},
-		{"a slow start far past the queue", 0, 32, 8, false, slowStartCut},
-		{"a slow start past it", 0, 32, 4, false, 32 * 1.25 / 4 / 32},
-		{"far past it after a cut", 1, 32, 8, false, 0.5},
-		{"timeouts", 1, 32, 8, true, slowCut},
+		{"the first", false, 32, 8, false, slowCut},
+		{"slow", true, 32, 2.1, false, 32 * 1.25 / 2.1 / 32},
+		{"far past the queue", true, 32, 8, false, 0.5},
+		{"slow at more than the limit", true, 64, 2.1, false, slowCut},
+		{"timeouts", true, 32, 8, true, slowCut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
-			a.limit, a.cutAt, a.usual = 32, tt.cutAt, 0.1
+			a.limit, a.cutAt, a.usual = 32, 1, 0.1
+			if tt.slowing {
+				a.slowing = &slowdown{from: 40, baseLimit: 32}
+			}
 			a.recent, a.recentLoad, a.recentUnanswered = 0.1*tt.recent, tt.load, tt.unanswered
 			if got := a.slowCut(); got < tt.want-1e-9 || got > tt.want+1e-9 {
 				t.Errorf("slowCut() = %v, want %v", got, tt.want)

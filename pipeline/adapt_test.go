@@ -287,14 +287,15 @@ func TestAdaptiveBacksOffOnRisingLatency(t *testing.T) {
 // time and grown back until it was twice again, it stood between 13 and
 // 17: a median of 300ms.)
 //
-// Where the workers take items first come first served, every answer
-// 100ms, some items past 8 in flight wait a whole turn and some none, so
-// that a window's median is either the usual time or twice it, and says
-// nothing until half of them wait. Judged only once whole, the slow
-// start's windows had the key at 64 before one said so, and the key spent
-// the run between 8 and 16: a median of 200ms. A window more than half of
-// whose items are slow is judged on them, and a slow start holds where a
-// window says its items slowed.
+// Where the workers take items first come first served (answers of 50ms
+// to 150ms), judged only once whole, the slow start's windows had the key
+// at 64 before one said so, and their items waited in the queue for
+// 800ms. A window more than half of whose items are slow is judged on
+// them, and a slow start holds where a window says its items slowed.
+// (With every answer 100ms, some items past 8 in flight wait a whole turn
+// and some none, so that a window's median is either the usual time or
+// twice it, and says nothing until half of them wait: the key ends near
+// 100ms or 200ms, by a hair.)
 func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 	const workers, alone, items = 8, 100 * time.Millisecond, 800
 	for _, tt := range []struct {
@@ -309,6 +310,7 @@ func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 				s := newLoadServer(capacityOf(0), fixed(alone))
 				if tt.fifo {
 					s.workers = make(chan struct{}, workers)
+					s.latency = randomLatency(4, func(r *rand.Rand) time.Duration { return alone/2 + time.Duration(r.Int64N(int64(alone))) })
 				} else {
 					s.latency = func(n int) time.Duration { return time.Duration(float64(alone) * max(1, float64(n)/workers)) }
 				}
@@ -426,20 +428,46 @@ func TestAdaptivePausesOnARefusalsPause(t *testing.T) {
 	})
 }
 
-// TestAdaptiveIgnoresSpread: answers that vary in time on their own, from
-// 50ms to 250ms whatever the load, are no reason to cut: the key grows to
-// what the stage allows.
+// TestAdaptiveIgnoresSpread: answers that vary in time on their own,
+// from 50ms to 250ms whatever the load, or that a server holds for 300ms
+// once a second (its collector's pause), are no reason to cut for good:
+// the key grows to what the stage allows, and takes about the time 64 at
+// once do. (A first cut to a quarter for a pause: 2.6 times as long.)
 func TestAdaptiveIgnoresSpread(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		spread := randomLatency(1, func(r *rand.Rand) time.Duration {
-			return 50*time.Millisecond + time.Duration(r.Int64N(int64(200*time.Millisecond)))
+	uniform := func(seed uint64, lo, hi time.Duration) func(int) time.Duration {
+		return randomLatency(seed, func(r *rand.Rand) time.Duration { return lo + time.Duration(r.Int64N(int64(hi-lo))) })
+	}
+	for _, tt := range []struct {
+		name    string
+		latency func(begin time.Time) func(int) time.Duration
+		mean    time.Duration
+		least   int // the limit at the end, at least: a pause each second cuts it by a fifth
+	}{
+		{"50ms to 250ms", func(time.Time) func(int) time.Duration { return uniform(1, 50*time.Millisecond, 250*time.Millisecond) }, 150 * time.Millisecond, 48},
+		{"a pause of 300ms a second", func(begin time.Time) func(int) time.Duration {
+			return func(int) time.Duration {
+				const pause, every = 300 * time.Millisecond, time.Second
+				if in := time.Since(begin) % every; in < pause {
+					return pause - in + 50*time.Millisecond
+				}
+				return 50 * time.Millisecond
+			}
+		}, 80 * time.Millisecond, 32},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newLoadServer(capacityOf(0), nil)
+				s.latency = tt.latency(s.begin)
+				limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+				took, best := time.Since(s.begin), 3000*tt.mean/64
+				ls := limits["a"]
+				t.Logf("took %v (%v at 64 in flight); limits %v", took, best, ls)
+				if last := ls[len(ls)-1]; last < tt.least || took > best*3/2 {
+					t.Errorf("the limit ended at %d of 64, and 3,000 items took %v, against %v at 64 in flight: cut for the answers' own spread (all: %v)", last, took, best, ls)
+				}
+			})
 		})
-		s := newLoadServer(capacityOf(0), spread)
-		limits := runAdaptive(t, s, repeat("a", 3000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
-		if last := limits["a"][len(limits["a"])-1]; last < 48 {
-			t.Errorf("the limit ended at %d of 64, cut for the answers' own spread (all: %v)", last, limits["a"])
-		}
-	})
+	}
 }
 
 // TestAdaptiveIgnoresASlowTail: one answer in twenty taking twenty times

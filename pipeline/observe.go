@@ -96,7 +96,7 @@ const (
 	// (Event.Usual).
 	LimitRestored
 	// LimitEased: the key's server queues (its limit was cut for slow
-	// items, or its slow start found them slower), and its items took
+	// items, twice in a row or as more at once explain), and its items took
 	// somewhat longer than usual, so its in-flight limit was stepped down,
 	// by one or to where they would take a little longer than usual (see
 	// Adaptive).
