@@ -31,15 +31,16 @@ import (
 //     twice that share refused and fifteen in a hundred more.
 //
 //   - Items that take Tolerance times the key's usual time cut the limit
-//     to 80%, or lower, to where the load and time of their window say
-//     they would take a little longer than usual: a server that slows
-//     down under load is queueing, answering each item in the time of
-//     those ahead of it, and more at once only lengthen its queue. The
-//     first cut of a slowdown halves the limit at most (but that of a
-//     slow start, which doubled it each round), the next ones take three
-//     quarters at most, each is judged on a window of items sent after
-//     the one before, and the limit does not grow while they are slow.
-//     Times are judged as medians of windows of
+//     to 80%, and the limit does not grow while they are slow: a server
+//     that slows down under load is queueing, and more at once only
+//     lengthen its queue. One slow window may also be the items' own
+//     spread, or a pause of the server's: the first cut of a slowdown goes
+//     further only where the window before was faster by about as much as
+//     it had fewer in flight (see loadExplains), to where the load and time
+//     of the window say the items would take a little longer than usual,
+//     a quarter of the limit at least; the next ones, each judged on a
+//     window of items sent after the one before, go there too, halving it
+//     at most, and never to 1. Times are judged as medians of windows of
 //     items in the order they started (see slowed), so that neither the
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
@@ -53,13 +54,16 @@ import (
 //     did make the items faster, the time the items would take alone,
 //     drawn through the two, becomes the usual one if it grew that much.
 //
-//   - Once a cut for slow items stands, the key's limit settles where its
-//     items take a little longer than usual: it grows only while they take
-//     up to a quarter of the way from their usual time to Tolerance times
-//     it (1.25 times it, at the default Tolerance of 2), holds beyond, and
-//     past half the way (1.5 times) steps down (LimitEased) by one, or to
-//     where their window says they would take 1.25 times it, each step
-//     judged on a window of items sent after the last. A server with a
+//   - Once the key's server is shown to queue (a second cut of a slowdown
+//     in a row, or one the load explains), the key's limit settles where
+//     its items take a little longer than usual: it grows only while they
+//     take up to a quarter of the way from their usual time to Tolerance
+//     times it (1.25 times it, at the default Tolerance of 2), a step at a
+//     time judged on a window sent after it once they take over an eighth
+//     of the way, holds beyond, and past half the way (1.5 times) steps
+//     down (LimitEased) by one, or to where their window says they would
+//     take 1.25 times it, to 2 at least, each step judged on a window of
+//     items sent after the last. A server with a
 //     fixed pool of workers answers as many a second however many wait in
 //     its queue: just past its pool, the key has all of its throughput at
 //     little more than the usual time. Where each more at once slows every
@@ -416,8 +420,8 @@ func (a *adapter) done(t try, now time.Time) bool {
 
 // The bands of settle, as shares of the way from a key's usual time to
 // Tolerance times it: with the default Tolerance of 2, items up to 1.25
-// times their usual time may grow the limit, and items over 1.5 times it
-// step it down.
+// times their usual time may grow the limit (a step at a time, each
+// judged, past 1.125 times it), and items over 1.5 times it step it down.
 const (
 	settleNear = 0.125
 	settleGrow = 0.25
@@ -439,7 +443,8 @@ func (a *adapter) growsUpTo() float64 { return 1 + settleGrow*(a.cfg.Tolerance-1
 // whether it held the limit back from growing: while the last step is not
 // judged on a window of items sent after it, and while the recent items
 // take over settleGrow of the way to Tolerance times their usual time; past
-// settleEase of it, it takes one off the limit.
+// settleEase of it, it steps the limit down, by one or to queuedAt, but
+// not below 2.
 func (a *adapter) settle(t try) bool {
 	if a.recentUnanswered || a.recentWindow < max(a.judgeFrom, a.growFrom) {
 		return true
@@ -578,8 +583,9 @@ func (a *adapter) slowdown(round int64) {
 
 // slowCut is what a cut for slow items leaves of the limit: slowCut, or
 // less, to where the key's items would take a little longer than usual
-// (queuedAt), but maxSlowCut at least: a slow start that went on to 64
-// against a server of 8 workers comes down in a cut or two, not ten.
+// (queuedAt), where the load explains the slowdown or the slowdown has
+// been cut already: a slow start that went on to 64 against a server of 8
+// workers comes down in a cut or two, not ten.
 func (a *adapter) slowCut() float64 {
 	q := a.queuedAt()
 	if q <= 0 || a.limit <= 0 {
