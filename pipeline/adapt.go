@@ -237,9 +237,13 @@ type adapter struct {
 	// its last tries, once it has had a refusal.
 	ownRefused float64
 	tries      *lastTries
-	// refusedFrom is the limit before the first cut for refusals since
-	// the key's refusals were last judged, to undo them (0: none).
+	// refusedFrom is the limit before the first of the cuts for refusals
+	// in a row, to undo them (see triedWith); 0 once anything else moved
+	// the limit, or it grew back.
 	refusedFrom float64
+	// pausedAt is where the items started when a refusal of a server
+	// that refuses anyway last paused the key: once per round.
+	pausedAt int64
 	// pauseCost is the longest pause a refusal asked for, and paidAt
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
@@ -318,12 +322,22 @@ func (a *adapter) done(t try, now time.Time) bool {
 	// median is of the timed ones.
 	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.refused, t.running)
 	if a.triedWith(t.all, t.refused) && a.refusedFrom > 0 {
-		// The cuts since the first refusal are undone.
+		// The refusals' cuts in a row are undone. (What this refusal
+		// would have paused or cut, it does not: the server refuses
+		// anyway.)
 		a.limit = max(a.limit, min(a.refusedFrom, float64(a.ceiling)))
 		a.why, a.refusedFrom = LimitRefusedAnyway, 0
 		return a.inFlight() != before
 	}
 	switch {
+	case t.refused && a.ownRefused > 0:
+		// The server refuses a share whatever it is sent (see
+		// triedWith): no word on the load, nor on slow items before it;
+		// a pause it asks for is taken once per round.
+		if pause > 0 && round > a.pausedAt {
+			a.pausedUntil = later(a.pausedUntil, now.Add(pause))
+			a.pausedAt = a.started
+		}
 	case t.refused:
 		// A refusal is the server's own word that the load was too much:
 		// cuts for slow items before it are not to be undone (see
@@ -339,12 +353,10 @@ func (a *adapter) done(t try, now time.Time) bool {
 				// pause: see the growth past paidAt below.
 				a.pauseCost = max(a.pauseCost, pause.Seconds())
 			}
-			if a.ownRefused == 0 { // else no word on the load: see refusedAnyway
-				before := a.limit
-				a.backedOffAt = before
-				if a.cut(round, refusedCut, LimitRefused) && a.refusedFrom == 0 {
-					a.refusedFrom = before
-				}
+			before := a.limit
+			a.backedOffAt = before
+			if a.cut(round, refusedCut, LimitRefused) && a.refusedFrom == 0 {
+				a.refusedFrom = before
 			}
 		}
 		if pause > 0 {
@@ -408,6 +420,9 @@ func (a *adapter) done(t try, now time.Time) bool {
 			a.step, a.grown = 0, 0
 		}
 		a.limit = min(a.limit, float64(a.ceiling))
+		if a.refusedFrom > 0 && a.limit >= a.refusedFrom {
+			a.refusedFrom = 0 // grown back: nothing of those cuts to undo
+		}
 		if a.queues && a.inFlight() > before && a.recent > a.usual*(1+settleNear*(a.cfg.Tolerance-1)) {
 			// Near where the server's queue begins: one step, then
 			// judge it, or the limit would grow past that point for as
@@ -464,8 +479,8 @@ func (a *adapter) settle(t try) bool {
 	if q := a.queuedAt(); q > 0 {
 		step = min(step, max(math.Floor(q), math.Floor(a.limit/2)))
 	}
-	a.limit = max(step, 1)
-	a.why = LimitEased
+	a.limit = max(step, 2)
+	a.why, a.refusedFrom = LimitEased, 0
 	return true
 }
 
@@ -484,6 +499,9 @@ func (a *adapter) cut(round int64, factor float64, why LimitChange) bool {
 		return false
 	}
 	a.why = why
+	if why != LimitRefused {
+		a.refusedFrom = 0 // not refusals' cuts in a row any more
+	}
 	a.cutAt, a.sinceCut = a.started, 0
 	a.step, a.grown = 0, 0
 	a.judgeFrom = a.windowAfterChange()
@@ -560,9 +578,12 @@ func (a *adapter) slowdown(round int64) {
 		// and a key whose items were costlier for a while stayed there.
 		return
 	}
-	before, explained := a.limit, a.loadExplains()
+	before, explained, judging := a.limit, a.loadExplains(), a.slowing != nil
 	if !a.cut(round, a.slowCut(), LimitSlowed) {
 		return
+	}
+	if judging {
+		a.limit = max(a.limit, 2) // halved from 3, not to 1 either
 	}
 	// A second cut of a slowdown, judged on items sent after the first,
 	// says the items are still slow with fewer at once: not a pause of

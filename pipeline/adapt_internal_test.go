@@ -102,6 +102,7 @@ func TestSettleSteps(t *testing.T) {
 		{"a little slower: held", 8, 1.4, []int{8, 8, 8}},
 		{"slower: a step down, then judged", 8, 1.6, []int{6, 6, 6}},
 		{"never below 2", 2, 1.9, []int{2, 2, 2}},
+		{"from 3, to 2", 3, 1.9, []int{2, 2, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,6 +163,41 @@ func TestTriedWith(t *testing.T) {
 			}
 			if got != tt.want || got != (a.ownRefused > 0) {
 				t.Errorf("refused anyway: %v (share %v), want %v", got, a.ownRefused, tt.want)
+			}
+		})
+	}
+}
+
+// TestSlowdownQueues: a cut for slow items takes the key's server for one
+// that queues (settle) only where the load explains the slowdown, or it
+// is the second cut of a slowdown: one slow window alone may be the
+// items' own spread, or a pause of the server's.
+func TestSlowdownQueues(t *testing.T) {
+	tests := []struct {
+		name       string
+		prevRecent float64 // times the usual time, of the window before
+		prevLoad   float64
+		second     bool // a slowdown is under way
+		want       bool
+		wantLimit  int
+	}{
+		{"one slow window", 1, 32, false, false, 25},
+		{"more at once, as much slower", 1, 8, false, true, 10},
+		{"more at once, far slower", 0.5, 30, false, false, 25},
+		{"the second cut", 1, 32, true, true, 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.limit, a.cutAt, a.started, a.usual = 32, 1, 100, 0.1
+			a.recent, a.recentLoad = 0.4, 32
+			a.prevRecent, a.prevLoad = 0.1*tt.prevRecent, tt.prevLoad
+			if tt.second {
+				a.slowing = &slowdown{from: 40, baseLimit: 32}
+			}
+			a.slowdown(a.started)
+			if a.queues != tt.want || a.inFlight() != tt.wantLimit {
+				t.Errorf("queues %v at %d; want %v at %d", a.queues, a.inFlight(), tt.want, tt.wantLimit)
 			}
 		})
 	}

@@ -291,7 +291,7 @@ func TestAdaptiveBacksOffOnRisingLatency(t *testing.T) {
 // to 150ms), judged only once whole, the slow start's windows had the key
 // at 64 before one said so, and their items waited in the queue for
 // 800ms. A window more than half of whose items are slow is judged on
-// them, and a slow start holds where a window says its items slowed.
+// them, and the cut it makes goes as far as the load explains.
 // (With every answer 100ms, some items past 8 in flight wait a whole turn
 // and some none, so that a window's median is either the usual time or
 // twice it, and says nothing until half of them wait: the key ends near
@@ -334,22 +334,55 @@ func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 // not held where a server that refuses past what it takes would be: cut
 // for each refusal, the key stood near 5 in flight and took ten times
 // what 64 at once take. Its refusals, as many of the attempts sent with
-// fewest in flight as of the others, say nothing of the load.
+// fewest in flight as of the others, say nothing of the load: the cuts
+// they made are undone, and the key's slow items are judged as if there
+// were none (each refusal forgot the slowdown, and a costlier endpoint
+// cut the key to 1 for good: 40 s). Should the server start refusing for
+// the load too, refusals cut again.
 func TestAdaptiveTakesNoFlakyServerForAFullOne(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := newLoadServer(capacityOf(0), fixed(100*time.Millisecond))
-		r := rand.New(rand.NewPCG(1, 2))
-		s.flaky = func() bool { return r.IntN(20) == 0 } // called with s.mu held
-		limits := runAdaptive(t, s, repeat("a", 2000), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
-		took := time.Since(s.begin)
+	for _, tt := range []struct {
+		name     string
+		items    int
+		costlier bool // its answers take four times as long after 1,000
+		capacity int  // past 1,000 answers, it takes this many at once (0: no limit)
+		best     time.Duration
+		within   float64 // times best, at most: the first refusals cut before they are judged
+	}{
 		// 2,000 answers and about 105 refusals, retried after 100ms, at
 		// 64 in flight.
-		best := 2105 * 100 * time.Millisecond / 64
-		t.Logf("took %v (%v at 64 in flight), %d of %d refused; limits %v, changes %v", took, best, s.refused, s.attempts, limits["a"], s.changes["a"])
-		if took > 3*best || slices.Max(limits["a"]) < 64 {
-			t.Errorf("took %v, over three times the %v of 64 in flight, or never at 64 (limits %v)", took, best, limits["a"])
-		}
-	})
+		{"flaky", 2000, false, 0, 2105 * 100 * time.Millisecond / 64, 3},
+		// 1,000 × 50ms and 4,000 × 200ms at 64 in flight, and the
+		// refusals'.
+		{"flaky and costlier", 5000, true, 0, 1050*50*time.Millisecond/64 + 4200*200*time.Millisecond/64, 1.5},
+		// 1,000 at 64 in flight, 1,000 at 8.
+		{"flaky, then full at 8", 2000, false, 8, 1050*100*time.Millisecond/64 + 1050*100*time.Millisecond/8, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newLoadServer(func(_ string, answered int) int {
+					if answered < 1000 {
+						return 0
+					}
+					return tt.capacity
+				}, fixed(100*time.Millisecond))
+				if tt.costlier {
+					s.latency = s.costlierAfter("a", 1000)
+				}
+				r := rand.New(rand.NewPCG(1, 2))
+				s.flaky = func() bool { return r.IntN(20) == 0 } // called with s.mu held
+				limits := runAdaptive(t, s, repeat("a", tt.items), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+				took, ls := time.Since(s.begin), limits["a"]
+				undone := slices.Index(s.changes["a"], pipeline.LimitRefusedAnyway)
+				t.Logf("took %v (%v at the best), %d of %d refused; limits %v, changes %v", took, tt.best, s.refused, s.attempts, ls, s.changes["a"])
+				if took > time.Duration(tt.within*float64(tt.best)) || undone < 0 || ls[undone] <= ls[undone-1] {
+					t.Errorf("took %v, over %v times the %v at the best, or no cut undone (limits %v, changes %v)", took, tt.within, tt.best, ls, s.changes["a"])
+				}
+				if tt.capacity > 0 && (ls[len(ls)-1] > 2*tt.capacity || s.peak["a"] > 64) {
+					t.Errorf("the limit ended at %d against a server that takes %d: its refusals for the load cut nothing", ls[len(ls)-1], tt.capacity)
+				}
+			})
+		})
+	}
 }
 
 // TestAdaptiveGrowsBackAfterARecovery: a server that took 4 at once and

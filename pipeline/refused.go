@@ -131,7 +131,10 @@ func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
 // refuses for the load again.
 func (a *adapter) refusedMore(refused, n int) {
 	if a.ownRefused > 0 && float64(refused)/float64(n) > 2*a.ownRefused+moreRefused {
-		a.ownRefused = 0 // cut from the next refusal on
+		// Cut from the next refusal on, and judged afresh: the last
+		// tries were all sent past what the server takes, with fewest as
+		// with most, and would say it refuses anyway again.
+		a.ownRefused, a.tries = 0, nil
 	}
 }
 
