@@ -156,6 +156,7 @@ func TestTriedWith(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.started = 100
 			got := false
 			for i := range 2 * refusalTries {
 				load := loads[(i/7)%len(loads)]
@@ -200,5 +201,19 @@ func TestSlowdownQueues(t *testing.T) {
 				t.Errorf("queues %v at %d; want %v at %d", a.queues, a.inFlight(), tt.want, tt.wantLimit)
 			}
 		})
+	}
+}
+
+// TestTriedWithFewItems: a key of a few items keeps none of its tries,
+// refused or not: a list of a million hosts, one URL each, would keep a
+// kilobyte for each host the budget remembers.
+func TestTriedWithFewItems(t *testing.T) {
+	a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+	a.started = 3
+	for range 3 {
+		a.triedWith(1, true)
+	}
+	if a.tries != nil {
+		t.Errorf("a key of 3 items keeps its tries")
 	}
 }

@@ -65,8 +65,11 @@ const (
 // share (see refusedMore).
 func (a *adapter) triedWith(load int, refused bool) bool {
 	if a.tries == nil {
-		if !refused {
-			return false // none refused yet: nothing to tell apart
+		if !refused || a.started < refusalTries/4 {
+			// None refused yet, nothing to tell apart; or a key of a few
+			// items, as most of a list of a million hosts are, which the
+			// budget remembers for a minute: 1 KB each would add up.
+			return false
 		}
 		a.tries = new(lastTries)
 	}
