@@ -423,7 +423,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		if a.refusedFrom > 0 && a.limit >= a.refusedFrom {
 			a.refusedFrom = 0 // grown back: nothing of those cuts to undo
 		}
-		if a.queues && a.inFlight() > before && a.recent > a.usual*(1+settleNear*(a.cfg.Tolerance-1)) {
+		if a.queues && a.inFlight() > before && a.recent > a.usual*a.band(settleNear) {
 			// Near where the server's queue begins: one step, then
 			// judge it, or the limit would grow past that point for as
 			// long as a window takes to say so.
@@ -443,9 +443,13 @@ const (
 	settleEase = 0.5
 )
 
+// band is how many times their usual time a key's items take at share of
+// the way from it to Tolerance times it.
+func (a *adapter) band(share float64) float64 { return 1 + share*(a.cfg.Tolerance-1) }
+
 // growsUpTo is how many times their usual time a key's items may take and
 // still let a key whose server queues grow (see settle).
-func (a *adapter) growsUpTo() float64 { return 1 + settleGrow*(a.cfg.Tolerance-1) }
+func (a *adapter) growsUpTo() float64 { return a.band(settleGrow) }
 
 // settle steps the limit of a key whose server queues (a.queues) toward
 // where its items take a little longer than their usual time: a server
@@ -464,11 +468,11 @@ func (a *adapter) settle(t try) bool {
 	if a.recentUnanswered || a.recentWindow < max(a.judgeFrom, a.growFrom) {
 		return true
 	}
-	r, tol := a.recent/a.usual, a.cfg.Tolerance
+	r := a.recent / a.usual
 	switch {
 	case a.recent-a.usual <= minSlowdown || r <= a.growsUpTo():
 		return false
-	case r <= 1+settleEase*(tol-1) || !t.timed || t.outside || t.timedOut || a.limit < 3:
+	case r <= a.band(settleEase) || !t.timed || t.outside || t.timedOut || a.limit < 3:
 		// Nor is 2 stepped down: with one other in flight an item
 		// queues behind one at most, and a usual time drawn through two
 		// loads (relearnAlone) may be below what it takes alone.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,10 +21,10 @@ func TestJudgeEarly(t *testing.T) {
 		slow      bool
 		keepsSlow bool // a slowdown under way is still remembered
 	}{
-		{"seventeen slow of 32", append([]float64{0.35}, repeatTime(0.3, 16)...), true, 0.3, true, true},
-		{"sixteen slow of 32", repeatTime(0.3, 16), false, 0, false, true},
-		{"one of seventeen fast", append([]float64{0.11}, repeatTime(0.3, 16)...), false, 0, false, true},
-		{"seventeen a little slower", repeatTime(0.13, 17), true, 0.13, false, true},
+		{"seventeen slow of 32", append([]float64{0.35}, slices.Repeat([]float64{0.3}, 16)...), true, 0.3, true, true},
+		{"sixteen slow of 32", slices.Repeat([]float64{0.3}, 16), false, 0, false, true},
+		{"one of seventeen fast", append([]float64{0.11}, slices.Repeat([]float64{0.3}, 16)...), false, 0, false, true},
+		{"seventeen a little slower", slices.Repeat([]float64{0.13}, 17), true, 0.13, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,14 +43,6 @@ func TestJudgeEarly(t *testing.T) {
 			}
 		})
 	}
-}
-
-func repeatTime(took float64, n int) []float64 {
-	times := make([]float64, n)
-	for i := range times {
-		times[i] = took
-	}
-	return times
 }
 
 // TestSlowCut: the first cut of a slowdown is by a fifth; the next ones go
@@ -118,23 +111,11 @@ func TestSettleSteps(t *testing.T) {
 				}
 				got = append(got, a.inFlight())
 			}
-			if !equalInts(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("limits %v, want %v", got, tt.want)
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTriedWith: a server that refuses a share of what it is sent at any

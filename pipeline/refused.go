@@ -78,7 +78,7 @@ func (a *adapter) triedWith(load int, refused bool) bool {
 		return false
 	}
 	fewest, most, ok := splitByLoad(a.tries.at[:])
-	if !ok || fewest.refused == 0 || fewest.share() < asRefused*most.share() ||
+	if !ok || fewest.share() < asRefused*most.share() ||
 		fewest.refused+most.refused > int(mostlyRefused*float64(fewest.n+most.n)) {
 		return false
 	}
@@ -98,19 +98,17 @@ func (c count) share() float64 { return float64(c.refused) / float64(max(c.n, 1)
 // of what fewer at once do.
 func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
 	var loads [refusalTries]int32
-	n := 0
-	for _, t := range tries {
-		loads[n] = t.load
-		n++
+	for i, t := range tries {
+		loads[i] = t.load
 	}
-	slices.Sort(loads[:n])
-	m := loads[n/2]
-	var below, at count // load < m, load == m
+	slices.Sort(loads[:len(tries)])
+	m := loads[len(tries)/2]
+	var below, at, above count // load < m, == m, > m
 	for _, t := range tries {
-		c := &below
+		c := &above
 		switch {
-		case t.load > m:
-			continue
+		case t.load < m:
+			c = &below
 		case t.load == m:
 			c = &at
 		}
@@ -119,7 +117,7 @@ func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
 			c.refused++
 		}
 	}
-	all := count{refusedOf(tries), len(tries)}
+	all := count{below.refused + at.refused + above.refused, len(tries)}
 	upTo := count{below.refused + at.refused, below.n + at.n} // load <= m
 	fewest = below
 	if min(upTo.n, all.n-upTo.n) > min(below.n, all.n-below.n) {
@@ -139,14 +137,4 @@ func (a *adapter) refusedMore(refused, n int) {
 		// with most, and would say it refuses anyway again.
 		a.ownRefused, a.tries = 0, nil
 	}
-}
-
-func refusedOf(tries []triedAt) int {
-	n := 0
-	for _, t := range tries {
-		if t.refused {
-			n++
-		}
-	}
-	return n
 }

@@ -812,6 +812,7 @@ func logLimit(w io.Writer, e pipeline.Event, was int) {
 		fmt.Fprintf(w, "fetchpipe: %s: back up to %d in flight (was %d): it turned as many requests away with fewer at once, so its refusals are no sign of load\n",
 			e.Key, n, was)
 	case n < was && e.Change == pipeline.LimitEased:
+		// 1.5 times: half the way to the default Tolerance's twice.
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its requests took over 1.5 times their usual %v, and more at once would only wait in its queue\n",
 			e.Key, n, was, threeFigures(e.Usual))
 	case n < was && e.Change == pipeline.LimitRefused:
