@@ -110,6 +110,11 @@ func serveFake(ctx context.Context, addr string, cfg fakeapi.Config, e env) erro
 		return err
 	}
 	fmt.Fprintf(e.stderr, "fetchpipe serve-fake: listening on %s (try %s/r/golang.json); interrupt to stop\n", srv.URL(), srv.URL())
+	if load := loadSaid(cfg); load != "" {
+		// What the flags make of it, so that a run against it can be
+		// read for what it is.
+		fmt.Fprintf(e.stderr, "fetchpipe serve-fake: under load, %s\n", load)
+	}
 	<-ctx.Done()
 	srv.Close()
 	s := srv.Handler().Stats()
@@ -119,4 +124,23 @@ func serveFake(ctx context.Context, addr string, cfg fakeapi.Config, e env) erro
 	}
 	fmt.Fprintln(e.stderr)
 	return nil
+}
+
+// loadSaid says what cfg's load flags make the server do, or "".
+func loadSaid(cfg fakeapi.Config) string {
+	var said []string
+	if cfg.Workers > 0 {
+		said = append(said, fmt.Sprintf("it works on %d at once and queues the rest", cfg.Workers))
+	}
+	if cfg.LoadLatency > 0 {
+		said = append(said, fmt.Sprintf("a request that finds k others in flight takes its latency × (1 + k/%d)", cfg.LoadLatency))
+	}
+	if cfg.Capacity > 0 {
+		retry := "no Retry-After"
+		if cfg.CapacityRetryAfter != "" {
+			retry = "Retry-After: " + cfg.CapacityRetryAfter
+		}
+		said = append(said, fmt.Sprintf("it answers 429 at once (%s) to a request that finds %d in flight", retry, cfg.Capacity))
+	}
+	return strings.Join(said, "; ")
 }

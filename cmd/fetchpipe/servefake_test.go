@@ -22,14 +22,18 @@ func TestServeFakeLoadFlags(t *testing.T) {
 		retryAfter  string        // its Retry-After
 		minElapsed  time.Duration // how long it must have taken, at least
 		wantSummary string
+		wantLoad    string // what its first lines say of the load flags
 	}{
 		{"capacity with retry-after", []string{"--capacity", "1", "--capacity-retry-after", "1"},
-			"/r/golang.json", 429, "1", 0, "at most 1 at once, refused 1 over capacity\n"},
+			"/r/golang.json", 429, "1", 0, "at most 1 at once, refused 1 over capacity\n",
+			"under load, it answers 429 at once (Retry-After: 1) to a request that finds 1 in flight\n"},
 		{"capacity without retry-after", []string{"--capacity", "1"},
-			"/r/golang.json", 429, "", 0, "at most 1 at once, refused 1 over capacity\n"},
+			"/r/golang.json", 429, "", 0, "at most 1 at once, refused 1 over capacity\n",
+			"under load, it answers 429 at once (no Retry-After) to a request that finds 1 in flight\n"},
 		// One other in flight and --load-latency 1 double the latency.
 		{"load-latency", []string{"--load-latency", "1"},
-			"/r/golang.json?latency=100ms", 200, "", 200 * time.Millisecond, "at most 2 at once\n"},
+			"/r/golang.json?latency=100ms", 200, "", 200 * time.Millisecond, "at most 2 at once\n",
+			"under load, a request that finds k others in flight takes its latency × (1 + k/1)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +88,9 @@ func TestServeFakeLoadFlags(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tt.wantSummary) {
 				t.Errorf("stderr lacks %q:\n%s", tt.wantSummary, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.wantLoad) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantLoad, stderr.String())
 			}
 		})
 	}
