@@ -27,8 +27,10 @@ import (
 //     in flight were refused as often as the others (three quarters as
 //     often at least, and half of all at most), the cuts since the first
 //     refusal are undone (LimitRefusedAnyway), and refusals cut nothing,
-//     nor hold back tries let go, until a window of items has more than
-//     twice that share refused and fifteen in a hundred more.
+//     nor hold back tries let go, until a window of items has fifteen in
+//     a hundred more refused than that share: then the undo is undone,
+//     and the key's refusals are the load's for as long as it is
+//     remembered (a server whose capacity others share, or dropped).
 //
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, and the limit does not grow while they are slow: a server
@@ -237,6 +239,12 @@ type adapter struct {
 	// its last tries, once it has had a refusal.
 	ownRefused float64
 	tries      *lastTries
+	// undoneFrom is the limit an undo of refusals' cuts raised (0: none
+	// since the last judging); refusesForLoad: a window after such an
+	// undo had many more refused, so the key's refusals are the load's
+	// for as long as it is remembered (see refusedMore).
+	undoneFrom     float64
+	refusesForLoad bool
 	// refusedFrom is the limit before the first of the cuts for refusals
 	// in a row, to undo them (see triedWith); 0 once anything else moved
 	// the limit, or it grew back.
@@ -308,7 +316,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		// or is slow, is old news after a pause of its own.
 		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
 		a.judgeFrom, a.growFrom = 0, 0
-		a.ownRefused, a.refusedFrom, a.tries = 0, 0, nil
+		a.ownRefused, a.refusedFrom, a.tries, a.undoneFrom, a.refusesForLoad = 0, 0, nil, 0, false
 	}
 	a.lastUsed = now
 	if t.timed && !t.timedOut && a.usual == 0 {
@@ -325,6 +333,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		// The refusals' cuts in a row are undone. (What this refusal
 		// would have paused or cut, it does not: the server refuses
 		// anyway.)
+		a.undoneFrom = a.limit
 		a.limit = max(a.limit, min(a.refusedFrom, float64(a.ceiling)))
 		a.why, a.refusedFrom = LimitRefusedAnyway, 0
 		return a.inFlight() != before

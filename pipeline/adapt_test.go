@@ -377,6 +377,9 @@ func TestAdaptiveTakesNoFlakyServerForAFullOne(t *testing.T) {
 				if took > time.Duration(tt.within*float64(tt.best)) || undone < 0 || ls[undone] <= ls[undone-1] {
 					t.Errorf("took %v, over %v times the %v at the best, or no cut undone (limits %v, changes %v)", took, tt.within, tt.best, ls, s.changes["a"])
 				}
+				if n := countOf(s.changes["a"], pipeline.LimitRefusedAnyway); tt.capacity > 0 && n > 1 {
+					t.Errorf("%d cuts undone against a server that takes %d at once: once it refused many more, its refusals are the load's", n, tt.capacity)
+				}
 				if tt.capacity > 0 && (ls[len(ls)-1] > 2*tt.capacity || s.peak["a"] > 64) {
 					t.Errorf("the limit ended at %d against a server that takes %d: its refusals for the load cut nothing", ls[len(ls)-1], tt.capacity)
 				}
@@ -1238,4 +1241,14 @@ func TestAdaptiveProbesNoIdleKey(t *testing.T) {
 			t.Errorf("%d in flight half a second after the burst, want the one hung and the limit of 2", burst)
 		}
 	})
+}
+
+func countOf[T comparable](s []T, v T) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }

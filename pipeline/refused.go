@@ -49,9 +49,9 @@ const (
 	// once refuses more than half of what is sent past 2C.
 	mostlyRefused = 0.5
 	// moreRefused is how much larger than the share a server refuses
-	// anyway a window's must be to say it refuses for the load again:
-	// twice that and fifteen in a hundred more, which a window of 32
-	// reaches by chance less than once in ten thousand at one in twenty.
+	// anyway a window's must be to say it refuses for the load after
+	// all: fifteen in a hundred more, which a window of 32 reaches by
+	// chance about once in two hundred at one in twenty.
 	moreRefused = 0.15
 )
 
@@ -64,6 +64,9 @@ const (
 // then cut nothing (ownRefused), until a window has many more than that
 // share (see refusedMore).
 func (a *adapter) triedWith(load int, refused bool) bool {
+	if a.refusesForLoad {
+		return false
+	}
 	if a.tries == nil {
 		if !refused || a.started < refusalTries/4 {
 			// None refused yet, nothing to tell apart; or a key of a few
@@ -129,12 +132,19 @@ func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
 
 // refusedMore takes in a window, whole, of whose n tries refused were
 // refused: many more than a server that refuses anyway does say it
-// refuses for the load again.
+// refuses for the load after all, as a server whose capacity others
+// share, or whose capacity dropped, does. The undo is undone, and the
+// key's refusals are taken for the load's from then on, while it is
+// remembered: judged again, such a server was taken for one that refuses
+// anyway two to four times a run, each time with a burst of refusals
+// (three to five times as many as without the judging).
 func (a *adapter) refusedMore(refused, n int) {
-	if a.ownRefused > 0 && float64(refused)/float64(n) > 2*a.ownRefused+moreRefused {
-		// Cut from the next refusal on, and judged afresh: the last
-		// tries were all sent past what the server takes, with fewest as
-		// with most, and would say it refuses anyway again.
-		a.ownRefused, a.tries = 0, nil
+	if a.ownRefused > 0 && float64(refused)/float64(n) > a.ownRefused+moreRefused {
+		a.ownRefused, a.tries, a.refusesForLoad = 0, nil, true
+		if a.undoneFrom > 0 {
+			a.limit = min(a.limit, a.undoneFrom)
+			a.why = LimitRefused
+		}
+		a.undoneFrom = 0
 	}
 }
