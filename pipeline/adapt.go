@@ -15,7 +15,11 @@ import (
 //
 //   - A key starts at Start in flight and doubles its limit with each
 //     round of items that go well (a slow start), so that a short list
-//     does not pay for caution.
+//     does not pay for caution. It holds while its last window of items
+//     took a little longer than usual (1.25 times it, at the default
+//     Tolerance of 2) by about as much as more were in flight than in the
+//     window before (see loadExplains), as TCP's HyStart leaves its slow
+//     start on a rise in delay: the key sent more, and they waited.
 //
 //   - An item refused for overload (Task.Refused) cuts the key's limit
 //     to 70%, once per round: items already in flight when it was cut were
@@ -58,14 +62,16 @@ import (
 //
 //   - Once the key's server is shown to queue (a second cut of a slowdown
 //     in a row, or one the load explains), the key's limit settles where
-//     its items take a little longer than usual: it grows only while they
-//     take up to a quarter of the way from their usual time to Tolerance
-//     times it (1.25 times it, at the default Tolerance of 2), a step at a
-//     time judged on a window sent after it once they take over an eighth
-//     of the way, holds beyond, and past half the way (1.5 times) steps
-//     down (LimitEased) by one, or to where their window says they would
-//     take 1.25 times it, to 2 at least, each step judged on a window of
-//     items sent after the last. A server with a
+//     its items take a little longer than usual: it grows toward where
+//     the last window says they would take a quarter of the way from their
+//     usual time to Tolerance times it (1.25 times it), by the window's
+//     load and time (a server that queues answers as many a second
+//     however many wait: Little's law), a quarter more than the window
+//     had in flight at most and one more at least; holds where they take
+//     longer; and past half the way (1.5 times) steps down (LimitEased)
+//     by one, or to where their window says they would take 1.25 times
+//     it, to 2 at least, each step judged on a window of items sent after
+//     the last. A server with a
 //     fixed pool of workers answers as many a second however many wait in
 //     its queue: just past its pool, the key has all of its throughput at
 //     little more than the usual time. Where each more at once slows every
@@ -195,7 +201,7 @@ type adapter struct {
 	prevRecent, prevLoad float64
 	early                float64 // the longest timed try before usual is known
 	recentWindow         int64   // the window recent is the median of
-	recentLoad           float64 // the key's items in flight as that window's ended, on average
+	recentLoad           float64 // the key's items in flight over that window's items' lives, on average
 	// recentUnanswered: half or more of that window's items had no answer
 	// in their time (Task.TimedOut), and its median is a bound.
 	recentUnanswered bool
@@ -225,14 +231,13 @@ type adapter struct {
 	slowing *slowdown
 	// queues: the key's server queues what it is sent, as a second cut
 	// for slow items in a row, or one that more at once explain, says
-	// (see slowdown), and its limit moves a step at a time toward where
-	// its items take a little longer than usual (see settle).
+	// (see slowdown), and its limit moves toward where its items take a
+	// little longer than usual (see settle).
 	queues bool
 	// judgeFrom is the first window of items sent after the last cut or
-	// step down, on which the next is judged; growFrom the first after a
-	// step up near where the server queues, to be judged before the
-	// limit grows on. A step up does not hold back a cut.
-	judgeFrom, growFrom int64
+	// step down, on which the next is judged. A step up does not hold
+	// back a cut.
+	judgeFrom int64
 	// ownRefused is the share of its tries the key's server refuses
 	// whatever it is sent, once its tries showed it (see triedWith):
 	// refusals then cut nothing, until a window has many more; tries are
@@ -256,6 +261,12 @@ type adapter struct {
 	// where the last such refusal left the limit: growth past it is slow
 	// (see done).
 	pauseCost, paidAt float64
+
+	// flown is the integral over time of the key's items in flight, all
+	// of them, in item-seconds, up to flownAt: an item's load is what it
+	// grew by over the item's life, over its time (see fly).
+	flown   float64
+	flownAt time.Time
 
 	// pausedUntil is when a pause a refusal asked for ends.
 	pausedUntil time.Time
@@ -281,10 +292,34 @@ func newAdapter(cfg *Adaptive, ceiling int) *adapter {
 // inFlight is the key's limit now.
 func (a *adapter) inFlight() int { return max(int(a.limit), 1) }
 
-// start numbers an item that starts.
-func (a *adapter) start() int64 {
+// start numbers an item that starts at now, with aloft of the key's
+// items in flight before it.
+func (a *adapter) start(now time.Time, aloft int) int64 {
+	a.fly(now, aloft)
 	a.started++
 	return a.started
+}
+
+// fly adds to flown the time since flownAt, at aloft in flight: called as
+// each item of the key starts and ends, before the count changes.
+func (a *adapter) fly(now time.Time, aloft int) {
+	if !a.flownAt.IsZero() {
+		a.flown += float64(aloft) * now.Sub(a.flownAt).Seconds()
+	}
+	a.flownAt = now
+}
+
+// loadSince returns how many of the key's items were in flight on average
+// since flown was at, over took seconds, or at if that is no time:
+// Little's law, the server's throughput over the time an item took, wants
+// the load over the item's life, not at its end, which in a slow start is
+// twice what the item ran under.
+func (a *adapter) loadSince(flownAt float64, took time.Duration, now time.Time, aloft int) float64 {
+	a.fly(now, aloft)
+	if took <= 0 {
+		return float64(aloft)
+	}
+	return (a.flown - flownAt) / took.Seconds()
 }
 
 // A try is what an adapter hears of one try of an item.
@@ -300,6 +335,9 @@ type try struct {
 	// running is the key's items in flight within its limit at the try's
 	// end, the try itself included unless outside.
 	running int
+	// load is the key's items in flight on average over the try's life,
+	// those let go outside the limit included (see loadSince).
+	load float64
 	// all is the key's items in flight at the try's end, those let go
 	// outside the limit included: what its server may see.
 	all     int
@@ -315,7 +353,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		// What the key's last items said of how its server takes more,
 		// or is slow, is old news after a pause of its own.
 		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
-		a.judgeFrom, a.growFrom = 0, 0
+		a.judgeFrom = 0
 		a.ownRefused, a.refusedFrom, a.tries, a.undoneFrom, a.refusesForLoad = 0, 0, nil, 0, false
 	}
 	a.lastUsed = now
@@ -328,7 +366,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 	}
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
-	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.refused, t.running)
+	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.refused, t.load)
 	if a.triedWith(t.all, t.refused) && a.refusedFrom > 0 {
 		// The refusals' cuts in a row are undone. (What this refusal
 		// would have paused or cut, it does not: the server refuses
@@ -389,7 +427,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		// (overdue) says nothing of it: a server slow at every request
 		// would grow twice as fast, for its first tries let go. Nor does
 		// a timeout, though the item's own: it went nowhere.
-		if float64(t.running) < a.limit/2 || a.slow || t.outside || t.timedOut {
+		if float64(t.running) < a.limit/2 || a.slow || t.outside || t.timedOut || a.slowStartHeld() {
 			a.step, a.grown = 0, 0
 			break
 		}
@@ -432,22 +470,28 @@ func (a *adapter) done(t try, now time.Time) bool {
 		if a.refusedFrom > 0 && a.limit >= a.refusedFrom {
 			a.refusedFrom = 0 // grown back: nothing of those cuts to undo
 		}
-		if a.queues && a.inFlight() > before && a.recent > a.usual*a.band(settleNear) {
-			// Near where the server's queue begins: one step, then
-			// judge it, or the limit would grow past that point for as
-			// long as a window takes to say so.
-			a.growFrom = a.windowAfterChange()
-		}
 	}
 	return a.inFlight() != before
 }
 
+// slowStartHeld reports whether a key in its slow start holds its limit:
+// its last window judged took longer than the limit may grow at, by about
+// as much as more were in flight than in the one before (loadExplains).
+// The key sent more, and they waited: doubling on while the window is
+// judged whole, a slow start went on to 54 against 8 workers, and the
+// items sent meanwhile waited five times their usual time. Only a hold,
+// no cut and no word that the server queues: windows of answers that
+// merely vary in time (10 to 500ms) differ as much, and the slow start
+// goes on once a window is faster.
+func (a *adapter) slowStartHeld() bool {
+	return a.cutAt == 0 && !a.queues && a.usual > 0 && a.recent > a.usual*a.growsUpTo() && a.loadExplains()
+}
+
 // The bands of settle, as shares of the way from a key's usual time to
-// Tolerance times it: with the default Tolerance of 2, items up to 1.25
-// times their usual time may grow the limit (a step at a time, each
-// judged, past 1.125 times it), and items over 1.5 times it step it down.
+// Tolerance times it: with the default Tolerance of 2, the limit grows
+// toward where items would take 1.25 times their usual time, and items
+// over 1.5 times it step it down.
 const (
-	settleNear = 0.125
 	settleGrow = 0.25
 	settleEase = 0.5
 )
@@ -468,39 +512,52 @@ func (a *adapter) growsUpTo() float64 { return a.band(settleGrow) }
 // its usual time. Halving on each slowdown, as TCP does, would leave the
 // key below that point half the time, and growing until the next one
 // would queue its items for twice their time the other half. It reports
-// whether it held the limit back from growing: while the last step is not
-// judged on a window of items sent after it, and while the recent items
-// take over settleGrow of the way to Tolerance times their usual time; past
-// settleEase of it, it steps the limit down, by one or to queuedAt, but
-// not below 2.
+// whether it held the limit back from growing: while the last step down
+// is not judged on a window of items sent after it, and once the limit
+// is where the recent window says items would take settleGrow of the way
+// to Tolerance times their usual time (queuedAt). That bound moves with
+// each window, a quarter past its load at most: growing by one a round
+// until a window says the limit is past it, a key went from 9 to 13 in
+// the four rounds a window of 9 in flight takes, and its items waited
+// for three windows more. Past settleEase of the way, it steps the
+// limit down, by one or to queuedAt, but not below 2.
 func (a *adapter) settle(t try) bool {
-	if a.recentUnanswered || a.recentWindow < max(a.judgeFrom, a.growFrom) {
+	if a.recentUnanswered || a.recentWindow < a.judgeFrom {
 		return true
 	}
-	r := a.recent / a.usual
+	slower := a.recent-a.usual > minSlowdown
 	switch {
-	case a.recent-a.usual <= minSlowdown || r <= a.growsUpTo():
-		return false
-	case r <= a.band(settleEase) || !t.timed || t.outside || t.timedOut || a.limit < 3:
+	case !slower || a.recent <= a.usual*a.growsUpTo():
+		// One more in flight than the window had, at least: a limit of
+		// 2.5 would never have a third.
+		upTo := a.recentLoad * a.growsUpTo()
+		if slower {
+			upTo = a.queuedAt()
+		}
+		return a.limit >= max(upTo, a.recentLoad+1)
+	case a.recent <= a.usual*a.band(settleEase) || !t.timed || t.outside || t.timedOut || a.limit < 3:
 		// Nor is 2 stepped down: with one other in flight an item
 		// queues behind one at most, and a usual time drawn through two
 		// loads (relearnAlone) may be below what it takes alone.
 		return true
 	}
-	a.judgeFrom = a.windowAfterChange()
 	step := math.Floor(a.limit) - 1
 	if q := a.queuedAt(); q > 0 {
 		step = min(step, max(math.Floor(q), math.Floor(a.limit/2)))
 	}
 	a.limit = max(step, 2)
+	a.judgeFrom = a.windowAfterChange()
 	a.why, a.refusedFrom = LimitEased, 0
 	return true
 }
 
 // windowAfterChange returns the first window that says what a change of
 // the limit now did: the first whose items all started after as many
-// again as the limit allows, so that those in flight at the change, and
-// what a server queued of them, are done.
+// again as the limit now allows. Once those have started, those in flight
+// at the change, and what a server queued of them, are about done: each
+// started with fewer than the limit in flight. (As many again as the
+// limit before a cut waited a window more: a cut from 35 to 13 was judged
+// 54 items after the items took 13's time.)
 func (a *adapter) windowAfterChange() int64 {
 	return windowAfter(a.started + int64(a.inFlight()))
 }
@@ -517,8 +574,8 @@ func (a *adapter) cut(round int64, factor float64, why LimitChange) bool {
 	}
 	a.cutAt, a.sinceCut = a.started, 0
 	a.step, a.grown = 0, 0
-	a.judgeFrom = a.windowAfterChange()
 	a.limit = max(math.Floor(a.limit*factor), 1)
+	a.judgeFrom = a.windowAfterChange()
 	return true
 }
 
@@ -702,8 +759,9 @@ func windowAfter(n int64) int64 {
 
 // slowed takes in a try of the item numbered start as it started: the
 // time it took, whether that time is a measure of the key (timed), and
-// how many of the key's items were in flight at its end. It reports
-// whether the key's recent items take Tolerance times their usual time.
+// how many of the key's items were in flight over its life, on average.
+// It reports whether the key's recent items take Tolerance times their
+// usual time.
 //
 // Times are taken in windows of windowItems items by the order they
 // started, and a window is judged once all of its items are done: the
@@ -722,7 +780,7 @@ func windowAfter(n int64) int64 {
 // Untimed tries (a 404 at once, a refusal) count in their window, so that
 // it is whole when its last item is done, but not in its median; a window
 // of fewer than half timed is not judged.
-func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused bool, running int) bool {
+func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused bool, load float64) bool {
 	if timed {
 		a.sinceCut++
 	}
@@ -751,7 +809,7 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused boo
 	}
 	if timed {
 		w.times[w.timed] = float32(took)
-		w.load += float32(running)
+		w.load += float32(load)
 		w.timed++
 		if timedOut {
 			w.timeouts++
@@ -877,7 +935,7 @@ type timeWindow struct {
 	// refused counts its tries refused for overload (Task.Refused).
 	refused int
 	// load is the sum, over its timed items, of the key's items in flight
-	// at their end: what they ran under, on average.
+	// on average over each one's life (try.load): what they ran under.
 	load  float32
 	times [windowItems]float32 // seconds, of its timed items
 }

@@ -79,10 +79,10 @@ func TestSlowCut(t *testing.T) {
 	}
 }
 
-// TestSettleSteps: a key whose server queues grows by a step at a time
-// near where its items slow, each judged on a window sent after it; holds
-// where they take a little longer than usual; and steps down past 1.5
-// times it, to 2 at least.
+// TestSettleSteps: a key whose server queues grows toward where its
+// window says its items would take 1.25 times their usual time, and one
+// more than the window had at least; holds where they take a little
+// longer than usual; and steps down past 1.5 times it, to 2 at least.
 func TestSettleSteps(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -90,8 +90,8 @@ func TestSettleSteps(t *testing.T) {
 		recent float64 // times the usual time
 		want   []int   // the limit after each of 3 rounds of tries
 	}{
-		{"well below the queue", 8, 1.0, []int{9, 10, 11}},
-		{"near it: a step, then judged", 8, 1.2, []int{9, 9, 9}},
+		{"well below the queue: a quarter more", 8, 1.0, []int{9, 10, 10}},
+		{"near it: one more", 8, 1.2, []int{9, 9, 9}},
 		{"a little slower: held", 8, 1.4, []int{8, 8, 8}},
 		{"slower: a step down, then judged", 8, 1.6, []int{6, 6, 6}},
 		{"never below 2", 2, 1.9, []int{2, 2, 2}},
@@ -196,5 +196,80 @@ func TestTriedWithFewItems(t *testing.T) {
 	}
 	if a.tries != nil {
 		t.Errorf("a key of 3 items keeps its tries")
+	}
+}
+
+// TestLoadSince: an item's load is the key's items in flight over its
+// life, on average, whatever starts and ends while it runs: not the count
+// at its end, which in a slow start is twice what it ran under.
+func TestLoadSince(t *testing.T) {
+	a := newAdapter(&Adaptive{}, 64)
+	at := func(s float64) time.Time { return time.Unix(0, 0).Add(time.Duration(s * float64(time.Second))) }
+	a.start(at(0), 0) // A starts alone
+	flownA := a.flown
+	a.start(at(1), 1) // B beside it from 1s
+	flownB := a.flown
+	a.start(at(1.5), 2) // C, for a second
+	if got := a.loadSince(flownA, 2*time.Second, at(2), 3); got != 1.75 {
+		// 1 for a second, 2 for half of one, 3 for the other half.
+		t.Errorf("A's load %v, want 1.75", got)
+	}
+	a.fly(at(2.5), 2) // C ends
+	if got := a.loadSince(flownB, 2*time.Second, at(3), 1); got != 2 {
+		// 2 from 1s to 1.5s, 3 to 2s, 2 to 2.5s, 1 to 3s.
+		t.Errorf("B's load %v, want 2", got)
+	}
+	if got := a.loadSince(a.flown, 0, at(3), 4); got != 4 {
+		t.Errorf("an item of no time: load %v, want those in flight, 4", got)
+	}
+}
+
+// TestSlowStartHeld: a slow start holds its limit while its last window
+// took over 1.25 times the usual time by about as much as it had more in
+// flight than the one before; a window as slow at the same load (an
+// answer's own spread, a pause of the server's), or one once the key was
+// cut, does not hold it.
+func TestSlowStartHeld(t *testing.T) {
+	tests := []struct {
+		name             string
+		prevLoad, load   float64
+		prevTime, recent float64 // times the usual time
+		cut              bool
+		want             bool
+	}{
+		{"twice as many, half as slow again", 10, 20, 1, 1.5, false, true},
+		{"twice as many, as slow", 10, 20, 1, 1.1, false, false},
+		{"as many, slower", 10, 10.5, 1, 1.5, false, false},
+		{"twice as many, five times as slow", 10, 20, 1, 5, false, false},
+		{"cut once", 10, 20, 1, 1.5, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.limit, a.started, a.usual = 30, 60, 0.1
+			a.prevRecent, a.prevLoad, a.recent, a.recentLoad = 0.1*tt.prevTime, tt.prevLoad, 0.1*tt.recent, tt.load
+			if tt.cut {
+				a.cutAt = 40
+			}
+			if got := a.slowStartHeld(); got != tt.want {
+				t.Fatalf("slowStartHeld() = %v, want %v", got, tt.want)
+			}
+			a.done(try{round: 60, took: 100 * time.Millisecond, timed: true, running: 30, load: 30}, time.Now())
+			if grew := a.limit > 30; grew == tt.want {
+				t.Errorf("limit %v after an item that went well, held %v", a.limit, tt.want)
+			}
+		})
+	}
+}
+
+// TestCutJudgedAfter: a cut is judged on the first window whose items all
+// started after as many again as the new limit, not the old: cut from 35
+// to 13 at the 85th item, the 98th and on find what 13 at once do.
+func TestCutJudgedAfter(t *testing.T) {
+	a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+	a.limit, a.started = 35, 85
+	a.cut(80, 13.0/35, LimitSlowed)
+	if want := windowAfter(85 + 13); a.inFlight() != 13 || a.judgeFrom != want {
+		t.Errorf("limit %d judged from window %d, want 13 from %d", a.inFlight(), a.judgeFrom, want)
 	}
 }

@@ -291,19 +291,21 @@ func TestAdaptiveBacksOffOnRisingLatency(t *testing.T) {
 // to 150ms), judged only once whole, the slow start's windows had the key
 // at 64 before one said so, and their items waited in the queue for
 // 800ms. A window more than half of whose items are slow is judged on
-// them, and the cut it makes goes as far as the load explains.
-// (With every answer 100ms, some items past 8 in flight wait a whole turn
-// and some none, so that a window's median is either the usual time or
-// twice it, and says nothing until half of them wait: the key ends near
-// 100ms or 200ms, by a hair.)
+// them, and the cut it makes goes as far as the load explains. Judged
+// by the load at their end, not over their lives, the slow start's items
+// seemed to have had twice as many in flight as they did, and the cut
+// went half as far; and grown by one a round until a window said it was
+// past where they queue, the limit went four past it in the rounds a
+// window takes: a median of 129ms, where 116ms now.
 func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 	const workers, alone, items = 8, 100 * time.Millisecond, 800
 	for _, tt := range []struct {
-		name string
-		fifo bool
+		name   string
+		fifo   bool
+		median time.Duration // at most
 	}{
-		{"workers share their time", false},
-		{"workers take items in turn", true},
+		{"workers share their time", false, alone * 3 / 2},
+		{"workers take items in turn", true, alone * 5 / 4},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -321,8 +323,8 @@ func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 				slices.Sort(times)
 				median := times[len(times)/2]
 				t.Logf("took %v (%v at %d or more in flight), median latency %v; limits %v", took, best, workers, median, limits["a"])
-				if took > best*6/5 || median > alone*3/2 {
-					t.Errorf("took %v, median latency %v: want within 1.2 times %v and 1.5 times %v (limits %v)", took, median, best, alone, limits["a"])
+				if took > best*6/5 || median > tt.median {
+					t.Errorf("took %v, median latency %v: want within 1.2 times %v, and %v at most (limits %v)", took, median, best, tt.median, limits["a"])
 				}
 			})
 		})

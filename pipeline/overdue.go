@@ -51,6 +51,8 @@ type flight struct {
 	// beforeCancel: it began before the run was cancelled, which may cut
 	// it short.
 	beforeCancel bool
+	// flown is the key's adapter's flown as it began (see loadSince).
+	flown float64
 	// The item's stage, Seq, key and try, to report it overdue.
 	stage scheduler
 	seq   int64

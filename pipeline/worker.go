@@ -254,11 +254,12 @@ func (s *sched[In, Out]) pick() *item[In, Out] {
 			}
 		}
 		if a := k.bk.adapt; a != nil {
-			t.round = a.start()
+			t.round = a.start(now, k.bk.running-1)
 			if it.flight == nil {
 				it.flight = new(flight)
 			}
 			f := it.flight
+			f.flown = a.flown
 			f.stage, f.seq, f.try = s, t.Seq, t.Try
 			f.beforeCancel = s.p.ctx.Err() == nil
 			k.bk.takeOff(f, now)
@@ -300,8 +301,10 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 			// refuses whatever it is sent says nothing of them by it.
 			bk.countedBy(now)
 		}
-		tr := try{round: t.round, took: now.Sub(it.flight.began), timed: !t.untimed && !t.refused && !itsOwn,
-			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running, all: bk.running, outside: wasOverdue}
+		took := now.Sub(it.flight.began)
+		tr := try{round: t.round, took: took, timed: !t.untimed && !t.refused && !itsOwn,
+			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running,
+			load: a.loadSince(it.flight.flown, took, now, bk.running), all: bk.running, outside: wasOverdue}
 		// A try the run's cancel may have cut short (Fetch's are) says
 		// nothing of the key, unless it was refused: taken for an answer,
 		// it grew the limit a run reports at its end. One begun since is
