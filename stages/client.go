@@ -58,7 +58,7 @@ func newClient(s *settings) *http.Client {
 		ReadBufferSize:  readBuffer(concurrency),
 	}
 	check := checkRedirect(s.maxRedirects, s.trustRedirects)
-	if s.trace != nil {
+	if s.traces(TraceRedirect) {
 		check = traced(check, s.trace)
 	}
 	return &http.Client{Transport: t, CheckRedirect: check}

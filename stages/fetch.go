@@ -249,9 +249,9 @@ func (f *fetcher) work(_ context.Context, t *pipeline.Task[Request]) (Record, er
 	if rec.Err != nil && rec.Attempts > 0 && f.run.Err() == nil {
 		if wait, again := f.retry(req, &rec, retryAfter); again {
 			t.Retry(wait)
-			if f.trace != nil {
+			if f.traces(TraceRetry) {
 				f.trace(Trace{Event: TraceRetry, Seq: req.Seq, URL: rec.URL, Try: t.Try, Reason: rec.Err.Message,
-					Wait: wait, FromRetryAfter: retryAfter > 0 && f.retryPolicy == nil})
+					Kind: rec.Err.Kind, Status: rec.Status, Wait: wait, FromRetryAfter: retryAfter > 0 && f.retryPolicy == nil})
 			}
 		}
 	}
@@ -297,7 +297,7 @@ func (f *fetcher) attempt(ctx context.Context, rec *Record, req *Request) (retry
 		defer f.putClock(clock)
 		defer clock.stop()
 	}
-	if f.trace != nil {
+	if f.traces(TraceRedirect) {
 		actx = withTraceItem(actx, &traceItem{seq: req.Seq, url: rec.URL, try: rec.Attempts})
 	}
 	hreq, bad := f.newRequest(actx, req, rec.URL)

@@ -50,6 +50,7 @@ type settings struct {
 	trustRedirects bool
 	grace          time.Duration
 	trace          func(Trace)
+	traced         uint8 // the TraceEvents trace hears, as bits
 	tls            *tls.Config
 	// responseHeaders are lower-case patterns of the response headers
 	// to keep in records.

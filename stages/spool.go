@@ -28,7 +28,7 @@ func WithSpool(limit int64, dir string) Option {
 // spill is the spool's Spill, which tells WithTrace when it is full.
 func (s *settings) spill() pipeline.Spill[Record] {
 	sp := *s.spool
-	if s.trace != nil {
+	if s.traces(TraceSpoolFull) {
 		sp.Full = func() { s.trace(Trace{Event: TraceSpoolFull}) }
 	}
 	return sp

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,8 @@ import (
 //
 // Given to Fetch's WithObserver too (WithObserver(tally.Observe)), it
 // counts the requests in flight and the items waiting, for a progress
-// report. It is safe for concurrent use, so a progress report may read it
+// report; given to WithTrace (WithTrace(tally.Trace, TraceRetry)), what
+// the retries were for. It is safe for concurrent use, so a progress report may read it
 // (Now) while the run goes on.
 type Tally struct {
 	// Read lock-free, by a progress report. done and good change under mu
@@ -46,6 +48,7 @@ type Tally struct {
 	statuses map[int]int64
 	attempts int64
 	retries  int64
+	retried  map[string]int64 // retries by what failed (Trace)
 	bytes    int64
 	latency  *hdrhistogram.Histogram // in microseconds
 	limits   map[string]int          // each key's last in-flight limit (EventLimits), for at most maxLimits keys
@@ -68,6 +71,7 @@ func NewTally() *Tally {
 		start:    time.Now(),
 		kinds:    make(map[Kind]int64),
 		statuses: make(map[int]int64),
+		retried:  make(map[string]int64),
 		backoff:  make(map[int64]struct{}),
 		limits:   make(map[string]int),
 		unkept:   make(map[string]struct{}),
@@ -146,6 +150,23 @@ func (t *Tally) Observe(ev pipeline.Event) {
 	}
 }
 
+// Trace counts the retries Fetch traces by what failed: give it to
+// WithTrace, and the summary says what the retries were for (RetriedFor),
+// such as how many requests a server turned away with 429 before an item
+// went through, which the records' final statuses do not show.
+func (t *Tally) Trace(tr Trace) {
+	if tr.Event != TraceRetry {
+		return
+	}
+	why := string(tr.Kind)
+	if tr.Status != 0 {
+		why = strconv.Itoa(tr.Status)
+	}
+	t.mu.Lock()
+	t.retried[why]++
+	t.mu.Unlock()
+}
+
 // leaveBackoff reports whether item seq was in a backoff, which it leaves.
 func (t *Tally) leaveBackoff(seq int64) bool {
 	t.mu.Lock()
@@ -176,16 +197,21 @@ func (t *Tally) Now() Progress {
 // A Summary is what a Tally has counted. Durations are in milliseconds,
 // with the unit in the JSON key.
 type Summary struct {
-	Items     int64          `json:"items"`
-	OK        int64          `json:"ok"`
-	Failed    int64          `json:"failed"`
-	Kinds     map[Kind]int64 `json:"failed_by_kind"`
-	Statuses  map[int]int64  `json:"statuses"`
-	Attempts  int64          `json:"attempts"`
-	Retries   int64          `json:"retries"`
-	Bytes     int64          `json:"bytes"`
-	WallMS    float64        `json:"wall_ms"`
-	PerSecond float64        `json:"items_per_s"`
+	Items    int64          `json:"items"`
+	OK       int64          `json:"ok"`
+	Failed   int64          `json:"failed"`
+	Kinds    map[Kind]int64 `json:"failed_by_kind"`
+	Statuses map[int]int64  `json:"statuses"`
+	Attempts int64          `json:"attempts"`
+	Retries  int64          `json:"retries"`
+	// RetriedFor counts the retries by what failed: the HTTP status of
+	// the attempt retried ("429"), or its error kind where no response
+	// came ("timeout"); only where the Tally heard Fetch's traces
+	// (Trace).
+	RetriedFor map[string]int64 `json:"retried_for,omitempty"`
+	Bytes      int64            `json:"bytes"`
+	WallMS     float64          `json:"wall_ms"`
+	PerSecond  float64          `json:"items_per_s"`
 	// Latency of the items that were sent (Record.Elapsed): quantiles and
 	// the most.
 	P50MS float64 `json:"p50_ms"`
@@ -212,6 +238,9 @@ func (t *Tally) Summary() Summary {
 		Kinds: maps.Clone(t.kinds), Statuses: maps.Clone(t.statuses),
 		Attempts: t.attempts, Retries: t.retries, Bytes: t.bytes,
 		WallMS: ms(wall),
+	}
+	if len(t.retried) > 0 {
+		s.RetriedFor = maps.Clone(t.retried)
 	}
 	if len(t.limits) > 0 {
 		s.Limits = maps.Clone(t.limits)
@@ -242,7 +271,11 @@ func (s Summary) String() string {
 	if len(s.Statuses) > 0 {
 		fmt.Fprintf(&b, "  statuses  %s\n", byCount(s.Statuses, func(st int) string { return fmt.Sprint(st) }))
 	}
-	fmt.Fprintf(&b, "  attempts  %s (%s)\n", humanize.Comma(s.Attempts), count(s.Retries, "retry"))
+	fmt.Fprintf(&b, "  attempts  %s (%s", humanize.Comma(s.Attempts), count(s.Retries, "retry"))
+	if len(s.RetriedFor) > 0 {
+		fmt.Fprintf(&b, ": %s", byCount(s.RetriedFor, func(why string) string { return why }))
+	}
+	b.WriteString(")\n")
 	if s.MaxMS > 0 {
 		fmt.Fprintf(&b, "  latency   p50 %s  p90 %s  p99 %s  max %s\n", wallTime(s.P50MS), wallTime(s.P90MS), wallTime(s.P99MS), wallTime(s.MaxMS))
 	}

@@ -3,6 +3,7 @@ package stages_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -57,6 +58,36 @@ func TestTallyCountsWhatTheRecordsSay(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestTallyCountsRetriesByWhatFailed: given Fetch's traces, a summary
+// says what the retries were for, by status or, where no answer came, by
+// kind: how many requests a server turned away before items went through,
+// which their final statuses do not show.
+func TestTallyCountsRetriesByWhatFailed(t *testing.T) {
+	api := startAPI(t, fakeapi.Config{})
+	tally := stages.NewTally()
+	p := pipeline.New(t.Context())
+	urls := []string{
+		api.URL() + "/r/a.json?fail=2&id=a&status=429", // two 429s, then 200
+		api.URL() + "/r/b.json?fail=1&id=b",            // a 503, then 200
+		api.URL() + "/r/c.json",
+	}
+	for r, err := range pipeline.All(stages.Fetch(stages.URLs(p, urls), stages.WithTrace(tally.Trace, stages.TraceRetry), stages.WithMaxRetryWait(time.Millisecond))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tally.Add(&r)
+	}
+	s := tally.Summary()
+	if want := map[string]int64{"429": 2, "503": 1}; !maps.Equal(s.RetriedFor, want) || s.Retries != 3 {
+		t.Errorf("retried for %v (%d retries), want %v", s.RetriedFor, s.Retries, want)
+	}
+	tally.Trace(stages.Trace{Event: stages.TraceRetry, Kind: stages.KindTimeout})
+	tally.Trace(stages.Trace{Event: stages.TraceRedirect})
+	if text, want := tally.Summary().String(), "attempts  6 (3 retries: 429 2, 503 1, timeout 1)"; !strings.Contains(text, want) {
+		t.Errorf("summary text lacks %q:\n%s", want, text)
 	}
 }
 

@@ -657,32 +657,46 @@ func TestGraceLetsRequestsInFlightFinish(t *testing.T) {
 }
 
 // TestTraceTellsRetriesAndRedirects: WithTrace hears of each retry, with
-// why and the wait (and whether Retry-After set it), and of each redirect,
-// with the item's seq and URL.
+// why (the message, the kind and the status) and the wait (and whether
+// Retry-After set it), and of each redirect, with the item's seq and URL;
+// of only the events it asks for, where it names any.
 func TestTraceTellsRetriesAndRedirects(t *testing.T) {
 	api := startAPI(t, fakeapi.Config{})
-	var mu sync.Mutex
-	var got []string
-	trace := func(tr stages.Trace) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch tr.Event {
-		case stages.TraceRetry:
-			got = append(got, fmt.Sprintf("%d retry try=%d %s retry-after=%v", tr.Seq, tr.Try, tr.Reason, tr.FromRetryAfter))
-		case stages.TraceRedirect:
-			got = append(got, fmt.Sprintf("%d redirect to %s", tr.Seq, strings.TrimPrefix(tr.To, api.URL())))
-		}
-	}
-	p := pipeline.New(t.Context())
-	urls := []string{api.URL() + "/r/a.json?fail=1&id=t&retry_after=1", api.URL() + "/r/b.json?redirect=1"}
-	for _, r := range collect(t, stages.Fetch(stages.URLs(p, urls), stages.WithTrace(trace), stages.WithMaxRetryWait(time.Millisecond))) {
-		if !r.OK() {
-			t.Errorf("record %d: %v", r.Seq, r.Err)
-		}
-	}
-	slices.Sort(got)
-	want := []string{"0 retry try=1 server answered 503 Service Unavailable retry-after=true", "1 redirect to /r/b.json?redirect=0"}
-	if !slices.Equal(got, want) {
-		t.Errorf("traces %q, want %q", got, want)
+	retry := "0 retry try=1 server answered 503 Service Unavailable (http_status 503) retry-after=true"
+	redirect := "1 redirect to /r/b.json?redirect=0"
+	for _, tt := range []struct {
+		name   string
+		events []stages.TraceEvent
+		want   []string
+	}{
+		{"all", nil, []string{retry, redirect}},
+		{"retries", []stages.TraceEvent{stages.TraceRetry}, []string{retry}},
+		{"redirects", []stages.TraceEvent{stages.TraceRedirect, stages.TraceSpoolFull}, []string{redirect}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []string
+			trace := func(tr stages.Trace) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch tr.Event {
+				case stages.TraceRetry:
+					got = append(got, fmt.Sprintf("%d retry try=%d %s (%s %d) retry-after=%v", tr.Seq, tr.Try, tr.Reason, tr.Kind, tr.Status, tr.FromRetryAfter))
+				case stages.TraceRedirect:
+					got = append(got, fmt.Sprintf("%d redirect to %s", tr.Seq, strings.TrimPrefix(tr.To, api.URL())))
+				}
+			}
+			p := pipeline.New(t.Context())
+			urls := []string{api.URL() + "/r/a.json?fail=1&id=" + tt.name + "&retry_after=1", api.URL() + "/r/b.json?redirect=1"}
+			for _, r := range collect(t, stages.Fetch(stages.URLs(p, urls), stages.WithTrace(trace, tt.events...), stages.WithMaxRetryWait(time.Millisecond))) {
+				if !r.OK() {
+					t.Errorf("record %d: %v", r.Seq, r.Err)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("traces %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -14,9 +14,13 @@ type Trace struct {
 	URL   string // the item's URL, password masked
 	Try   int    // the attempt that failed (TraceRetry) or is under way (TraceRedirect)
 
-	// For TraceRetry: what failed, and the wait before the next try,
-	// which the server's Retry-After set (capped) when FromRetryAfter.
+	// For TraceRetry: what failed, as a message, and as the failed
+	// attempt's error kind and HTTP status (0 when no response came); and
+	// the wait before the next try, which the server's Retry-After set
+	// (capped) when FromRetryAfter.
 	Reason         string
+	Kind           Kind
+	Status         int
 	Wait           time.Duration
 	FromRetryAfter bool
 
@@ -37,14 +41,28 @@ const (
 
 // WithTrace makes Fetch tell trace of each retry it decides and each
 // redirect its own client follows (not those of WithClient's), for a
-// verbose log. trace is called from Fetch's workers, several at once, so
-// it must be safe for concurrent use, and quick.
-func WithTrace(trace func(Trace)) Option {
+// verbose log, and of the events of WithSpool; of only those events given,
+// where any are. A trace of redirects costs each request a little (its
+// item is carried in the request's context), where retries cost nothing
+// until one is made: a Tally's count of retries asks for TraceRetry alone.
+// trace is called from Fetch's workers, several at once, so it must be
+// safe for concurrent use, and quick.
+func WithTrace(trace func(Trace), events ...TraceEvent) Option {
 	if trace == nil {
 		panic("stages.WithTrace: nil function")
 	}
-	return set(optTrace, func(s *settings) { s.trace = trace })
+	traced := ^uint8(0)
+	if len(events) > 0 {
+		traced = 0
+		for _, e := range events {
+			traced |= 1 << e
+		}
+	}
+	return set(optTrace, func(s *settings) { s.trace, s.traced = trace, traced })
 }
+
+// traces reports whether WithTrace asked for events of kind e.
+func (s *settings) traces(e TraceEvent) bool { return s.trace != nil && s.traced&(1<<e) != 0 }
 
 // traceKey carries, in a request's context, what a redirect's trace needs
 // of its item; set only when tracing, so that it costs nothing otherwise.

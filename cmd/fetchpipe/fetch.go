@@ -115,9 +115,17 @@ func (f *fetchFlags) run(ctx context.Context, args []string, e env) error {
 		}
 		fetchOpts = append(fetchOpts, stages.WithObserver(observe))
 	}
-	if f.verbose || f.ordered {
-		fetchOpts = append(fetchOpts, stages.WithTrace(verboseLog(messages, f.verbose)))
+	// The tally hears the retries too, for what the summary says they
+	// were for: a call a retry. Redirects only for -v, as tracing them
+	// costs each request a little.
+	trace, events := verboseLog(messages, f.verbose), []stages.TraceEvent{stages.TraceRetry, stages.TraceSpoolFull}
+	if f.verbose {
+		events = append(events, stages.TraceRedirect)
 	}
+	fetchOpts = append(fetchOpts, stages.WithTrace(func(tr stages.Trace) {
+		tally.Trace(tr)
+		trace(tr)
+	}, events...))
 	switch {
 	case f.dryRun && f.resume != "":
 		return errors.New("--dry-run fetches nothing: it does not go with --resume, which appends records")

@@ -147,8 +147,9 @@ func TestJSONLArgumentsAreItems(t *testing.T) {
 }
 
 // TestSummaryCountsEqualTheRecords: --summary json prints one JSON object
-// whose counts are those of the records written; never prints nothing
-// but how a run ended; always prints the text even when all went well.
+// whose counts are those of the records written, and what the retries
+// were for; never prints nothing but how a run ended; always prints the
+// text even when all went well.
 func TestSummaryCountsEqualTheRecords(t *testing.T) {
 	base := fake(t, fakeapi.Config{})
 	var in strings.Builder
@@ -162,12 +163,14 @@ func TestSummaryCountsEqualTheRecords(t *testing.T) {
 			in.WriteString("not a url\n")
 		}
 	}
-	r := runCmd(t, in.String(), "-d", "none", "--summary", "json")
+	fmt.Fprintf(&in, "%s/r/retried.json?fail=2&status=429&id=retried\n", base) // two 429s, then 200
+	r := runCmd(t, in.String(), "-d", "none", "--summary", "json", "--max-retry-wait", "1ms")
 	var s struct {
 		Items, OK, Failed int
 		Kinds             map[string]int `json:"failed_by_kind"`
 		Statuses          map[string]int
-		P99               float64 `json:"p99_ms"`
+		Retried           map[string]int `json:"retried_for"`
+		P99               float64        `json:"p99_ms"`
 	}
 	if err := json.Unmarshal([]byte(r.stderr), &s); err != nil {
 		t.Fatalf("stderr is not one JSON object: %v\n%s", err, r.stderr)
@@ -182,7 +185,8 @@ func TestSummaryCountsEqualTheRecords(t *testing.T) {
 		}
 	}
 	if s.Items != len(recs) || s.OK != ok || s.Failed != len(recs)-ok || s.Kinds["http_status"] != kinds["http_status"] ||
-		s.Kinds["invalid_input"] != kinds["invalid_input"] || s.Statuses["404"] != 10 || s.Statuses["200"] != 10 || s.P99 <= 0 {
+		s.Kinds["invalid_input"] != kinds["invalid_input"] || s.Statuses["404"] != 10 || s.Statuses["200"] != 11 || s.P99 <= 0 ||
+		len(s.Retried) != 1 || s.Retried["429"] != 2 {
 		t.Errorf("summary %+v, records: %d, %d ok, %v", s, len(recs), ok, kinds)
 	}
 	if r := runCmd(t, in.String(), "-d", "none", "--summary", "never"); r.stderr != "" {
