@@ -31,8 +31,8 @@ import (
 //     in flight were refused as often as the others (three quarters as
 //     often at least, and half of all at most), the cuts since the first
 //     refusal are undone (LimitRefusedAnyway), and refusals cut nothing,
-//     nor hold back tries let go, until a window of items has fifteen in
-//     a hundred more refused than that share: then the undo is undone,
+//     nor hold back tries let go, until its last 128 tries have fifteen
+//     in a hundred more refused than that share: then the undo is undone,
 //     and the key's refusals are the load's for as long as it is
 //     remembered (a server whose capacity others share, or dropped).
 //
@@ -51,9 +51,12 @@ import (
 //     slow tail real servers have (one answer in twenty taking twenty
 //     times the rest) nor the fastest answers, which end first, mislead
 //     it; tries the work function marks Task.Untimed are left out, and
-//     items less than a millisecond slower than usual are not slow. A
-//     window more than half of whose items took a little longer than usual
-//     is judged on them, before its last item ends. Cuts
+//     items less than a millisecond slower than usual are not slow. The
+//     usual time is the least median of a window whose items say it
+//     closely enough (its standard error a quarter of it at most: 8
+//     answers of 10 to 500ms do not). A window more than half of whose
+//     items took a little longer than usual is judged on them, before its
+//     last item ends. Cuts
 //     that halved the limit and left the items as slow are undone at
 //     once, and their time becomes the usual one: the items are slower
 //     for reasons of their own, such as a costlier endpoint. Where they
@@ -68,13 +71,13 @@ import (
 //     load and time (a server that queues answers as many a second
 //     however many wait: Little's law), a quarter more than the window
 //     had in flight at most and one more at least; holds where they take
-//     longer; and past half the way (1.5 times) steps down (LimitEased)
-//     by one, or to where their window says they would take 1.25 times
-//     it, to 2 at least, each step judged on a window of items sent after
-//     the last. A server with a
-//     fixed pool of workers answers as many a second however many wait in
-//     its queue: just past its pool, the key has all of its throughput at
-//     little more than the usual time. Where each more at once slows every
+//     longer; and past half the way (1.5 times), by more than twice the
+//     standard error of the window's median, steps down (LimitEased) by
+//     one, or to where their window says they would take 1.25 times it,
+//     to 2 at least, each step judged on a window of items sent after the
+//     last. A server with a fixed pool of workers answers as many a second
+//     however many wait in its queue: just past its pool, the key has all
+//     of its throughput at little more than the usual time. Where each more at once slows every
 //     answer a little, with no such point, the key gives up throughput to
 //     keep its answers near their usual time.
 //
@@ -202,6 +205,7 @@ type adapter struct {
 	early                float64 // the longest timed try before usual is known
 	recentWindow         int64   // the window recent is the median of
 	recentLoad           float64 // the key's items in flight over that window's items' lives, on average
+	recentSE             float64 // the standard error of recent, from its window's spread (see medianSpread); 0 for a bound
 	// recentUnanswered: half or more of that window's items had no answer
 	// in their time (Task.TimedOut), and its median is a bound.
 	recentUnanswered bool
@@ -240,8 +244,8 @@ type adapter struct {
 	judgeFrom int64
 	// ownRefused is the share of its tries the key's server refuses
 	// whatever it is sent, once its tries showed it (see triedWith):
-	// refusals then cut nothing, until a window has many more; tries are
-	// its last tries, once it has had a refusal.
+	// refusals then cut nothing, until its last tries have many more;
+	// tries are its last tries, once it has had a refusal.
 	ownRefused float64
 	tries      *lastTries
 	// undoneFrom is the limit an undo of refusals' cuts raised (0: none
@@ -366,7 +370,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 	}
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
-	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.refused, t.load)
+	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.load)
 	if a.triedWith(t.all, t.refused) && a.refusedFrom > 0 {
 		// The refusals' cuts in a row are undone. (What this refusal
 		// would have paused or cut, it does not: the server refuses
@@ -535,10 +539,15 @@ func (a *adapter) settle(t try) bool {
 			upTo = a.queuedAt()
 		}
 		return a.limit >= max(upTo, a.recentLoad+1)
-	case a.recent <= a.usual*a.band(settleEase) || !t.timed || t.outside || t.timedOut || a.limit < 3:
-		// Nor is 2 stepped down: with one other in flight an item
-		// queues behind one at most, and a usual time drawn through two
-		// loads (relearnAlone) may be below what it takes alone.
+	case a.recent-2*a.recentSE <= a.usual*a.band(settleEase) || !t.timed || t.outside || t.timedOut || a.limit < 3:
+		// Past settleEase by more than the window's median may be off
+		// (twice its standard error): answers of 10 to 500ms vary by 40ms
+		// from window to window, and the usual time, their least median,
+		// is lower by as much again, so that windows of a server with
+		// room seemed to take 1.5 times it, and eased it down to 2. Nor
+		// is 2 stepped down: with one other in flight an item queues
+		// behind one at most, and a usual time drawn through two loads
+		// (relearnAlone) may be below what it takes alone.
 		return true
 	}
 	step := math.Floor(a.limit) - 1
@@ -780,7 +789,7 @@ func windowAfter(n int64) int64 {
 // Untimed tries (a 404 at once, a refusal) count in their window, so that
 // it is whole when its last item is done, but not in its median; a window
 // of fewer than half timed is not judged.
-func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused bool, load float64) bool {
+func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, load float64) bool {
 	if timed {
 		a.sinceCut++
 	}
@@ -818,14 +827,10 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused boo
 			w.over++
 		}
 	}
-	if refused {
-		w.refused++
-	}
 	if w.n++; w.n < size {
 		return a.judgeEarly(w, id, size)
 	}
 	w.id = -1 // done
-	a.refusedMore(w.refused, w.n)
 	if id < a.recentWindow || w.timed < size/2 {
 		// A window whose last item ended after a later window was whole
 		// is older news than the later one: items that turn faster (a
@@ -842,7 +847,8 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut, refused boo
 		// (overdueAfter) for four times the timeout.
 		return false
 	}
-	return a.judge(id, median(w.times[:w.timed]), float64(w.load)/float64(w.timed), unanswered, false)
+	m, se := medianSpread(w.times[:w.timed])
+	return a.judge(id, m, se, float64(w.load)/float64(w.timed), unanswered, false)
 }
 
 // judgeEarly judges window id, of size items, before it is whole, once
@@ -866,7 +872,7 @@ func (a *adapter) judgeEarly(w *timeWindow, id int64, size int) bool {
 		return false
 	}
 	w.early = true
-	return a.judge(id, bound, float64(w.load)/float64(w.timed), false, true)
+	return a.judge(id, bound, 0, float64(w.load)/float64(w.timed), false, true)
 }
 
 // judge takes recent, of window id whose items had load in flight on
@@ -876,17 +882,17 @@ func (a *adapter) judgeEarly(w *timeWindow, id int64, size int) bool {
 // or hold it, but neither becomes a usual time, nor the base of a
 // slowdown, nor says the items are no longer slow; the window judged
 // whole does.
-func (a *adapter) judge(id int64, recent, load float64, unanswered, early bool) bool {
+func (a *adapter) judge(id int64, recent, se, load float64, unanswered, early bool) bool {
 	if id > a.recentWindow && !a.recentUnanswered {
 		a.prevRecent, a.prevLoad = a.recent, a.recentLoad
 	}
-	a.recent, a.recentLoad, a.recentWindow = recent, load, id
+	a.recent, a.recentSE, a.recentLoad, a.recentWindow = recent, se, load, id
 	a.recentUnanswered = unanswered
 	if early {
 		a.slow = a.slowerThanUsual()
 		return a.slow
 	}
-	if a.usual == 0 || a.recent < a.usual {
+	if (a.usual == 0 || a.recent < a.usual) && se <= maxUsualError*a.recent {
 		a.usual = a.recent
 	}
 	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow && !unanswered {
@@ -903,10 +909,20 @@ func (a *adapter) judge(id int64, recent, load float64, unanswered, early bool) 
 }
 
 // slowerThanUsual reports whether the recent time is Tolerance times the
-// usual one, and at least minSlowdown more.
+// usual one, and at least minSlowdown more; never before the key has a
+// usual time.
 func (a *adapter) slowerThanUsual() bool {
-	return a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
+	return a.usual > 0 && a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
 }
+
+// maxUsualError is how large a share of its median a window's standard
+// error (see medianSpread) may be for the median to be taken for the
+// usual time: the first windows are of 8 items, so that a queue is seen
+// early, and where answers take 10 to 500ms the median of 8 of them may
+// be off by half. Taken for the usual time, such a median of 127ms, where
+// 255ms is the answers' own, had the next window take twice it, and the
+// key was cut to 1.
+const maxUsualError = 0.25
 
 // windowOf returns the window of the item numbered start, and how many
 // items it has: the first few small, so that a server that queues as the
@@ -932,8 +948,6 @@ type timeWindow struct {
 	// at (growsUpTo), and early says it was judged on them (judgeEarly).
 	over  int
 	early bool
-	// refused counts its tries refused for overload (Task.Refused).
-	refused int
 	// load is the sum, over its timed items, of the key's items in flight
 	// on average over each one's life (try.load): what they ran under.
 	load  float32
@@ -956,14 +970,20 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// median returns the median of times, without changing them: a copy on
-// the stack.
-func median(times []float32) float64 {
+// medianSpread returns the median of times, without changing them (a
+// copy on the stack), and its standard error: how much medians of as
+// many items vary from window to window, by the spread of these (their
+// interquartile range over 1.349 is the deviation of a normal spread, and
+// a median's error is 1.2533 times that over the root of their number).
+func medianSpread(times []float32) (median, se float64) {
 	var sorted [windowItems]float32
 	n := copy(sorted[:], times)
 	slices.Sort(sorted[:n])
 	if n%2 == 1 {
-		return float64(sorted[n/2])
+		median = float64(sorted[n/2])
+	} else {
+		median = (float64(sorted[n/2-1]) + float64(sorted[n/2])) / 2
 	}
-	return (float64(sorted[n/2-1]) + float64(sorted[n/2])) / 2
+	iqr := float64(sorted[3*n/4] - sorted[n/4])
+	return median, 1.2533 / 1.349 * iqr / math.Sqrt(float64(n))
 }

@@ -33,7 +33,7 @@ func TestJudgeEarly(t *testing.T) {
 			a.slowing = &slowdown{from: 40, baseLimit: 32}
 			var slow bool
 			for i, took := range tt.times {
-				slow = a.slowed(int64(17+i), took, true, false, false, 8)
+				slow = a.slowed(int64(17+i), took, true, false, 8)
 			}
 			if judged := a.recentWindow == 2; judged != tt.judged || judged && (a.recent != float64(float32(tt.recent)) || slow != tt.slow) {
 				t.Errorf("judged %v, recent %v, slow %v; want %v, %v, %v", judged, a.recent, slow, tt.judged, tt.recent, tt.slow)
@@ -82,27 +82,30 @@ func TestSlowCut(t *testing.T) {
 // TestSettleSteps: a key whose server queues grows toward where its
 // window says its items would take 1.25 times their usual time, and one
 // more than the window had at least; holds where they take a little
-// longer than usual; and steps down past 1.5 times it, to 2 at least.
+// longer than usual; and steps down past 1.5 times it by more than twice
+// the error of the window's median, to 2 at least.
 func TestSettleSteps(t *testing.T) {
 	tests := []struct {
-		name   string
-		limit  float64
-		recent float64 // times the usual time
-		want   []int   // the limit after each of 3 rounds of tries
+		name       string
+		limit      float64
+		recent, se float64 // times the usual time
+		want       []int   // the limit after each of 3 rounds of tries
 	}{
-		{"well below the queue: a quarter more", 8, 1.0, []int{9, 10, 10}},
-		{"near it: one more", 8, 1.2, []int{9, 9, 9}},
-		{"a little slower: held", 8, 1.4, []int{8, 8, 8}},
-		{"slower: a step down, then judged", 8, 1.6, []int{6, 6, 6}},
-		{"never below 2", 2, 1.9, []int{2, 2, 2}},
-		{"from 3, to 2", 3, 1.9, []int{2, 2, 2}},
+		{"well below the queue: a quarter more", 8, 1.0, 0, []int{9, 10, 10}},
+		{"near it: one more", 8, 1.2, 0, []int{9, 9, 9}},
+		{"a little slower: held", 8, 1.4, 0, []int{8, 8, 8}},
+		{"slower: a step down, then judged", 8, 1.6, 0, []int{6, 6, 6}},
+		{"slower, by less than twice its error: held", 8, 1.6, 0.06, []int{8, 8, 8}},
+		{"slower, by more than twice its error", 8, 1.8, 0.1, []int{5, 5, 5}},
+		{"never below 2", 2, 1.9, 0, []int{2, 2, 2}},
+		{"from 3, to 2", 3, 1.9, 0, []int{2, 2, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
 			now := time.Now()
 			a.limit, a.queues, a.cutAt, a.started, a.lastUsed = tt.limit, true, 1, 100, now
-			a.usual, a.recent, a.recentLoad, a.recentWindow = 0.1, 0.1*tt.recent, tt.limit, 3
+			a.usual, a.recent, a.recentSE, a.recentLoad, a.recentWindow = 0.1, 0.1*tt.recent, 0.1*tt.se, tt.limit, 3
 			var got []int
 			for range tt.want {
 				for range int(a.limit) + 1 { // a round, and one for the fractions
@@ -199,6 +202,46 @@ func TestTriedWithFewItems(t *testing.T) {
 	}
 }
 
+// TestRefusedMore: once a key's server is found to refuse a share of what
+// it is sent whatever the load, its refusals are taken for the load's
+// again only where its last 128 tries had fifteen in a hundred more
+// refused: seven of 32 in a row, which one in twenty reaches by chance
+// about once a thousand windows, do not; a server refusing two in five
+// from then on does, within 64 tries.
+func TestRefusedMore(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		refused func(i int) bool // of the tries after the judging
+		tries   int
+		undone  bool
+	}{
+		{"seven of 32", func(i int) bool { return i < 7 }, 32, false},
+		{"one in twenty", func(i int) bool { return i%20 == 0 }, 1000, false},
+		{"two in five", func(i int) bool { return i%5 < 2 }, 64, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.started, a.limit = 200, 20
+			for i := range refusalTries {
+				a.triedWith(3+i%6, i%20 == 0) // refused alike at every load
+			}
+			if a.ownRefused == 0 {
+				a.triedWith(3, true)
+			}
+			if a.ownRefused == 0 {
+				t.Fatal("a server refusing one in twenty at every load was not found to")
+			}
+			a.undoneFrom = 10
+			for i := range tt.tries {
+				a.triedWith(3+i%6, tt.refused(i))
+			}
+			if a.refusesForLoad != tt.undone || tt.undone && a.limit != 10 {
+				t.Errorf("refusals the load's: %v, want %v (limit %v)", a.refusesForLoad, tt.undone, a.limit)
+			}
+		})
+	}
+}
+
 // TestLoadSince: an item's load is the key's items in flight over its
 // life, on average, whatever starts and ends while it runs: not the count
 // at its end, which in a slow start is twice what it ran under.
@@ -271,5 +314,37 @@ func TestCutJudgedAfter(t *testing.T) {
 	a.cut(80, 13.0/35, LimitSlowed)
 	if want := windowAfter(85 + 13); a.inFlight() != 13 || a.judgeFrom != want {
 		t.Errorf("limit %d judged from window %d, want 13 from %d", a.inFlight(), a.judgeFrom, want)
+	}
+}
+
+// TestUsualFromWindowsThatSayIt: a window's median becomes the usual time
+// only where its standard error is a quarter of it at most: 8 answers of
+// 10 to 500ms may have a median of half their own, and against it the
+// next window took twice as long.
+func TestUsualFromWindowsThatSayIt(t *testing.T) {
+	// n answers evenly spread from lo to hi seconds
+	evenly := func(n int, lo, hi float32) []float32 {
+		times := make([]float32, n)
+		for i := range times {
+			times[i] = lo + (hi-lo)*float32(i)/float32(n-1)
+		}
+		return times
+	}
+	for _, tt := range []struct {
+		name  string
+		times []float32
+		usual bool
+	}{
+		{"8 of 10 to 500ms", evenly(8, 0.01, 0.5), false},
+		{"32 of 10 to 500ms", evenly(32, 0.01, 0.5), true},
+		{"8 of 50 to 150ms", evenly(8, 0.05, 0.15), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, se := medianSpread(tt.times)
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			if a.judge(0, m, se, 2, false, false); (a.usual > 0) != tt.usual || a.slow {
+				t.Errorf("median %v, error %v: usual %v, slow %v; want a usual time %v", m, se, a.usual, a.slow, tt.usual)
+			}
+		})
 	}
 }

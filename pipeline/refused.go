@@ -28,12 +28,19 @@ type triedAt struct {
 // A lastTries is a key's last refusalTries tries, oldest overwritten
 // first: 1 KB, for a key that has had a refusal.
 type lastTries struct {
-	at   [refusalTries]triedAt
-	next int // where the next goes
-	n    int // how many there are, up to refusalTries
+	at      [refusalTries]triedAt
+	next    int // where the next goes
+	n       int // how many there are, up to refusalTries
+	refused int // how many of them were refused
 }
 
 func (l *lastTries) add(t triedAt) {
+	if l.n == refusalTries && l.at[l.next].refused {
+		l.refused--
+	}
+	if t.refused {
+		l.refused++
+	}
 	l.at[l.next] = t
 	l.next = (l.next + 1) % refusalTries
 	l.n = min(l.n+1, refusalTries)
@@ -49,9 +56,11 @@ const (
 	// once refuses more than half of what is sent past 2C.
 	mostlyRefused = 0.5
 	// moreRefused is how much larger than the share a server refuses
-	// anyway a window's must be to say it refuses for the load after
-	// all: fifteen in a hundred more, which a window of 32 reaches by
-	// chance about once in two hundred at one in twenty.
+	// anyway that of the key's last tries must be to say it refuses for
+	// the load after all: fifteen in a hundred more, which 128 tries never
+	// reach by chance at one in twenty (seven standard errors). A window
+	// of 32 reached it about once in a thousand, so in one run in seven of
+	// 5,000 items, and the run was cut as if the server were full.
 	moreRefused = 0.15
 )
 
@@ -61,8 +70,8 @@ const (
 // over the last refusalTries tries, those with fewest in flight had as
 // large a share refused as the others (and at most mostlyRefused), where
 // a server that refuses for the load refuses none with fewest. Refusals
-// then cut nothing (ownRefused), until a window has many more than that
-// share (see refusedMore).
+// then cut nothing (ownRefused), until the last tries have many more
+// than that share (see refusedMore).
 func (a *adapter) triedWith(load int, refused bool) bool {
 	if a.refusesForLoad {
 		return false
@@ -77,7 +86,11 @@ func (a *adapter) triedWith(load int, refused bool) bool {
 		a.tries = new(lastTries)
 	}
 	a.tries.add(triedAt{load: int32(load), refused: refused})
-	if !refused || a.ownRefused > 0 || a.tries.n < refusalTries {
+	if a.ownRefused > 0 {
+		a.refusedMore()
+		return false
+	}
+	if !refused || a.tries.n < refusalTries {
 		return false
 	}
 	fewest, most, ok := splitByLoad(a.tries.at[:])
@@ -130,16 +143,16 @@ func splitByLoad(tries []triedAt) (fewest, most count, ok bool) {
 	return fewest, most, 4*min(fewest.n, most.n) >= all.n
 }
 
-// refusedMore takes in a window, whole, of whose n tries refused were
-// refused: many more than a server that refuses anyway does say it
-// refuses for the load after all, as a server whose capacity others
-// share, or whose capacity dropped, does. The undo is undone, and the
-// key's refusals are taken for the load's from then on, while it is
-// remembered: judged again, such a server was taken for one that refuses
-// anyway two to four times a run, each time with a burst of refusals
-// (three to five times as many as without the judging).
-func (a *adapter) refusedMore(refused, n int) {
-	if a.ownRefused > 0 && float64(refused)/float64(n) > a.ownRefused+moreRefused {
+// refusedMore judges the last tries of a key whose server was found to
+// refuse anyway: many more refused than then say it refuses for the load
+// after all, as a server whose capacity others share, or whose capacity
+// dropped, does. The undo is undone, and the key's refusals are taken for
+// the load's from then on, while it is remembered: judged again, such a
+// server was taken for one that refuses anyway two to four times a run,
+// each time with a burst of refusals (three to five times as many as
+// without the judging).
+func (a *adapter) refusedMore() {
+	if float64(a.tries.refused)/float64(a.tries.n) > a.ownRefused+moreRefused {
 		a.ownRefused, a.tries, a.refusesForLoad = 0, nil, true
 		if a.undoneFrom > 0 {
 			a.limit = min(a.limit, a.undoneFrom)
