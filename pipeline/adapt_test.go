@@ -38,8 +38,15 @@ type loadServer struct {
 	// an item waits its turn for one before its latency begins: a server
 	// with a fixed pool of workers and a queue, first come first served.
 	workers chan struct{}
+	// timeout, if not 0, is how long the client waits for an answer from
+	// workers: past it the try gives up (Task.TimedOut), in the queue or
+	// while a worker works on it, which the server does not know; and the
+	// item is tried again, three times at most.
+	timeout time.Duration
 
 	mu       sync.Mutex
+	timedOut int // tries that gave up
+	lost     int // items whose every try gave up
 	inFlight map[string]int
 	peak     map[string]int
 	answered map[string]int
@@ -143,7 +150,23 @@ func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, 
 	d := s.latency(n)
 	if s.workers != nil {
 		begin := time.Now()
-		s.workers <- struct{}{}
+		var giveUp <-chan time.Time
+		if s.timeout > 0 {
+			giveUp = time.After(s.timeout)
+		}
+		select {
+		case s.workers <- struct{}{}:
+		case <-giveUp:
+			return s.gaveUp(t, key), nil
+		}
+		if left := s.timeout - time.Since(begin); s.timeout > 0 && d > left {
+			go func() {
+				time.Sleep(d)
+				<-s.workers
+			}()
+			time.Sleep(left)
+			return s.gaveUp(t, key), nil
+		}
 		time.Sleep(d)
 		<-s.workers
 		d = time.Since(begin)
@@ -157,6 +180,21 @@ func (s *loadServer) work(_ context.Context, t *pipeline.Task[string]) (string, 
 	s.lastAnswer = time.Since(s.begin)
 	s.mu.Unlock()
 	return "ok", nil
+}
+
+// gaveUp ends a try of an item of key that had no answer in its time.
+func (s *loadServer) gaveUp(t *pipeline.Task[string], key string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight[key]--
+	s.timedOut++
+	t.TimedOut()
+	if t.Try < 3 {
+		t.Retry(0)
+	} else {
+		s.lost++
+	}
+	return "ok"
 }
 
 // runAdaptive runs the items, one key each, through an adaptive stage of
@@ -299,6 +337,32 @@ func TestAdaptiveKeepsASpreadServerItsWorkers(t *testing.T) {
 		t.Logf("took %v (%v at %d or more in flight); limits %v", took, best, workers, limits["a"])
 		if took > best*23/20 {
 			t.Errorf("took %v, want within 1.15 times %v (limits %v)", took, best, limits["a"])
+		}
+	})
+}
+
+// TestAdaptiveCutsForTimeouts: a server of 16 workers whose answers take
+// 400 to 800ms, and a client that gives up after a second and tries an
+// item three times. Past about 24 in flight, what waits in the queue
+// times out; the key's windows were then half timeouts, a bound of 1s
+// that was not twice the usual 600ms, and the slow start went on to 55:
+// 547 items of 600 were lost. Half timeouts over 1.25 times the usual
+// time are slow, and the cut goes to where their bound says, which is
+// never too deep: 28 to 80 lost over five seeds, in the slow start's
+// overshoot.
+func TestAdaptiveCutsForTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, items = 16, 600
+		s := newLoadServer(capacityOf(0), randomLatency(3, func(r *rand.Rand) time.Duration {
+			return 400*time.Millisecond + time.Duration(r.Int64N(int64(400*time.Millisecond)))
+		}))
+		s.workers, s.timeout = make(chan struct{}, workers), time.Second
+		limits := runAdaptive(t, s, repeat("a", items), pipeline.Limits{InFlight: 64}, pipeline.Limits{}, pipeline.Adaptive{})
+		took := time.Since(s.begin)
+		best := items * 600 * time.Millisecond / workers
+		t.Logf("took %v (%v at %d in flight), %d of %d lost, %d tries timed out; limits %v, changes %v", took, best, workers, s.lost, items, s.timedOut, limits["a"], s.changes["a"])
+		if s.lost > items/6 || took > best*3/2 {
+			t.Errorf("%d of %d lost, took %v (%v at %d in flight); limits %v", s.lost, items, took, best, workers, limits["a"])
 		}
 	})
 }

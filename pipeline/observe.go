@@ -106,9 +106,15 @@ const (
 	// of them whatever it is sent, and its cuts for refusals were undone
 	// (see Adaptive).
 	LimitRefusedAnyway
+	// LimitTimedOut: half or more of a window of the key's items had no
+	// answer in their time (Task.TimedOut), a time over 1.25 times the
+	// usual one of those answered before, and its in-flight limit was cut
+	// as for slow items: such items are lost, and more at once only lose
+	// more.
+	LimitTimedOut
 )
 
-var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored", LimitEased: "eased", LimitRefusedAnyway: "refused anyway"}
+var limitChangeNames = [...]string{LimitSet: "set", LimitGrew: "grew", LimitRefused: "refused", LimitSlowed: "slowed", LimitRestored: "restored", LimitEased: "eased", LimitRefusedAnyway: "refused anyway", LimitTimedOut: "timed out"}
 
 func (c LimitChange) String() string {
 	if int(c) < len(limitChangeNames) {

@@ -823,6 +823,9 @@ func logLimit(w io.Writer, e pipeline.Event, was int) {
 		// 1.5 times: half the way to the default Tolerance's twice.
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): its requests took over 1.5 times their usual %v, and more at once would only wait in its queue\n",
 			e.Key, n, was, threeFigures(e.Usual))
+	case n < was && e.Change == pipeline.LimitTimedOut:
+		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): half or more of its requests timed out, where they usually take %v\n",
+			e.Key, n, was, threeFigures(e.Usual))
 	case n < was && e.Change == pipeline.LimitRefused:
 		fmt.Fprintf(w, "fetchpipe: %s: down to %d in flight (was %d): it turned requests away (429, 502-504, a connection refused or reset)\n", e.Key, n, was)
 	case n < was:

@@ -266,6 +266,8 @@ func TestLimitLog(t *testing.T) {
 			{Kind: pipeline.EventOverdue, Seq: 9, Key: "g:1", Try: 2, Wait: 4 * time.Second}},
 			"fetchpipe: [seq 7] f:1: not done in 1s: the request goes on without holding one of the host's slots\n" +
 				"fetchpipe: [seq 9] g:1: not done in 4s: the request goes on without holding one of the host's slots\n"},
+		{"timed out", []pipeline.Event{limits("j:1", 16, pipeline.LimitGrew, 0), limits("j:1", 12, pipeline.LimitTimedOut, 521*time.Millisecond)},
+			"fetchpipe: j:1: up to 16 in flight\nfetchpipe: j:1: down to 12 in flight (was 16): half or more of its requests timed out, where they usually take 521ms\n"},
 		{"a usual time of a second", []pipeline.Event{limits("e:1", 16, pipeline.LimitGrew, 0), limits("e:1", 12, pipeline.LimitSlowed, 1000600*time.Microsecond)},
 			"fetchpipe: e:1: up to 16 in flight\nfetchpipe: e:1: down to 12 in flight (was 16): its requests took over twice their usual 1s\n"},
 	} {
