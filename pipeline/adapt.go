@@ -77,9 +77,9 @@ import (
 //     to 2 at least, each step judged on a window of items sent after the
 //     last. A server with a fixed pool of workers answers as many a second
 //     however many wait in its queue: just past its pool, the key has all
-//     of its throughput at little more than the usual time. Where each more at once slows every
-//     answer a little, with no such point, the key gives up throughput to
-//     keep its answers near their usual time.
+//     of its throughput at little more than the usual time. Where each
+//     more at once slows every answer a little, with no such point, the
+//     key gives up throughput to keep its answers near their usual time.
 //
 //   - A limit once cut grows by one per round of items that go well
 //     (additive increase), and by one per four rounds near where it was
@@ -120,10 +120,11 @@ import (
 //     before the key has answered, so that a server that answers nothing
 //     stays at Start, with a few more let go each second. Against a usual
 //     time learnt from answers, timeouts are slow: a window half or more of
-//     whose items timed out cuts the limit (LimitTimedOut) where their
-//     timeout is over 1.25 times the usual time (the window's median is at
-//     least that, and the items are lost, which more at once only add to,
-//     as where a server's queue outlasts the timeout), to where their
+//     whose items timed out cuts the limit (LimitTimedOut) where its median,
+//     taking their timeouts for their times, is over a quarter of the way
+//     from the usual time to Tolerance times it (their own median is about
+//     that or more, and the items are lost, which more at once only add
+//     to, as where a server's queue outlasts the timeout), to where the
 //     window's load and that bound say at most; and a server that stops
 //     answering is cut down to 1, never restored for them. Its tries are
 //     still let go after twice what would cut the limit, not after four
@@ -210,7 +211,7 @@ type adapter struct {
 	early                float64 // the longest timed try before usual is known
 	recentWindow         int64   // the window recent is the median of
 	recentLoad           float64 // the key's items in flight over that window's items' lives, on average
-	recentSE             float64 // the standard error of recent, from its window's spread (see medianSpread); 0 for a bound
+	recentSE             float64 // the standard error of recent, from its window's spread (see medianSpread); 0 for an early judgement's bound
 	// recentUnanswered: half or more of that window's items had no answer
 	// in their time (Task.TimedOut), and its median is a bound.
 	recentUnanswered bool
@@ -254,8 +255,8 @@ type adapter struct {
 	ownRefused float64
 	tries      *lastTries
 	// undoneFrom is the limit an undo of refusals' cuts raised (0: none
-	// since the last judging); refusesForLoad: a window after such an
-	// undo had many more refused, so the key's refusals are the load's
+	// since the last judging); refusesForLoad: the key's last tries after
+	// such an undo had many more refused, so its refusals are the load's
 	// for as long as it is remembered (see refusedMore).
 	undoneFrom     float64
 	refusesForLoad bool
@@ -487,7 +488,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 // its last window judged took longer than the limit may grow at, by about
 // as much as more were in flight than in the one before (loadExplains).
 // The key sent more, and they waited: doubling on while the window is
-// judged whole, a slow start went on to 54 against 8 workers, and the
+// judged whole, a slow start went on past 50 against 8 workers, and the
 // items sent meanwhile waited five times their usual time. Only a hold,
 // no cut and no word that the server queues: windows of answers that
 // merely vary in time (10 to 500ms) differ as much, and the slow start
@@ -785,9 +786,10 @@ func windowAfter(n int64) int64 {
 // Times are taken in windows of windowItems items by the order they
 // started, and a window is judged once all of its items are done: the
 // recent time is the median of the last window done, and the usual time
-// the least such median. One more than half of whose items took longer
-// than the limit may grow at is judged before that too, on a bound below
-// its median (see judgeEarly), and again once whole. Taken in the order they end, the first items of
+// the least such median whose error is small enough (maxUsualError). One
+// more than half of whose items took longer than the limit may grow at is
+// judged before that too, on a bound below its median (see judgeEarly),
+// and again once whole. Taken in the order they end, the first items of
 // a key, or of a larger limit, are the fastest of their lot, and a usual
 // time learnt from them was too low, so that answers that merely vary in
 // time looked slow against it. A median, not an average: the slow tail
@@ -863,8 +865,9 @@ func (a *adapter) slowed(start int64, took float64, timed, timedOut bool, load f
 
 // judgeEarly judges window id, of size items, before it is whole, once
 // more than half of them took longer than the limit may grow at (none
-// timed out, none untimed): its median will be at least the time of the
-// shortest of the longest half of the window, which is known already.
+// untimed; a timeout's time is a bound below its own): its median will be
+// at least the time of the shortest of the longest half of the window,
+// which is known already.
 // Judged whole, a window of a slow start is judged late, once its last
 // item ends: against a server that queues, the limit doubled on to 64 in
 // the time its items waited, and those of the next windows waited longer
@@ -928,11 +931,13 @@ func (a *adapter) slowerThanUsual() bool {
 }
 
 // lost reports whether the recent window, half or more of whose items
-// timed out, is slow: its median is at least their timeout, and they are
-// lost, which more at once only add to, so over 1.25 times the usual time
-// is slow. A server that queued answers of 400 to 800ms past a timeout of
-// 1s lost nine in ten of 600 URLs at 54 in flight, never cut, as twice
-// their usual time was past the timeout.
+// timed out, is slow: its median, of their timeouts and the answers
+// beside them, is a bound below its own, and the items are lost, which
+// more at once only add to, so past where the limit may grow at (1.25
+// times the usual time, at the default Tolerance) it is slow. A server
+// that queued answers of 400 to 800ms past a timeout of 1s lost nine in
+// ten of 600 URLs at 54 in flight, never cut, as twice their usual time
+// was past the timeout.
 func (a *adapter) lost() bool {
 	return a.usual > 0 && a.recent > a.usual*a.growsUpTo() && a.recent-a.usual > minSlowdown
 }
@@ -1006,6 +1011,6 @@ func medianSpread(times []float32) (median, se float64) {
 	} else {
 		median = (float64(sorted[n/2-1]) + float64(sorted[n/2])) / 2
 	}
-	iqr := float64(sorted[3*n/4] - sorted[n/4])
+	iqr := float64(sorted[n-1-n/4] - sorted[n/4]) // as many below the one as above the other
 	return median, 1.2533 / 1.349 * iqr / math.Sqrt(float64(n))
 }

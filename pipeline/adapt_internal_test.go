@@ -10,7 +10,9 @@ import (
 // by hand: a window more than half of whose items took longer than the
 // limit may grow at is judged on the least of those, a bound below its
 // median, before its last item ends; and such a judgement neither ends a
-// slowdown nor teaches a usual time.
+// slowdown nor teaches a usual time. Timeouts count at their timeout, a
+// bound below their own time, and more than half of the window timed
+// out is slow past 1.25 times the usual time: they are lost.
 func TestJudgeEarly(t *testing.T) {
 	const usual = 0.1
 	tests := []struct {
@@ -20,11 +22,14 @@ func TestJudgeEarly(t *testing.T) {
 		recent    float64 // the bound judged on, if judged
 		slow      bool
 		keepsSlow bool // a slowdown under way is still remembered
+		timedOut  bool // the times are of timeouts
 	}{
-		{"seventeen slow of 32", append([]float64{0.35}, slices.Repeat([]float64{0.3}, 16)...), true, 0.3, true, true},
-		{"sixteen slow of 32", slices.Repeat([]float64{0.3}, 16), false, 0, false, true},
-		{"one of seventeen fast", append([]float64{0.11}, slices.Repeat([]float64{0.3}, 16)...), false, 0, false, true},
-		{"seventeen a little slower", slices.Repeat([]float64{0.13}, 17), true, 0.13, false, true},
+		{"seventeen slow of 32", append([]float64{0.35}, slices.Repeat([]float64{0.3}, 16)...), true, 0.3, true, true, false},
+		{"sixteen slow of 32", slices.Repeat([]float64{0.3}, 16), false, 0, false, true, false},
+		{"one of seventeen fast", append([]float64{0.11}, slices.Repeat([]float64{0.3}, 16)...), false, 0, false, true, false},
+		{"seventeen a little slower", slices.Repeat([]float64{0.13}, 17), true, 0.13, false, true, false},
+		{"seventeen timed out at 1.5 times usual", slices.Repeat([]float64{0.15}, 17), true, 0.15, true, true, true},
+		{"seventeen timed out at 1.2 times usual", slices.Repeat([]float64{0.12}, 17), false, 0, false, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,7 +38,7 @@ func TestJudgeEarly(t *testing.T) {
 			a.slowing = &slowdown{from: 40, baseLimit: 32}
 			var slow bool
 			for i, took := range tt.times {
-				slow = a.slowed(int64(17+i), took, true, false, 8)
+				slow = a.slowed(int64(17+i), took, true, tt.timedOut, 8)
 			}
 			if judged := a.recentWindow == 2; judged != tt.judged || judged && (a.recent != float64(float32(tt.recent)) || slow != tt.slow) {
 				t.Errorf("judged %v, recent %v, slow %v; want %v, %v, %v", judged, a.recent, slow, tt.judged, tt.recent, tt.slow)

@@ -348,8 +348,8 @@ func TestAdaptiveKeepsASpreadServerItsWorkers(t *testing.T) {
 // that was not twice the usual 600ms, and the slow start went on to 55:
 // 547 items of 600 were lost. Half timeouts over 1.25 times the usual
 // time are slow, and the cut goes to where their bound says, which is
-// never too deep: 28 to 80 lost over five seeds, in the slow start's
-// overshoot.
+// never too deep: 28 to 83 lost over five seeds and 48 runs of this one,
+// in the slow start's overshoot.
 func TestAdaptiveCutsForTimeouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const workers, items = 16, 600
@@ -361,8 +361,8 @@ func TestAdaptiveCutsForTimeouts(t *testing.T) {
 		took := time.Since(s.begin)
 		best := items * 600 * time.Millisecond / workers
 		t.Logf("took %v (%v at %d in flight), %d of %d lost, %d tries timed out; limits %v, changes %v", took, best, workers, s.lost, items, s.timedOut, limits["a"], s.changes["a"])
-		if s.lost > items/6 || took > best*3/2 {
-			t.Errorf("%d of %d lost, took %v (%v at %d in flight); limits %v", s.lost, items, took, best, workers, limits["a"])
+		if s.lost > items/5 || took > best*8/5 || !slices.Contains(s.changes["a"], pipeline.LimitTimedOut) {
+			t.Errorf("%d of %d lost, took %v (%v at %d in flight); limits %v, changes %v", s.lost, items, took, best, workers, limits["a"], s.changes["a"])
 		}
 	})
 }
@@ -379,21 +379,15 @@ func TestAdaptiveCutsForTimeouts(t *testing.T) {
 // to 150ms), judged only once whole, the slow start's windows had the key
 // at 64 before one said so, and their items waited in the queue for
 // 800ms. A window more than half of whose items are slow is judged on
-// them, and the cut it makes goes as far as the load explains. Judged
-// by the load at their end, not over their lives, the slow start's items
-// seemed to have had twice as many in flight as they did, and the cut
-// went half as far; and grown by one a round until a window said it was
-// past where they queue, the limit went four past it in the rounds a
-// window takes.
+// them, and the cut it makes goes as far as the load explains.
 func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 	const workers, alone, items = 8, 100 * time.Millisecond, 800
 	for _, tt := range []struct {
-		name   string
-		fifo   bool
-		median time.Duration // at most
+		name string
+		fifo bool
 	}{
-		{"workers share their time", false, alone * 3 / 2},
-		{"workers take items in turn", true, alone * 3 / 2},
+		{"workers share their time", false},
+		{"workers take items in turn", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -411,8 +405,8 @@ func TestAdaptiveSettlesWhereTheServerQueues(t *testing.T) {
 				slices.Sort(times)
 				median := times[len(times)/2]
 				t.Logf("took %v (%v at %d or more in flight), median latency %v; limits %v", took, best, workers, median, limits["a"])
-				if took > best*6/5 || median > tt.median {
-					t.Errorf("took %v, median latency %v: want within 1.2 times %v, and %v at most (limits %v)", took, median, best, tt.median, limits["a"])
+				if took > best*6/5 || median > alone*3/2 {
+					t.Errorf("took %v, median latency %v: want within 1.2 times %v and 1.5 times %v (limits %v)", took, median, best, alone, limits["a"])
 				}
 			})
 		})

@@ -107,10 +107,10 @@ const (
 	// (see Adaptive).
 	LimitRefusedAnyway
 	// LimitTimedOut: half or more of a window of the key's items had no
-	// answer in their time (Task.TimedOut), a time over 1.25 times the
-	// usual one of those answered before, and its in-flight limit was cut
-	// as for slow items: such items are lost, and more at once only lose
-	// more.
+	// answer in their time (Task.TimedOut), a time somewhat longer than
+	// the usual one of those answered before, and its in-flight limit was
+	// cut as for slow items: such items are lost, and more at once only
+	// lose more (see Adaptive).
 	LimitTimedOut
 )
 

@@ -33,8 +33,8 @@ import (
 // Given to Fetch's WithObserver too (WithObserver(tally.Observe)), it
 // counts the requests in flight and the items waiting, for a progress
 // report; given to WithTrace (WithTrace(tally.Trace, TraceRetry)), what
-// the retries were for. It is safe for concurrent use, so a progress report may read it
-// (Now) while the run goes on.
+// the retries were for. It is safe for concurrent use, so a progress
+// report may read it (Now) while the run goes on.
 type Tally struct {
 	// Read lock-free, by a progress report. done and good change under mu
 	// too, so that a Summary sees them with the counts beside them.
@@ -159,7 +159,8 @@ func (t *Tally) Trace(tr Trace) {
 		return
 	}
 	why := string(tr.Kind)
-	if tr.Status != 0 {
+	if tr.Kind == KindHTTPStatus {
+		// Not any status: a body cut short or too slow keeps its 200.
 		why = strconv.Itoa(tr.Status)
 	}
 	t.mu.Lock()
@@ -205,9 +206,11 @@ type Summary struct {
 	Attempts int64          `json:"attempts"`
 	Retries  int64          `json:"retries"`
 	// RetriedFor counts the retries by what failed: the HTTP status of
-	// the attempt retried ("429"), or its error kind where no response
-	// came ("timeout"); only where the Tally heard Fetch's traces
-	// (Trace).
+	// an attempt retried for its status ("429"), or its error kind
+	// ("timeout", "network"); only where the Tally heard Fetch's traces
+	// (Trace), and nil where there were none. It counts the retries Fetch
+	// decided, of which a cancel may have stopped some, and those of
+	// records not counted (Add): its sum may be more than Retries.
 	RetriedFor map[string]int64 `json:"retried_for,omitempty"`
 	Bytes      int64            `json:"bytes"`
 	WallMS     float64          `json:"wall_ms"`

@@ -62,9 +62,10 @@ func TestTallyCountsWhatTheRecordsSay(t *testing.T) {
 }
 
 // TestTallyCountsRetriesByWhatFailed: given Fetch's traces, a summary
-// says what the retries were for, by status or, where no answer came, by
-// kind: how many requests a server turned away before items went through,
-// which their final statuses do not show.
+// says what the retries were for, by status or, where the status is not
+// why (a body cut short keeps its 200), by kind: how many requests a
+// server turned away before items went through, which their final
+// statuses do not show.
 func TestTallyCountsRetriesByWhatFailed(t *testing.T) {
 	api := startAPI(t, fakeapi.Config{})
 	tally := stages.NewTally()
@@ -73,6 +74,7 @@ func TestTallyCountsRetriesByWhatFailed(t *testing.T) {
 		api.URL() + "/r/a.json?fail=2&id=a&status=429", // two 429s, then 200
 		api.URL() + "/r/b.json?fail=1&id=b",            // a 503, then 200
 		api.URL() + "/r/c.json",
+		api.URL() + "/r/d.json?reset=1", // 200, and a reset in the body: three times
 	}
 	for r, err := range pipeline.All(stages.Fetch(stages.URLs(p, urls), stages.WithTrace(tally.Trace, stages.TraceRetry), stages.WithMaxRetryWait(time.Millisecond))) {
 		if err != nil {
@@ -81,12 +83,11 @@ func TestTallyCountsRetriesByWhatFailed(t *testing.T) {
 		tally.Add(&r)
 	}
 	s := tally.Summary()
-	if want := map[string]int64{"429": 2, "503": 1}; !maps.Equal(s.RetriedFor, want) || s.Retries != 3 {
+	if want := map[string]int64{"429": 2, "503": 1, "network": 2}; !maps.Equal(s.RetriedFor, want) || s.Retries != 5 {
 		t.Errorf("retried for %v (%d retries), want %v", s.RetriedFor, s.Retries, want)
 	}
-	tally.Trace(stages.Trace{Event: stages.TraceRetry, Kind: stages.KindTimeout})
 	tally.Trace(stages.Trace{Event: stages.TraceRedirect})
-	if text, want := tally.Summary().String(), "attempts  6 (3 retries: 429 2, 503 1, timeout 1)"; !strings.Contains(text, want) {
+	if text, want := tally.Summary().String(), "attempts  9 (5 retries: 429 2, network 2, 503 1)"; !strings.Contains(text, want) {
 		t.Errorf("summary text lacks %q:\n%s", want, text)
 	}
 }

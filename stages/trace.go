@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -55,6 +56,9 @@ func WithTrace(trace func(Trace), events ...TraceEvent) Option {
 	if len(events) > 0 {
 		traced = 0
 		for _, e := range events {
+			if e < TraceRetry || e > TraceSpoolFull {
+				panic(fmt.Sprintf("stages.WithTrace: no such event %d", e))
+			}
 			traced |= 1 << e
 		}
 	}
