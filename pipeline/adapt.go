@@ -27,14 +27,19 @@ import (
 //     the refusal asks for is taken once per round too. A server that
 //     refuses a share of what it is sent whatever the load (a flaky
 //     backend's 503s) is told from one that refuses what is past what it
-//     takes by the key's last 128 tries: where those that ran with fewest
-//     in flight were refused as often as the others (three quarters as
-//     often at least, and half of all at most), the cuts since the first
-//     refusal are undone (LimitRefusedAnyway), and refusals cut nothing,
-//     nor hold back tries let go, until its last 128 tries have fifteen
-//     in a hundred more refused than that share: then the undo is undone,
-//     and the key's refusals are the load's for as long as it is
-//     remembered (a server whose capacity others share, or dropped).
+//     takes by the key's last 128 first tries of items (a URL refused
+//     every time is refused on each retry too): where those that ran with
+//     fewest in flight were refused as often as the others (three quarters
+//     as often at least, and half of all at most), or where a refusal came
+//     after a whole round of tries at the limit, each with it full and
+//     none refused (refusals that come evenly spaced come always at the
+//     top of the limit's sawtooth, as a full server's do), the cuts since
+//     the first refusal are undone (LimitRefusedAnyway), and refusals cut
+//     nothing, nor hold back tries let go, until its last 128 first tries
+//     have fifteen in a hundred more refused than that share, which
+//     follows them slowly: then the undo is undone, and the key's
+//     refusals are the load's for as long as it is remembered (a server
+//     whose capacity others share, or dropped).
 //
 //   - Items that take Tolerance times the key's usual time cut the limit
 //     to 80%, and the limit does not grow while they are slow: a server
@@ -260,6 +265,12 @@ type adapter struct {
 	// for as long as it is remembered (see refusedMore).
 	undoneFrom     float64
 	refusesForLoad bool
+	// level is the limit whose tries clean counts, those begun after
+	// levelFrom that ran with the limit full and were not refused (see
+	// cleanRound).
+	level     int
+	levelFrom int64
+	clean     int
 	// refusedFrom is the limit before the first of the cuts for refusals
 	// in a row, to undo them (see triedWith); 0 once anything else moved
 	// the limit, or it grew back.
@@ -352,6 +363,12 @@ type try struct {
 	// outside the limit included: what its server may see.
 	all     int
 	outside bool // it was overdue, and ran outside the limit
+	// retry: it was not the item's first try. Those say less of the
+	// load than of the item: a URL that answers 503 every time is
+	// refused on each, and at the end of a list they are all that is
+	// left, which took its host for a full one and ran them one at a
+	// time.
+	retry bool
 }
 
 // done takes in how an item's try went, and reports whether the key's
@@ -377,7 +394,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 	// Every try counts in its window, so that windows are whole; the
 	// median is of the timed ones.
 	slowed := a.slowed(round, t.took.Seconds(), t.timed, t.timedOut, t.load)
-	if a.triedWith(t.all, t.refused) && a.refusedFrom > 0 {
+	if !t.retry && a.triedWith(t.all, round, t.refused) && a.refusedFrom > 0 {
 		// The refusals' cuts in a row are undone. (What this refusal
 		// would have paused or cut, it does not: the server refuses
 		// anyway.)

@@ -149,7 +149,7 @@ func TestTriedWith(t *testing.T) {
 			got := false
 			for i := range 2 * refusalTries {
 				load := loads[(i/7)%len(loads)]
-				got = a.triedWith(load, tt.refused(i, load)) || got
+				got = a.triedWith(load, 0, tt.refused(i, load)) || got
 			}
 			if got != tt.want || got != (a.ownRefused > 0) {
 				t.Errorf("refused anyway: %v (share %v), want %v", got, a.ownRefused, tt.want)
@@ -200,7 +200,7 @@ func TestTriedWithFewItems(t *testing.T) {
 	a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
 	a.started = 3
 	for range 3 {
-		a.triedWith(1, true)
+		a.triedWith(1, 0, true)
 	}
 	if a.tries != nil {
 		t.Errorf("a key of 3 items keeps its tries")
@@ -211,8 +211,9 @@ func TestTriedWithFewItems(t *testing.T) {
 // it is sent whatever the load, its refusals are taken for the load's
 // again only where its last 128 tries had fifteen in a hundred more
 // refused: seven of 32 in a row, which one in twenty reaches by chance
-// about once a thousand windows, do not; a server refusing two in five
-// from then on does, within 64 tries.
+// about once a thousand windows, do not, nor does a share that grows by
+// as much slowly (retries of URLs refused every time, in bursts); a server
+// refusing two in five from then on does, within 128 tries.
 func TestRefusedMore(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -222,23 +223,25 @@ func TestRefusedMore(t *testing.T) {
 	}{
 		{"seven of 32", func(i int) bool { return i < 7 }, 32, false},
 		{"one in twenty", func(i int) bool { return i%20 == 0 }, 1000, false},
-		{"two in five", func(i int) bool { return i%5 < 2 }, 64, true},
+		{"two in five", func(i int) bool { return i%5 < 2 }, 128, true},
+		{"one in twenty, slowly to one in four", func(i int) bool { return i%20 == 0 || i%100 < i/200 }, 4000, false},
+		{"one in twenty, then one in four", func(i int) bool { return i%20 == 0 || i%4 == 0 }, 128, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
 			a.started, a.limit = 200, 20
 			for i := range refusalTries {
-				a.triedWith(3+i%6, i%20 == 0) // refused alike at every load
+				a.triedWith(3+i%6, 0, i%20 == 0) // refused alike at every load
 			}
 			if a.ownRefused == 0 {
-				a.triedWith(3, true)
+				a.triedWith(3, 0, true)
 			}
 			if a.ownRefused == 0 {
 				t.Fatal("a server refusing one in twenty at every load was not found to")
 			}
 			a.undoneFrom = 10
 			for i := range tt.tries {
-				a.triedWith(3+i%6, tt.refused(i))
+				a.triedWith(3+i%6, 0, tt.refused(i))
 			}
 			if a.refusesForLoad != tt.undone || tt.undone && a.limit != 10 {
 				t.Errorf("refusals the load's: %v, want %v (limit %v)", a.refusesForLoad, tt.undone, a.limit)
@@ -349,6 +352,41 @@ func TestUsualFromWindowsThatSayIt(t *testing.T) {
 			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
 			if a.judge(0, m, se, 2, false, false); (a.usual > 0) != tt.usual || a.slow {
 				t.Errorf("median %v, error %v: usual %v, slow %v; want a usual time %v", m, se, a.usual, a.slow, tt.usual)
+			}
+		})
+	}
+}
+
+// TestCleanRound: a refusal after a whole round of tries at the limit,
+// each with the limit full and none refused, says the load was not why;
+// one in the first round at a limit, as a server that takes one fewer
+// refuses, or after tries that ran with fewer in flight, does not.
+func TestCleanRound(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		clean int // tries at the limit, with it full, before the refusal
+		load  int // in flight at each of them
+		want  bool
+	}{
+		{"after a round", 5, 5, true},
+		{"in the first round", 3, 5, false},
+		{"after tries with fewer in flight", 8, 4, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+			a.limit, a.started = 5, 100
+			for i := range refusalTries / 4 {
+				a.triedWith(5, 0, i%20 == 0) // a ring of tries to judge by
+			}
+			var got bool
+			for range tt.clean {
+				a.started++
+				got = a.triedWith(tt.load, a.started, false) || got
+			}
+			a.started++
+			got = a.triedWith(5, a.started, true) || got
+			if got != tt.want || (a.ownRefused > 0) != tt.want {
+				t.Errorf("refuses anyway: %v (share %v), want %v", got, a.ownRefused, tt.want)
 			}
 		})
 	}

@@ -304,7 +304,7 @@ func (s *sched[In, Out]) release(it *item[In, Out]) {
 		took := now.Sub(it.flight.began)
 		tr := try{round: t.round, took: took, timed: !t.untimed && !t.refused && !itsOwn,
 			refused: t.refused, timedOut: t.timedOut, pause: t.pause, running: running,
-			load: a.loadSince(it.flight.flown, took, now, bk.running), all: bk.running, outside: wasOverdue}
+			load: a.loadSince(it.flight.flown, took, now, bk.running), all: bk.running, outside: wasOverdue, retry: t.Try > 1}
 		// A try the run's cancel may have cut short (Fetch's are) says
 		// nothing of the key, unless it was refused: taken for an answer,
 		// it grew the limit a run reports at its end. One begun since is
