@@ -391,3 +391,20 @@ func TestCleanRound(t *testing.T) {
 		})
 	}
 }
+
+// TestRetriesNotJudged: the refusals of items' retries are no part of the
+// last tries a key judges refusals by: a URL refused every time is
+// refused on each, and at the end of a list such retries are all that is
+// left.
+func TestRetriesNotJudged(t *testing.T) {
+	a := newAdapter(&Adaptive{Start: 2, Tolerance: 2}, 64)
+	a.limit, a.started = 16, 200
+	now := time.Now()
+	for i := range 300 {
+		a.started++
+		a.done(try{round: a.started, took: 20 * time.Millisecond, timed: i%2 == 0, refused: i%2 == 1, retry: i%2 == 1, running: 16, all: 16}, now)
+	}
+	if a.tries != nil {
+		t.Errorf("%d retries' refusals judged", a.tries.refused)
+	}
+}
