@@ -382,6 +382,7 @@ func (a *adapter) done(t try, now time.Time) bool {
 		a.step, a.grown, a.slow, a.slowing, a.queues = 0, 0, false, nil, false
 		a.judgeFrom = 0
 		a.ownRefused, a.refusedFrom, a.tries, a.undoneFrom, a.refusesForLoad = 0, 0, nil, 0, false
+		a.clean = 0 // nor is a round of tries before the pause one with the next
 	}
 	a.lastUsed = now
 	if t.timed && !t.timedOut && a.usual == 0 {

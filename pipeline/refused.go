@@ -13,10 +13,10 @@ import "slices"
 // none of those, the second as many as of the others.
 
 // refusalTries is how many of its last tries a key judges its refusals
-// on, once it has had one: half of them those with fewest in flight. Only
-// items' first tries: see try.retry. At
-// one refusal in twenty, each half has three on average; a server that
-// refuses for the load has none in the half of fewest.
+// on, once it has had one (items' first tries only: see try.retry): half
+// of them those with fewest in flight. At one refusal in twenty, each
+// half has three on average; a server that refuses for the load has none
+// in the half of fewest.
 const refusalTries = 128
 
 // A triedAt is one try of a key: how many of the key's tries were in
