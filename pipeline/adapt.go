@@ -922,7 +922,7 @@ func (a *adapter) judge(id int64, recent, se, load float64, unanswered, early bo
 	a.recent, a.recentSE, a.recentLoad, a.recentWindow = recent, se, load, id
 	a.recentUnanswered = unanswered
 	if early {
-		a.slow = a.slowerThanUsual() || unanswered && a.lost()
+		a.slow = a.slowJudged(unanswered)
 		return a.slow
 	}
 	if (a.usual == 0 || a.recent < a.usual) && se <= maxUsualError*a.recent {
@@ -931,7 +931,7 @@ func (a *adapter) judge(id int64, recent, se, load float64, unanswered, early bo
 	if e := a.slowing; e != nil && e.base == 0 && id >= e.baseWindow && !unanswered {
 		e.base, e.baseLoad = a.recent, a.recentLoad
 	}
-	a.slow = a.slowerThanUsual() || unanswered && a.lost()
+	a.slow = a.slowJudged(unanswered)
 	if a.slow && a.limit <= 1 && !unanswered {
 		a.usual, a.slow = a.recent, false
 	}
@@ -941,23 +941,26 @@ func (a *adapter) judge(id int64, recent, se, load float64, unanswered, early bo
 	return a.slow
 }
 
-// slowerThanUsual reports whether the recent time is Tolerance times the
-// usual one, and at least minSlowdown more; never before the key has a
-// usual time.
-func (a *adapter) slowerThanUsual() bool {
-	return a.usual > 0 && a.recent > a.usual*a.cfg.Tolerance && a.recent-a.usual > minSlowdown
+// recentOver reports whether the recent time is times the usual one, and
+// at least minSlowdown more; never before the key has a usual time.
+func (a *adapter) recentOver(times float64) bool {
+	return a.usual > 0 && a.recent > a.usual*times && a.recent-a.usual > minSlowdown
 }
 
-// lost reports whether the recent window, half or more of whose items
-// timed out, is slow: its median, of their timeouts and the answers
-// beside them, is a bound below its own, and the items are lost, which
-// more at once only add to, so past where the limit may grow at (1.25
-// times the usual time, at the default Tolerance) it is slow. A server
-// that queued answers of 400 to 800ms past a timeout of 1s lost nine in
-// ten of 600 URLs at 54 in flight, never cut, as twice their usual time
-// was past the timeout.
-func (a *adapter) lost() bool {
-	return a.usual > 0 && a.recent > a.usual*a.growsUpTo() && a.recent-a.usual > minSlowdown
+// slowerThanUsual reports whether the recent time is Tolerance times the
+// usual one (see recentOver).
+func (a *adapter) slowerThanUsual() bool { return a.recentOver(a.cfg.Tolerance) }
+
+// slowJudged reports whether the recent window, judged, is slow: Tolerance
+// times the usual time, or, where half or more of its items timed out
+// (unanswered), past where the limit may grow at (1.25 times the usual
+// time, at the default Tolerance). Its median, of their timeouts and the
+// answers beside them, is then a bound below its own, and the items are
+// lost, which more at once only add to: a server that queued answers of
+// 400 to 800ms past a timeout of 1s lost nine in ten of 600 URLs at 54 in
+// flight, never cut, as twice their usual time was past the timeout.
+func (a *adapter) slowJudged(unanswered bool) bool {
+	return a.slowerThanUsual() || unanswered && a.recentOver(a.growsUpTo())
 }
 
 // maxUsualError is how large a share of its median a window's standard
