@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/h1"
 )
 
 // fileReserve is how many open files, of the process's limit, a fetch
@@ -57,11 +59,24 @@ func newClient(s *settings) *http.Client {
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  readBuffer(concurrency),
 	}
+	// Plain http:// requests are made by a transport that spends no
+	// goroutine of its own on them (net/http's spends two a connection):
+	// with thousands in flight, their stacks were most of the memory.
+	h := &h1.Transport{
+		Fallback:            t,
+		Proxy:               t.Proxy,
+		DialContext:         t.DialContext,
+		MaxIdleConns:        t.MaxIdleConns,
+		MaxIdleConnsPerHost: t.MaxIdleConnsPerHost,
+		IdleConnTimeout:     t.IdleConnTimeout,
+		ReadBufferSize:      t.ReadBufferSize,
+		WriteBufferSize:     t.WriteBufferSize,
+	}
 	check := checkRedirect(s.maxRedirects, s.trustRedirects)
 	if s.traces(TraceRedirect) {
 		check = traced(check, s.trace)
 	}
-	return &http.Client{Transport: t, CheckRedirect: check}
+	return &http.Client{Transport: h, CheckRedirect: check}
 }
 
 // errRedirect marks a redirect that Fetch refused to follow.

@@ -47,6 +47,17 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // done but not yet taken downstream); when that is full it stops reading
 // its input, so memory stays bounded.
 //
+// Fetch's own client makes each plain http:// request on the goroutine
+// that waits for it, which writes the request and reads the answer itself
+// (with net/http's Request.Write and ReadResponse) on a kept-alive HTTP/1.1
+// connection; net/http's Transport spends two goroutines of its own on each
+// connection, whose stacks were most of the memory with thousands of
+// requests in flight. https (with HTTP/2 where the server offers it) and
+// requests through a proxy go through net/http's Transport. The
+// httptrace hooks of a connection's life (GetConn, GotConn, PutIdleConn,
+// GotFirstResponseByte) are not called for plain http requests; a client
+// of one's own (WithClient) has net/http's throughout.
+//
 // When the run's context ends, requests in flight are cancelled (after
 // WithGrace, if given) and items not yet sent are not sent: both yield
 // canceled records. An item between

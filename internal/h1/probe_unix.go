@@ -1,0 +1,31 @@
+//go:build unix
+
+package h1
+
+import (
+	"syscall"
+)
+
+// idleOK reports whether c, idle until now, may carry a request: the
+// server has neither closed it nor sent on it. net/http learns either at
+// once from the goroutine it keeps reading every idle connection; without
+// one, a read that does not wait asks the socket. It costs a system call
+// on each reuse, and spares a request that cannot be sent twice (a POST)
+// from failing on a connection the server has hung up, and any request
+// from taking an unsolicited answer, such as a 408 a server sends before
+// it closes an idle connection, for its own.
+func (c *conn) idleOK() bool {
+	if c.raw == nil {
+		return true
+	}
+	ok := true
+	err := c.raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, err := syscall.Read(int(fd), b[:])
+		// The socket does not block: nothing to read is EAGAIN, a hang-up
+		// is 0, and anything read is no answer to anything.
+		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+		return true // never wait for readiness
+	})
+	return err == nil && ok
+}

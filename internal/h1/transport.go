@@ -1,0 +1,254 @@
+// Package h1 is an HTTP/1.1 client transport that spends no goroutine of
+// its own on a request.
+//
+// net/http's Transport gives every connection two goroutines, one that
+// writes requests and one that reads responses, and hands each request
+// between them and the caller over channels. With thousands of requests
+// in flight their stacks are most of the process's memory (10,000
+// connections: 20,000 goroutines, some 110 MB of stack), and the
+// hand-offs cost a few microseconds of CPU a request. A fetch has a
+// goroutine waiting on each request anyway: here that goroutine writes
+// the request and reads the response itself, through net/http's own
+// Request.Write and ReadResponse, so that the bytes on the wire and their
+// parsing are net/http's. What is this package's is only the connection's
+// life: when it may be reused, when it must be closed.
+//
+// It makes plain http:// requests; everything else (https, with its
+// HTTP/2, a request sent through a proxy, an Upgrade, Expect: 100-continue)
+// goes to a fallback RoundTripper, net/http's.
+package h1
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Transport is an http.RoundTripper for plain HTTP/1.1 with keep-alive.
+// Its zero value is not usable: Fallback is required. It is safe for
+// concurrent use, and like net/http's it should be reused, not made per
+// request, so that its idle connections are.
+type Transport struct {
+	// Fallback makes every request this Transport does not: one whose
+	// scheme is not http, one Proxy sends through a proxy, a CONNECT, an
+	// Upgrade, one with Expect: 100-continue or with trailers.
+	Fallback http.RoundTripper
+
+	// Proxy says which requests go through a proxy (and so to Fallback),
+	// as http.Transport's Proxy does. Nil: none.
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// DialContext makes connections. Nil: a zero net.Dialer's.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// MaxIdleConns caps idle connections across all hosts; one returned
+	// beyond it is closed. Zero: no cap.
+	MaxIdleConns int
+
+	// MaxIdleConnsPerHost caps each host's idle connections. Zero: 2, as
+	// http.DefaultMaxIdleConnsPerHost.
+	MaxIdleConnsPerHost int
+
+	// IdleConnTimeout is how long a connection may sit idle and still be
+	// reused. Zero: no limit.
+	IdleConnTimeout time.Duration
+
+	// MaxResponseHeaderBytes caps the bytes read before a response's body
+	// (its 1xx responses' too). Zero: 10 MiB, as net/http's default.
+	MaxResponseHeaderBytes int64
+
+	// ReadBufferSize and WriteBufferSize size each connection's buffers.
+	// Zero: 4 KiB. A write buffer is lent to a connection only while it
+	// writes a request, and a read buffer only while a request is on it.
+	ReadBufferSize, WriteBufferSize int
+
+	mu    sync.Mutex
+	idle  map[string][]*conn // by host:port, the most recently used last
+	nidle int
+
+	readers, writers sync.Pool
+}
+
+// RoundTrip makes req on a connection of its own, reused from an earlier
+// request to the host where one is idle, or hands it to Fallback. The
+// response's body must be read to its end, or closed, for the connection
+// to be reused: a body closed before its end closes the connection rather
+// than read on. Canceling req's context closes the connection, whether the
+// request is waiting for its response or its body is being read, and the
+// error then is the context's cause.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.handles(req) {
+		return t.Fallback.RoundTrip(req)
+	}
+	if err := validate(req); err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	addr := hostPort(req.URL)
+	ctx := req.Context()
+	for {
+		c, err := t.conn(ctx, addr, req)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, err := c.roundTrip(ctx, req)
+		if err == nil || !c.stale(ctx, req, err) {
+			return resp, err
+		}
+		// The server closed the connection while it sat idle, and said
+		// nothing to this request: it never saw it. Again, on another.
+		if req, err = rewind(req); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// handles reports whether t makes req itself rather than hand it to
+// Fallback.
+func (t *Transport) handles(req *http.Request) bool {
+	if req.URL == nil || req.URL.Scheme != "http" || req.Method == http.MethodConnect || req.Cancel != nil ||
+		len(req.Trailer) > 0 || req.Header["Upgrade"] != nil || req.Header["Expect"] != nil {
+		return false
+	}
+	if t.Proxy != nil {
+		if u, err := t.Proxy(req); u != nil || err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// validate refuses what net/http's Transport refuses before a byte is
+// sent, in its words: Request.Write alone would send a bad header name.
+func validate(req *http.Request) error {
+	if req.Header == nil {
+		return errors.New("http: nil Request.Header")
+	}
+	if req.URL.Host == "" {
+		return errors.New("http: no Host in request URL")
+	}
+	if req.Method != "" && !validMethod(req.Method) {
+		return fmt.Errorf("net/http: invalid method %q", req.Method)
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("net/http: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				// The value may be a credential: it is not quoted.
+				return fmt.Errorf("net/http: invalid header field value for %q", k)
+			}
+		}
+	}
+	return nil
+}
+
+func validMethod(m string) bool {
+	return len(m) > 0 && strings.IndexFunc(m, func(r rune) bool { return !httpguts.IsTokenRune(r) }) < 0
+}
+
+// hostPort is the address to dial for u, an http URL.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// rewind returns req ready to be written again: Request.Write has read and
+// closed its body.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	body, err := req.GetBody() // stale made sure there is one
+	if err != nil {
+		return nil, err
+	}
+	again := *req
+	again.Body = body
+	return &again, nil
+}
+
+// replayable reports whether req may be sent again when it is not known
+// whether the server acted on it, by net/http's rule: its body can be had
+// again and its method is idempotent, or it carries an idempotency key.
+func replayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// CloseIdleConnections closes the connections no request is using, and
+// Fallback's.
+func (t *Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle, t.nidle = nil, 0
+	t.mu.Unlock()
+	for _, list := range idle {
+		for _, c := range list {
+			c.close()
+		}
+	}
+	if f, ok := t.Fallback.(interface{ CloseIdleConnections() }); ok {
+		f.CloseIdleConnections()
+	}
+}
+
+func (t *Transport) maxHeaderBytes() int64 {
+	if t.MaxResponseHeaderBytes > 0 {
+		return t.MaxResponseHeaderBytes
+	}
+	return 10 << 20
+}
+
+// reader lends a read buffer to c.
+func (t *Transport) reader(c *conn) *bufio.Reader {
+	if br, ok := t.readers.Get().(*bufio.Reader); ok {
+		br.Reset(c)
+		return br
+	}
+	return bufio.NewReaderSize(c, cmp.Or(t.ReadBufferSize, 4<<10))
+}
+
+// writer lends a write buffer to w.
+func (t *Transport) writer(w io.Writer) *bufio.Writer {
+	if bw, ok := t.writers.Get().(*bufio.Writer); ok {
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, cmp.Or(t.WriteBufferSize, 4<<10))
+}
+
+func (t *Transport) putWriter(bw *bufio.Writer) {
+	bw.Reset(nil) // no reference to the connection while pooled
+	t.writers.Put(bw)
+}

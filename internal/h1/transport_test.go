@@ -1,0 +1,674 @@
+package h1_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fetchpipe/fetchpipe/internal/h1"
+)
+
+// newTransport returns a Transport whose idle connections are closed when
+// the test ends, and a count of the requests its fallback made.
+func newTransport(t *testing.T) (*h1.Transport, *atomic.Int64) {
+	t.Helper()
+	fallback := &countingTransport{rt: &http.Transport{}}
+	tr := &h1.Transport{Fallback: fallback, MaxIdleConnsPerHost: 8}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr, &fallback.n
+}
+
+// countingTransport counts the requests it passes on.
+type countingTransport struct {
+	rt *http.Transport
+	n  atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(req)
+}
+
+func (c *countingTransport) CloseIdleConnections() { c.rt.CloseIdleConnections() }
+
+// connCounter counts the connections a server accepted.
+type connCounter struct{ n atomic.Int64 }
+
+func (c *connCounter) state(_ net.Conn, s http.ConnState) {
+	if s == http.StateNew {
+		c.n.Add(1)
+	}
+}
+
+// server starts an HTTP server on 127.0.0.1 that counts its connections.
+func server(t *testing.T, h http.HandlerFunc) (*httptest.Server, *connCounter) {
+	t.Helper()
+	var conns connCounter
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = conns.state
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// get makes a request and reads its body whole.
+func get(t *testing.T, tr http.RoundTripper, method, u string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, u, err)
+	}
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// TestReuse: a response read to its end leaves its connection to the next
+// request, whatever framed its body.
+func TestReuse(t *testing.T) {
+	tests := []struct {
+		name, method, path, want string
+	}{
+		{"content length", "GET", "/length", "hello"},
+		{"chunked with a trailer", "GET", "/chunked", "one two "},
+		{"empty", "GET", "/empty", ""},
+		{"no content", "GET", "/204", ""},
+		{"not modified", "GET", "/304", ""},
+		{"head", "HEAD", "/length", ""},
+		{"informational first", "GET", "/early-hints", "after hints"},
+	}
+	srv, conns := server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/length":
+			w.Header().Set("Content-Length", "5")
+			io.WriteString(w, "hello")
+		case "/chunked":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "one ")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "two ")
+			w.Header().Set("X-Sum", "2")
+		case "/empty":
+			w.Header().Set("Content-Length", "0")
+		case "/204":
+			w.WriteHeader(http.StatusNoContent)
+		case "/304":
+			w.WriteHeader(http.StatusNotModified)
+		case "/early-hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "after hints")
+		}
+	})
+	tr, fallback := newTransport(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := conns.n.Load()
+			for range 3 {
+				resp, got := get(t, tr, tt.method, srv.URL+tt.path)
+				if got != tt.want {
+					t.Errorf("body %q, want %q", got, tt.want)
+				}
+				if tt.path == "/chunked" && resp.Trailer.Get("X-Sum") != "2" {
+					t.Errorf("trailer %q, want 2", resp.Trailer.Get("X-Sum"))
+				}
+			}
+			if n := conns.n.Load() - before; n > 1 {
+				t.Errorf("3 requests took %d new connections, want at most 1", n)
+			}
+		})
+	}
+	if n := fallback.Load(); n != 0 {
+		t.Errorf("the fallback made %d requests, want none", n)
+	}
+}
+
+// TestNoReuse: a connection is not used again where its next bytes could
+// not be the next response's, or either end said it would close. The
+// server never closes a connection itself, and answers every request on
+// it, so that a connection wrongly reused is seen to be.
+func TestNoReuse(t *testing.T) {
+	answers := map[string]string{
+		"/close":     "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye",
+		"/http10":    "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold",
+		"/length":    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"/badchunk":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"/truncated": "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart",
+	}
+	u, conns := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.WriteString(conn, answers[req.URL.Path])
+		}
+	})
+	read := func(t *testing.T, tr http.RoundTripper, req *http.Request, n int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := tr.RoundTrip(req.WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 0 {
+			io.Copy(io.Discard, resp.Body)
+		} else {
+			io.ReadFull(resp.Body, make([]byte, n))
+		}
+		resp.Body.Close()
+	}
+	tests := []struct {
+		name string
+		do   func(t *testing.T, tr http.RoundTripper)
+	}{
+		{"server says close", func(t *testing.T, tr http.RoundTripper) { read(t, tr, mustRequest(t, "GET", u+"/close"), -1) }},
+		{"HTTP/1.0 without keep-alive", func(t *testing.T, tr http.RoundTripper) { read(t, tr, mustRequest(t, "GET", u+"/http10"), -1) }},
+		{"client says close", func(t *testing.T, tr http.RoundTripper) {
+			req := mustRequest(t, "GET", u+"/length")
+			req.Close = true
+			read(t, tr, req, -1)
+		}},
+		{"client header says close", func(t *testing.T, tr http.RoundTripper) {
+			req := mustRequest(t, "GET", u+"/length")
+			req.Header.Set("Connection", "keep-alive, Close")
+			read(t, tr, req, -1)
+		}},
+		{"body not valid", func(t *testing.T, tr http.RoundTripper) { read(t, tr, mustRequest(t, "GET", u+"/badchunk"), -1) }},
+		{"body closed before its end", func(t *testing.T, tr http.RoundTripper) {
+			read(t, tr, mustRequest(t, "GET", u+"/truncated"), len("part"))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, _ := newTransport(t)
+			before := conns.Load()
+			for range 2 {
+				tt.do(t, tr)
+			}
+			if n := conns.Load() - before; n != 2 {
+				t.Errorf("2 requests took %d new connections, want 2", n)
+			}
+		})
+	}
+	more := []struct {
+		name, answer, want string
+		closes             bool // the server closes the connection after its answer
+	}{
+		// No length and no chunks: the body ends with the connection.
+		{"body to the connection's end", "HTTP/1.1 200 OK\r\n\r\nall of it", "all of it", true},
+		// What follows a response answers no request.
+		{"bytes after the response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra", "ok", false},
+	}
+	for _, tt := range more {
+		t.Run(tt.name, func(t *testing.T) {
+			u, conns := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(conn, tt.answer)
+					if tt.closes {
+						return
+					}
+				}
+			})
+			tr, _ := newTransport(t)
+			for range 2 {
+				if _, body := get(t, tr, "GET", u); body != tt.want {
+					t.Errorf("body %q, want %q", body, tt.want)
+				}
+			}
+			if n := conns.Load(); n != 2 {
+				t.Errorf("%d connections, want 2", n)
+			}
+		})
+	}
+}
+
+func mustRequest(t *testing.T, method, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// rawServer serves each connection on 127.0.0.1 with serve, which reads
+// requests with http.ReadRequest and writes whatever bytes it likes.
+func rawServer(t *testing.T, serve func(conn net.Conn, br *bufio.Reader)) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		conns atomic.Int64
+	)
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			wg.Go(func() {
+				defer conn.Close()
+				serve(conn, bufio.NewReader(conn))
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String(), &conns
+}
+
+// TestStaleConnection: a server that closes a kept-alive connection has
+// not acted on a request it never answered. Closed while idle, the
+// connection is not used again; closed on a request, that request is sent
+// again on a new connection if it may be sent twice, and fails otherwise.
+func TestStaleConnection(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		header  string
+		idle    bool // the server hangs up while the connection is idle, not on the request
+		wantErr bool
+	}{
+		{"idle, GET", "GET", "", true, false},
+		{"idle after a 408 nobody asked for, GET", "GET", "408", true, false},
+		{"idle, POST", "POST", "", true, false},
+		{"on the request, GET is sent again", "GET", "", false, false},
+		{"on the request, PUT is not (net/http's rule)", "PUT", "", false, true},
+		{"on the request, POST is not", "POST", "", false, true},
+		{"on the request, POST with an idempotency key is", "POST", "Idempotency-Key", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, conns := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				// Promises keep-alive...
+				io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				if tt.header == "408" {
+					// ...then says it has waited too long, as some do
+					// before they close an idle connection, and waits
+					// for what comes. Later, so that it is not read with
+					// the answer.
+					time.Sleep(5 * time.Millisecond)
+					io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+					http.ReadRequest(br)
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nlate ok")
+					return
+				}
+				if !tt.idle {
+					// ...takes the next request, and hangs up.
+					http.ReadRequest(br)
+				}
+			})
+			tr, _ := newTransport(t)
+			get(t, tr, "GET", u)
+			// Let a hang-up while idle reach this end.
+			time.Sleep(20 * time.Millisecond)
+			before := conns.Load()
+			req, err := http.NewRequest(tt.method, u, strings.NewReader("body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.header == "Idempotency-Key" {
+				req.Header.Set(tt.header, "k1")
+			}
+			resp, err := tr.RoundTrip(req)
+			if tt.wantErr {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatal("no error, want one: the server may have acted on the request")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "ok" {
+				t.Errorf("body %q, want ok", b)
+			}
+			if n := conns.Load() - before; n != 1 {
+				t.Errorf("%d new connections, want 1", n)
+			}
+		})
+	}
+}
+
+// TestCancel: the end of a request's context ends it, whether it waits for
+// the response's head or reads its body, with the context's cause; and its
+// connection is not reused.
+func TestCancel(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "part")
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	cause := errors.New("the test is done with it")
+	tests := []struct{ name, path string }{
+		{"waiting for the head", "/head"},
+		{"reading the body", "/body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, _ := newTransport(t)
+			ctx, cancel := context.WithCancelCause(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+tt.path, nil)
+			time.AfterFunc(50*time.Millisecond, func() { cancel(cause) })
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if !errors.Is(err, cause) {
+				t.Errorf("error %v, want the context's cause", err)
+			}
+		})
+	}
+}
+
+// TestHostileResponses: what a server sends that is not a usable response
+// is an error, in bounded memory, and the connection is not reused.
+func TestHostileResponses(t *testing.T) {
+	tests := []struct {
+		name    string
+		answer  func(w *bufio.Writer)
+		wantErr string
+	}{
+		{"endless headers", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\n")
+			for i := 0; ; i++ {
+				if _, err := fmt.Fprintf(w, "X-Pad-%d: %s\r\n", i, strings.Repeat("a", 100)); err != nil {
+					return
+				}
+			}
+		}, "exceeded 65536 bytes"},
+		{"endless informational responses", func(w *bufio.Writer) {
+			for range 10 {
+				w.WriteString("HTTP/1.1 103 Early Hints\r\n\r\n")
+			}
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}, "informational"},
+		{"not HTTP", func(w *bufio.Writer) { w.WriteString("SSH-2.0-OpenSSH_9.6\r\n\r\n") }, "malformed HTTP"},
+		{"bad status", func(w *bufio.Writer) { w.WriteString("HTTP/1.1 2x0 OK\r\n\r\n") }, "malformed HTTP status code"},
+		{"hangs up at once", func(w *bufio.Writer) {}, "unexpected EOF"},
+		{"body cut short", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+		}, "unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				w := bufio.NewWriter(conn)
+				tt.answer(w)
+				w.Flush()
+			})
+			tr, _ := newTransport(t)
+			tr.MaxResponseHeaderBytes = 64 << 10
+			resp, err := tr.RoundTrip(mustRequest(t, "GET", u))
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %v, want one that says %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestFallback: what Transport does not make itself, its fallback makes.
+func TestFallback(t *testing.T) {
+	plain, _ := server(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain") })
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secure") }))
+	defer secure.Close()
+	tests := []struct {
+		name  string
+		req   func() *http.Request
+		proxy bool
+	}{
+		{"https", func() *http.Request { return mustRequest(t, "GET", secure.URL) }, false},
+		{"through a proxy", func() *http.Request { return mustRequest(t, "GET", plain.URL) }, true},
+		{"an upgrade", func() *http.Request {
+			r := mustRequest(t, "GET", plain.URL)
+			r.Header.Set("Upgrade", "websocket")
+			return r
+		}, false},
+		{"expecting 100-continue", func() *http.Request {
+			r, _ := http.NewRequest("PUT", plain.URL, strings.NewReader("x"))
+			r.Header.Set("Expect", "100-continue")
+			return r
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fallback := &countingTransport{rt: secure.Client().Transport.(*http.Transport).Clone()}
+			tr := &h1.Transport{Fallback: fallback}
+			defer tr.CloseIdleConnections()
+			if tt.proxy {
+				// A "proxy" that is the server itself: net/http sends it
+				// the absolute URL, which it serves all the same.
+				fallback.rt.Proxy = http.ProxyURL(mustParse(t, plain.URL))
+				tr.Proxy = fallback.rt.Proxy
+			}
+			resp, err := tr.RoundTrip(tt.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n := fallback.n.Load(); n != 1 {
+				t.Errorf("the fallback made %d requests, want 1", n)
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestRefusedBeforeSending: a request net/http would refuse to send is
+// refused, in its words, before a connection is made.
+func TestRefusedBeforeSending(t *testing.T) {
+	srv, conns := server(t, func(w http.ResponseWriter, r *http.Request) {})
+	tests := []struct {
+		name, wantErr string
+		edit          func(r *http.Request)
+	}{
+		{"header name", `invalid header field name "Bad Name"`, func(r *http.Request) { r.Header["Bad Name"] = []string{"v"} }},
+		{"header value", `invalid header field value for "X-Token"`, func(r *http.Request) { r.Header.Set("X-Token", "a\x00b") }},
+		{"method", `invalid method "GE T"`, func(r *http.Request) { r.Method = "GE T" }},
+		{"host", "no Host in request URL", func(r *http.Request) { r.URL.Host = "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, _ := newTransport(t)
+			req := mustRequest(t, "GET", srv.URL)
+			tt.edit(req)
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %v, want one that says %q", err, tt.wantErr)
+			}
+		})
+	}
+	if n := conns.n.Load(); n != 0 {
+		t.Errorf("%d connections made, want none", n)
+	}
+}
+
+// TestIdleCaps: idle connections are kept within their caps and their
+// time, and CloseIdleConnections closes them.
+func TestIdleCaps(t *testing.T) {
+	tests := []struct {
+		name      string
+		tr        *h1.Transport
+		wantIdle  int64 // after 4 at once
+		wantConns int64 // after 4 more one by one
+	}{
+		{"per host", &h1.Transport{MaxIdleConnsPerHost: 1}, 1, 4},
+		{"overall", &h1.Transport{MaxIdleConnsPerHost: 4, MaxIdleConns: 2}, 2, 4},
+		{"within both", &h1.Transport{MaxIdleConnsPerHost: 4}, 4, 4},
+		{"idle too long", &h1.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Nanosecond}, 4, 4 + 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				open    atomic.Int64
+				conns   connCounter
+				arrived sync.WaitGroup
+			)
+			arrived.Add(4)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/together" {
+					arrived.Done()
+					arrived.Wait() // four connections at once
+				}
+			}))
+			srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+				conns.state(c, s)
+				switch s {
+				case http.StateNew:
+					open.Add(1)
+				case http.StateClosed, http.StateHijacked:
+					open.Add(-1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			tr := tt.tr
+			tr.Fallback = http.DefaultTransport
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() { get(t, tr, "GET", srv.URL+"/together") })
+			}
+			wg.Wait()
+			waitFor(func() bool { return open.Load() <= tt.wantIdle })
+			if n := open.Load(); n != tt.wantIdle {
+				t.Errorf("%d connections kept, want %d", n, tt.wantIdle)
+			}
+			for range 4 {
+				get(t, tr, "GET", srv.URL+"/alone")
+			}
+			if n := conns.n.Load(); n != tt.wantConns {
+				t.Errorf("%d connections, want %d", n, tt.wantConns)
+			}
+			tr.CloseIdleConnections()
+			waitFor(func() bool { return open.Load() == 0 })
+			if n := open.Load(); n != 0 {
+				t.Errorf("%d connections still open after CloseIdleConnections", n)
+			}
+		})
+	}
+}
+
+// waitFor waits up to 5 s for cond, which the server's end of a
+// connection makes true a moment after the client's.
+func waitFor(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestManyAtOnce: requests at once, some bodies abandoned half read, each
+// get their own answer: no response is read on another request's behalf.
+func TestManyAtOnce(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		// A body long enough that an abandoned one leaves bytes unread.
+		fmt.Fprintf(w, "%s %s", r.URL.Path, strings.Repeat("x", 5000))
+	})
+	tr, _ := newTransport(t)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 50 {
+				path := fmt.Sprintf("/%d/%d", g, i)
+				resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL+path))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%7 == 3 {
+					resp.Body.Close() // abandoned
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || !strings.HasPrefix(string(b), path+" ") {
+					t.Errorf("%s: body %.20q, error %v", path, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestRequestTimeoutAnswered: a 408 is the answer to a request sent on a
+// new connection, and is returned as such, however often it comes.
+func TestRequestTimeoutAnswered(t *testing.T) {
+	u, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\nslow")
+		}
+	})
+	tr, _ := newTransport(t)
+	for range 3 {
+		if resp, body := get(t, tr, "GET", u); resp.StatusCode != http.StatusRequestTimeout || body != "slow" {
+			t.Errorf("%s %q, want 408 slow", resp.Status, body)
+		}
+	}
+}
