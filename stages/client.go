@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fetchpipe/fetchpipe/internal/h1"
+	"github.com/fetchpipe/fetchpipe/stages/internal/h1"
 )
 
 // fileReserve is how many open files, of the process's limit, a fetch
@@ -195,13 +195,15 @@ func readBuffer(concurrency int) int {
 	return 4 << 10
 }
 
-// idleCap is the most idle connections worth keeping with concurrency
-// connections in use and an open-file limit (0 if unknown): as many as
-// may be in use, within what the limit leaves.
+// idleCap is the most idle connections each of the client's two
+// transports (h1's for http, net/http's for https) should keep, with
+// concurrency connections in use and an open-file limit (0 if unknown): as
+// many as may be in use, within half what the limit leaves, since a run
+// over many hosts of both schemes fills both.
 func idleCap(concurrency, limit int) int {
 	n := concurrency
 	if limit > 0 {
-		n = min(n, limit-concurrency-fileReserve)
+		n = min(n, (limit-concurrency-fileReserve)/2)
 	}
 	return max(n, 1) // 0 would mean no cap at all
 }

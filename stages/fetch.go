@@ -53,10 +53,11 @@ const UserAgent = "fetchpipe/0.1 (+https://github.com/fetchpipe/fetchpipe)"
 // connection; net/http's Transport spends two goroutines of its own on each
 // connection, whose stacks were most of the memory with thousands of
 // requests in flight. https (with HTTP/2 where the server offers it) and
-// requests through a proxy go through net/http's Transport. The
-// httptrace hooks of a connection's life (GetConn, GotConn, PutIdleConn,
-// GotFirstResponseByte) are not called for plain http requests; a client
-// of one's own (WithClient) has net/http's throughout.
+// requests through a proxy or with a body over 16 KiB go through
+// net/http's Transport. Of httptrace's hooks, those of a connection's life
+// and of the answer's arrival (GetConn, GotConn, PutIdleConn,
+// GotFirstResponseByte, Got1xxResponse) are not called for plain http
+// requests; a client of one's own (WithClient) has net/http's throughout.
 //
 // When the run's context ends, requests in flight are cancelled (after
 // WithGrace, if given) and items not yet sent are not sent: both yield

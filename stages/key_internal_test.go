@@ -86,13 +86,14 @@ func TestSameOrigin(t *testing.T) {
 }
 
 // TestIdleCap: idle connections are capped overall so that, with those in
-// use, they stay within the open-file limit; never 0, which net/http
-// reads as no cap at all.
+// use, the two transports' stay within the open-file limit; never 0, which
+// net/http reads as no cap at all.
 func TestIdleCap(t *testing.T) {
 	tests := []struct{ concurrency, limit, want int }{
 		{50, 0, 50},          // limit unknown: as many as may be in use
 		{50, 20000, 50},      // plenty of room
-		{10000, 20000, 9936}, // what the limit leaves
+		{6000, 20000, 6000},  // room for both
+		{10000, 20000, 4968}, // half what the limit leaves
 		{19936, 20000, 1},    // none left: one, not "no cap"
 	}
 	for _, tt := range tests {

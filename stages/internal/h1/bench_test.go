@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fetchpipe/fetchpipe/internal/h1"
+	"github.com/fetchpipe/fetchpipe/stages/internal/h1"
 )
 
 // BenchmarkRoundTrip compares a request and its 2 KB body read whole, on

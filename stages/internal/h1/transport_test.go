@@ -10,13 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/fetchpipe/fetchpipe/internal/h1"
+	"github.com/fetchpipe/fetchpipe/stages/internal/h1"
 )
 
 // newTransport returns a Transport whose idle connections are closed when
@@ -94,6 +96,7 @@ func TestReuse(t *testing.T) {
 		{"not modified", "GET", "/304", ""},
 		{"head", "HEAD", "/length", ""},
 		{"informational first", "GET", "/early-hints", "after hints"},
+		{"six informational first", "GET", "/many-hints", "after hints"},
 	}
 	srv, conns := server(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -112,9 +115,14 @@ func TestReuse(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case "/304":
 			w.WriteHeader(http.StatusNotModified)
-		case "/early-hints":
+		case "/early-hints", "/many-hints":
 			w.Header().Set("Link", "</style.css>; rel=preload")
 			w.WriteHeader(http.StatusEarlyHints)
+			if r.URL.Path == "/many-hints" {
+				for range 5 {
+					w.WriteHeader(http.StatusEarlyHints)
+				}
+			}
 			io.WriteString(w, "after hints")
 		}
 	})
@@ -366,13 +374,18 @@ func TestStaleConnection(t *testing.T) {
 	}
 }
 
-// TestCancel: the end of a request's context ends it, whether it waits for
-// the response's head or reads its body, with the context's cause; and its
-// connection is not reused.
+// TestCancel: the end of a request's context ends it wherever it is, with
+// the context's cause: not sent at all if it ended before, and its
+// connection closed, not reused, if during.
 func TestCancel(t *testing.T) {
 	release := make(chan struct{})
-	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/body" {
+	var seen atomic.Int64
+	srv, conns := server(t, func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		switch r.URL.Path {
+		case "/ok":
+			return
+		case "/body":
 			w.Header().Set("Content-Length", "100")
 			io.WriteString(w, "part")
 			w.(http.Flusher).Flush()
@@ -384,16 +397,27 @@ func TestCancel(t *testing.T) {
 	})
 	defer close(release)
 	cause := errors.New("the test is done with it")
-	tests := []struct{ name, path string }{
-		{"waiting for the head", "/head"},
-		{"reading the body", "/body"},
+	tests := []struct {
+		name, path string
+		after      time.Duration // from the start of the request to its end; <0: before
+		wantSeen   int64         // requests the server saw, of the one canceled
+	}{
+		{"ended before", "/ok", -1, 0},
+		{"waiting for the head", "/head", 50 * time.Millisecond, 1},
+		{"reading the body", "/body", 50 * time.Millisecond, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr, _ := newTransport(t)
+			get(t, tr, "GET", srv.URL+"/ok") // an idle connection at hand
+			before, seenBefore := conns.n.Load(), seen.Load()
 			ctx, cancel := context.WithCancelCause(context.Background())
-			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+tt.path, nil)
-			time.AfterFunc(50*time.Millisecond, func() { cancel(cause) })
+			if tt.after < 0 {
+				cancel(cause)
+			} else {
+				time.AfterFunc(tt.after, func() { cancel(cause) })
+			}
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+tt.path, strings.NewReader("act on me"))
 			resp, err := tr.RoundTrip(req)
 			if err == nil {
 				_, err = io.ReadAll(resp.Body)
@@ -402,8 +426,79 @@ func TestCancel(t *testing.T) {
 			if !errors.Is(err, cause) {
 				t.Errorf("error %v, want the context's cause", err)
 			}
+			if n := seen.Load() - seenBefore; n != tt.wantSeen {
+				t.Errorf("the server saw %d requests, want %d", n, tt.wantSeen)
+			}
+			get(t, tr, "GET", srv.URL+"/ok")
+			if n, want := conns.n.Load()-before, min(tt.wantSeen, 1); n != want {
+				t.Errorf("%d new connections, want %d: one the cancel closed is not reused", n, want)
+			}
 		})
 	}
+}
+
+// TestBody: a response body reads as net/http's does: io.EOF again after
+// its end, an error after Close, and a Close from another goroutine ends
+// a Read waiting for bytes.
+func TestBody(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		io.WriteString(w, "part")
+		if r.URL.Path == "/stuck" {
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	defer close(release)
+	tr, _ := newTransport(t)
+	open := func(path string) io.ReadCloser {
+		resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL+path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Body
+	}
+	t.Run("cut short", func(t *testing.T) {
+		b := open("/short")
+		defer b.Close()
+		if short, err := io.ReadAll(b); err == nil {
+			t.Errorf("read %q whole, want unexpected EOF: 4 bytes of 10", short)
+		}
+		if _, err := b.Read(make([]byte, 1)); err == nil || err == io.EOF {
+			t.Errorf("Read after the failure: %v, want the failure again, not the end", err)
+		}
+	})
+
+	t.Run("after a close", func(t *testing.T) {
+		b := open("/stuck")
+		io.ReadFull(b, make([]byte, 2))
+		b.Close()
+		if _, err := b.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), "closed response body") {
+			t.Errorf("Read after Close: %v, want read on closed response body", err)
+		}
+	})
+	t.Run("close during a read", func(t *testing.T) {
+		b := open("/stuck")
+		io.ReadFull(b, make([]byte, 4))
+		time.AfterFunc(50*time.Millisecond, func() { b.Close() })
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.Read(make([]byte, 1))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("Read ended without an error")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Read still waiting 5 s after Close")
+		}
+	})
 }
 
 // TestHostileResponses: what a server sends that is not a usable response
@@ -423,11 +518,12 @@ func TestHostileResponses(t *testing.T) {
 			}
 		}, "exceeded 65536 bytes"},
 		{"endless informational responses", func(w *bufio.Writer) {
-			for range 10 {
-				w.WriteString("HTTP/1.1 103 Early Hints\r\n\r\n")
+			for {
+				if _, err := w.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"); err != nil {
+					return
+				}
 			}
-			w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-		}, "informational"},
+		}, "exceeded 65536 bytes"},
 		{"not HTTP", func(w *bufio.Writer) { w.WriteString("SSH-2.0-OpenSSH_9.6\r\n\r\n") }, "malformed HTTP"},
 		{"bad status", func(w *bufio.Writer) { w.WriteString("HTTP/1.1 2x0 OK\r\n\r\n") }, "malformed HTTP status code"},
 		{"hangs up at once", func(w *bufio.Writer) {}, "unexpected EOF"},
@@ -479,6 +575,24 @@ func TestFallback(t *testing.T) {
 		{"expecting 100-continue", func() *http.Request {
 			r, _ := http.NewRequest("PUT", plain.URL, strings.NewReader("x"))
 			r.Header.Set("Expect", "100-continue")
+			return r
+		}, false},
+		{"a body over MaxBody", func() *http.Request {
+			r, _ := http.NewRequest("PUT", plain.URL, strings.NewReader(strings.Repeat("x", h1.MaxBody+1)))
+			return r
+		}, false},
+		{"a body of unknown length", func() *http.Request {
+			r, _ := http.NewRequest("PUT", plain.URL, io.MultiReader(strings.NewReader("x")))
+			return r
+		}, false},
+		{"trailers", func() *http.Request {
+			r, _ := http.NewRequest("PUT", plain.URL, strings.NewReader("x"))
+			r.Trailer = http.Header{"X-Sum": nil}
+			return r
+		}, false},
+		{"a Cancel channel (http.Client's Timeout)", func() *http.Request {
+			r := mustRequest(t, "GET", plain.URL)
+			r.Cancel = make(chan struct{})
 			return r
 		}, false},
 	}
@@ -654,21 +768,193 @@ func TestManyAtOnce(t *testing.T) {
 	wg.Wait()
 }
 
-// TestRequestTimeoutAnswered: a 408 is the answer to a request sent on a
-// new connection, and is returned as such, however often it comes.
+// TestRequestTimeoutAnswered: a 408 that answers a request is its answer,
+// on a new connection or a reused one, and the request is not sent again.
 func TestRequestTimeoutAnswered(t *testing.T) {
+	var seen atomic.Int64
 	u, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
-		for {
+		for i := 0; ; i++ {
 			if _, err := http.ReadRequest(br); err != nil {
 				return
 			}
-			io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\nslow")
+			seen.Add(1)
+			if i%2 == 0 {
+				io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\nslow")
+			} else {
+				io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 5\r\n\r\nslow2")
+			}
 		}
 	})
 	tr, _ := newTransport(t)
-	for range 3 {
-		if resp, body := get(t, tr, "GET", u); resp.StatusCode != http.StatusRequestTimeout || body != "slow" {
-			t.Errorf("%s %q, want 408 slow", resp.Status, body)
+	for i, want := range []string{"slow", "slow2", "slow"} {
+		if resp, body := get(t, tr, "GET", u); resp.StatusCode != http.StatusRequestTimeout || body != want {
+			t.Errorf("request %d: %s %q, want 408 %q", i, resp.Status, body, want)
 		}
+	}
+	if n := seen.Load(); n != 3 {
+		t.Errorf("the server saw %d requests, want 3", n)
+	}
+}
+
+// TestIdleEviction: at the overall cap, the connection idle longest makes
+// way for the one just used, and one idle too long is closed even if its
+// host is never asked again.
+func TestIdleEviction(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   *h1.Transport
+		wait time.Duration // after the request to a
+	}{
+		{"overall cap", &h1.Transport{MaxIdleConns: 1}, 0},
+		{"idle too long", &h1.Transport{IdleConnTimeout: 20 * time.Millisecond}, 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var openA atomic.Int64
+			a := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			a.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				switch s {
+				case http.StateNew:
+					openA.Add(1)
+				case http.StateClosed:
+					openA.Add(-1)
+				}
+			}
+			a.Start()
+			defer a.Close()
+			b, connsB := server(t, func(w http.ResponseWriter, r *http.Request) {})
+			tr := tt.tr
+			tr.Fallback = http.DefaultTransport
+			defer tr.CloseIdleConnections()
+			get(t, tr, "GET", a.URL)
+			time.Sleep(tt.wait)
+			for range 5 {
+				get(t, tr, "GET", b.URL)
+			}
+			if n := connsB.n.Load(); n != 1 {
+				t.Errorf("5 requests to b took %d connections, want 1", n)
+			}
+			waitFor(func() bool { return openA.Load() == 0 })
+			if n := openA.Load(); n != 0 {
+				t.Errorf("a's connection still open")
+			}
+		})
+	}
+}
+
+// TestRequestFailures: a request that cannot be written for a reason of
+// its own is not sent again, and one the network failed says so in the
+// network's error, not as a failure of its body.
+func TestRequestFailures(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	t.Run("body fails", func(t *testing.T) {
+		tr, _ := newTransport(t)
+		for range 4 {
+			get(t, tr, "GET", srv.URL) // idle connections at hand
+		}
+		var rewound atomic.Int64
+		bodyErr := errors.New("the disk went away")
+		req, _ := http.NewRequest("PUT", srv.URL, io.MultiReader(strings.NewReader("some"), errReader{bodyErr}))
+		req.ContentLength = 100
+		req.Header.Set("Idempotency-Key", "k1") // may be sent twice
+		req.GetBody = func() (io.ReadCloser, error) {
+			rewound.Add(1)
+			return io.NopCloser(io.MultiReader(strings.NewReader("some"), errReader{bodyErr})), nil
+		}
+		if resp, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), bodyErr.Error()) {
+			if err == nil {
+				resp.Body.Close()
+			}
+			t.Errorf("error %v, want the body's", err)
+		}
+		if n := rewound.Load(); n != 0 {
+			t.Errorf("the body was had again %d times, want 0: the connection was not why", n)
+		}
+	})
+	t.Run("network fails during the body", func(t *testing.T) {
+		tr, _ := newTransport(t)
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			return &resetConn{Conn: c}, err
+		}
+		// Over the write buffer, so that a write happens as the body is
+		// copied.
+		req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader(strings.Repeat("x", 10<<10)))
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("error %v (%T), want the network's ECONNRESET", err, err)
+		}
+	})
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// resetConn is a real connection whose writes fail as a reset one's do.
+type resetConn struct{ net.Conn }
+
+func (c *resetConn) Write([]byte) (int, error) {
+	return 0, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.ECONNRESET)}
+}
+
+// TestClientRedirects: under http.Client, which reads and closes the body
+// of each redirect, the redirects keep their connection.
+func TestClientRedirects(t *testing.T) {
+	srv, conns := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/from" {
+			http.Redirect(w, r, "/to", http.StatusFound)
+			return
+		}
+		io.WriteString(w, "here")
+	})
+	tr, _ := newTransport(t)
+	client := &http.Client{Transport: tr}
+	for range 5 {
+		resp, err := client.Get(srv.URL + "/from")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "here" {
+			t.Errorf("body %q, want here", b)
+		}
+	}
+	if n := conns.n.Load(); n != 1 {
+		t.Errorf("5 redirected requests took %d connections, want 1", n)
+	}
+}
+
+// TestCloseIdleConnectionsInFlight: a connection whose body ends after
+// CloseIdleConnections is closed too, until the next request.
+func TestCloseIdleConnectionsInFlight(t *testing.T) {
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	tr, _ := newTransport(t)
+	resp, err := tr.RoundTrip(mustRequest(t, "GET", srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections()
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	waitFor(func() bool { return open.Load() == 0 })
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections open, want 0", n)
 	}
 }

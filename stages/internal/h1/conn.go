@@ -16,24 +16,32 @@ import (
 
 // A conn is one connection, used by one request at a time.
 type conn struct {
-	t      *Transport
-	nc     net.Conn
-	raw    syscall.RawConn // nc's socket, where it has one, for idleOK
-	addr   string
-	br     *bufio.Reader // lent while a request is on the connection
-	reused bool          // it had carried a request before this one
-	idleAt time.Time
+	t       *Transport
+	nc      net.Conn
+	raw     syscall.RawConn // nc's socket, where it has one, for idleOK
+	addr    string
+	closeFn func() // c.close, for context.AfterFunc
 
-	// read counts the bytes of this request's response read so far; limit
-	// is how many more may be read before the body (-1: no limit).
+	br         *bufio.Reader // lent while a request is on the connection
+	reused     bool          // it had carried a request before this one
+	idleAt     time.Time
+	prev, next *conn // in the Transport's idleList while idle
+
+	// Of the request on the connection: read counts the bytes of its
+	// response read so far, and limit how many more may be read before
+	// the body (-1: no limit); werr is the network's error on a write;
+	// refused says the request could not be written for a reason of its
+	// own (its body failed, say), not the connection's.
 	read, limit int64
+	werr        error
+	refused     bool
 }
 
 // Read reads from the connection, within the header limit while one is
 // set.
 func (c *conn) Read(p []byte) (int, error) {
 	if c.limit == 0 {
-		return 0, fmt.Errorf("server response headers exceeded %d bytes; aborted", c.t.maxHeaderBytes())
+		return 0, fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", c.t.maxHeaderBytes())
 	}
 	if c.limit > 0 && int64(len(p)) > c.limit {
 		p = p[:c.limit]
@@ -46,21 +54,30 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write writes to the connection, and keeps its error: Request.Write
+// reports a write that fails while it copies the body as the body's
+// failure, in a type of net/http's own that hides it.
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.nc.Write(p)
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	return n, err
+}
+
 func (c *conn) close() { c.nc.Close() }
 
 // roundTrip writes req and reads the head of its response. Until the
 // response's body is done with, ctx's end closes the connection: that is
 // what unblocks a read or a write in progress.
 func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
-	c.read, c.limit = 0, c.t.maxHeaderBytes()
-	stop := context.AfterFunc(ctx, c.close)
-	bw := c.t.writer(c.nc)
-	err := req.Write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	c.t.putWriter(bw)
+	c.read, c.limit, c.werr, c.refused = 0, c.t.maxHeaderBytes(), nil, false
+	stop := context.AfterFunc(ctx, c.closeFn)
 	var resp *http.Response
+	err := ctx.Err() // ended while the connection was had: send nothing
+	if err == nil {
+		err = c.write(req)
+	}
 	if err == nil {
 		resp, err = c.readResponse(req)
 	}
@@ -73,14 +90,6 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		return nil, err
 	}
 	c.limit = -1
-	if c.reused && resp.StatusCode == http.StatusRequestTimeout && replayable(req) {
-		// A server that gave up on an idle connection may say so before
-		// it closes it: the 408 was sent before this request was, and is
-		// no answer to it (net/http drops it unread).
-		stop()
-		c.close()
-		return nil, errUnasked
-	}
 	b := &body{c: c, ctx: ctx, stop: stop, keep: keepAlive(req, resp)}
 	if resp.Body == http.NoBody {
 		b.finish(true)
@@ -90,14 +99,27 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	return resp, nil
 }
 
-// max1xx is how many informational responses may come before the final
-// one, as in net/http; MaxResponseHeaderBytes counts all their bytes.
-const max1xx = 5
+// write writes req whole.
+func (c *conn) write(req *http.Request) error {
+	bw := c.t.writer(c)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	c.t.putWriter(bw)
+	switch {
+	case c.werr != nil:
+		return c.werr
+	case err != nil:
+		c.refused = true
+	}
+	return err
+}
 
-// readResponse reads the final response to req, past any 1xx; a 101 is
-// final.
+// readResponse reads the final response to req, past any 1xx (within the
+// header limit, which counts them all); a 101 is final.
 func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
-	for range max1xx + 1 {
+	for {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
 			return nil, err
@@ -106,7 +128,6 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 	}
-	return nil, fmt.Errorf("more than %d informational (1xx) responses", max1xx)
 }
 
 // keepAlive reports whether the connection may carry another request once
@@ -127,47 +148,44 @@ func hasToken(values []string, token string) bool {
 	return false
 }
 
-// errUnasked is the error of a request answered by a 408 on a reused
-// connection.
-var errUnasked = errors.New("h1: a 408 Request Timeout sent on the connection while it was idle")
-
-// stale reports whether the error of req on c, a reused connection, came
-// from the server having given up on it while it sat idle, before reading
-// the request: nothing came back, or only its 408, the context is not why,
-// and req may be sent again.
-func (c *conn) stale(ctx context.Context, req *http.Request, err error) bool {
-	return c.reused && (c.read == 0 || err == errUnasked) && ctx.Err() == nil && replayable(req)
+// stale reports whether the failure of req on c, a reused connection, came
+// from the server having closed it before it read the request: the
+// connection failed, not the request, nothing came back, the context is
+// not why, and req may be sent again.
+func (c *conn) stale(ctx context.Context, req *http.Request) bool {
+	return c.reused && !c.refused && c.read == 0 && ctx.Err() == nil && replayable(req)
 }
 
 // A body is a response's body, which gives its connection back to the
 // Transport when read to its end, or closes it when closed before, or
 // failed.
 type body struct {
-	rc   io.ReadCloser // ReadResponse's: knows Content-Length, chunks, trailers
-	c    *conn
-	ctx  context.Context
-	stop func() bool // unregisters the context's closing of c
-	keep bool        // the connection may carry another request after this body
-	eof  bool        // Read has returned io.EOF
-	done atomic.Bool
+	rc     io.ReadCloser // ReadResponse's: knows Content-Length, chunks, trailers
+	c      *conn
+	ctx    context.Context
+	stop   func() bool // unregisters the context's closing of c
+	keep   bool        // the connection may carry another request after this body
+	err    error       // what Read returned last, once it returned an error
+	closed atomic.Bool // Close was called
+	done   atomic.Bool // the connection was given back or closed
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	if b.eof {
-		return 0, io.EOF
-	}
-	if b.done.Load() {
-		// Closed: the connection is closed, or another request's.
+	if b.closed.Load() {
 		return 0, errors.New("http: read on closed response body")
+	}
+	if b.err != nil {
+		// Said again: the connection is closed, or another request's.
+		return 0, b.err
 	}
 	n, err := b.rc.Read(p)
 	if err != nil {
-		b.eof = err == io.EOF
-		b.finish(b.eof)
-		if !b.eof && b.ctx.Err() != nil {
+		if err != io.EOF && b.ctx.Err() != nil {
 			// What closed the connection under the read.
 			err = context.Cause(b.ctx)
 		}
+		b.err = err
+		b.finish(err == io.EOF)
 	}
 	return n, err
 }
@@ -175,6 +193,7 @@ func (b *body) Read(p []byte) (int, error) {
 // Close closes the connection unless the body was read to its end: the
 // rest of a body nobody wants may be large, or never end.
 func (b *body) Close() error {
+	b.closed.Store(true)
 	b.finish(false)
 	return nil
 }

@@ -13,9 +13,12 @@
 // parsing are net/http's. What is this package's is only the connection's
 // life: when it may be reused, when it must be closed.
 //
-// It makes plain http:// requests; everything else (https, with its
-// HTTP/2, a request sent through a proxy, an Upgrade, Expect: 100-continue)
-// goes to a fallback RoundTripper, net/http's.
+// It makes plain http:// requests whose bodies are small enough to be
+// written whole before the answer is read; everything else (https, with its
+// HTTP/2, a request sent through a proxy, an Upgrade, Expect: 100-continue,
+// a large body) goes to a fallback RoundTripper, net/http's. It asks for no
+// compression and undoes none: the caller's Accept-Encoding, if any, is
+// sent as it is, and the body comes back as the server sent it.
 package h1
 
 import (
@@ -42,18 +45,23 @@ import (
 type Transport struct {
 	// Fallback makes every request this Transport does not: one whose
 	// scheme is not http, one Proxy sends through a proxy, a CONNECT, an
-	// Upgrade, one with Expect: 100-continue or with trailers.
+	// Upgrade, one with Expect: 100-continue or with trailers, one whose
+	// body is over MaxBody or of unknown length, and one with a Cancel
+	// channel (which http.Client sets when it has a Timeout).
 	Fallback http.RoundTripper
 
 	// Proxy says which requests go through a proxy (and so to Fallback),
 	// as http.Transport's Proxy does. Nil: none.
 	Proxy func(*http.Request) (*url.URL, error)
 
-	// DialContext makes connections. Nil: a zero net.Dialer's.
+	// DialContext makes connections. Nil: a zero net.Dialer's. A
+	// connection that is not a socket of this system (syscall.Conn) is not
+	// checked before reuse: a request on one the server closed while idle
+	// fails, and only one that may be sent twice is sent again.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	// MaxIdleConns caps idle connections across all hosts; one returned
-	// beyond it is closed. Zero: no cap.
+	// MaxIdleConns caps idle connections across all hosts; beyond it, the
+	// one idle longest is closed. Zero: no cap.
 	MaxIdleConns int
 
 	// MaxIdleConnsPerHost caps each host's idle connections. Zero: 2, as
@@ -61,7 +69,8 @@ type Transport struct {
 	MaxIdleConnsPerHost int
 
 	// IdleConnTimeout is how long a connection may sit idle and still be
-	// reused. Zero: no limit.
+	// reused; one idle longer is closed the next time a connection is
+	// taken or put back. Zero: no limit.
 	IdleConnTimeout time.Duration
 
 	// MaxResponseHeaderBytes caps the bytes read before a response's body
@@ -73,9 +82,10 @@ type Transport struct {
 	// writes a request, and a read buffer only while a request is on it.
 	ReadBufferSize, WriteBufferSize int
 
-	mu    sync.Mutex
-	idle  map[string][]*conn // by host:port, the most recently used last
-	nidle int
+	mu        sync.Mutex
+	idle      map[string][]*conn // by host:port, in the order they went idle
+	lru       idleList           // all of them, in that order
+	closeIdle bool               // CloseIdleConnections ran, and no request since
 
 	readers, writers sync.Pool
 }
@@ -84,9 +94,10 @@ type Transport struct {
 // request to the host where one is idle, or hands it to Fallback. The
 // response's body must be read to its end, or closed, for the connection
 // to be reused: a body closed before its end closes the connection rather
-// than read on. Canceling req's context closes the connection, whether the
-// request is waiting for its response or its body is being read, and the
-// error then is the context's cause.
+// than read on. The end of req's context ends the request wherever it is:
+// before it is sent (then it is not), while it dials, writes, waits for
+// the response or reads its body (then the connection is closed); the
+// error is then the context's cause.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.handles(req) {
 		return t.Fallback.RoundTrip(req)
@@ -95,25 +106,38 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	addr := hostPort(req.URL)
 	ctx := req.Context()
-	for {
-		c, err := t.conn(ctx, addr, req)
+	if ctx.Err() != nil {
+		closeBody(req)
+		return nil, context.Cause(ctx)
+	}
+	addr := hostPort(req.URL)
+	for fresh := false; ; fresh = true {
+		c, err := t.conn(ctx, addr, fresh)
 		if err != nil {
 			closeBody(req)
 			return nil, err
 		}
 		resp, err := c.roundTrip(ctx, req)
-		if err == nil || !c.stale(ctx, req, err) {
+		if err == nil || !c.stale(ctx, req) {
 			return resp, err
 		}
-		// The server closed the connection while it sat idle, and said
-		// nothing to this request: it never saw it. Again, on another.
+		// The server closed the connection before it read the request
+		// (it had not yet when the check before reuse looked), and said
+		// nothing to it: it never saw it. Again, once, on a new one.
 		if req, err = rewind(req); err != nil {
 			return nil, err
 		}
 	}
 }
+
+// MaxBody is the largest request body Transport writes itself. It writes a
+// request whole before it reads the answer, which a body this small cannot
+// hold up: it fits in the socket's send buffer (16 KiB at least, on Linux)
+// whether or not the server reads it. A larger one goes to Fallback, which
+// reads while it writes, so a server that answers early (a 413), or echoes
+// as it reads, gets its answer read.
+const MaxBody = 16 << 10
 
 // handles reports whether t makes req itself rather than hand it to
 // Fallback.
@@ -121,6 +145,9 @@ func (t *Transport) handles(req *http.Request) bool {
 	if req.URL == nil || req.URL.Scheme != "http" || req.Method == http.MethodConnect || req.Cancel != nil ||
 		len(req.Trailer) > 0 || req.Header["Upgrade"] != nil || req.Header["Expect"] != nil {
 		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody && (req.ContentLength <= 0 || req.ContentLength > MaxBody) {
+		return false // of unknown length (0 with a body says so), or large
 	}
 	if t.Proxy != nil {
 		if u, err := t.Proxy(req); u != nil || err != nil {
@@ -175,7 +202,7 @@ func rewind(req *http.Request) (*http.Request, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return req, nil
 	}
-	body, err := req.GetBody() // stale made sure there is one
+	body, err := req.GetBody() // replayable made sure there is one
 	if err != nil {
 		return nil, err
 	}
@@ -207,16 +234,15 @@ func closeBody(req *http.Request) {
 }
 
 // CloseIdleConnections closes the connections no request is using, and
-// Fallback's.
+// Fallback's. Until the next request, one that a body read to its end
+// gives back is closed too.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
-	t.idle, t.nidle = nil, 0
+	t.idle, t.lru, t.closeIdle = nil, idleList{}, true
 	t.mu.Unlock()
 	for _, list := range idle {
-		for _, c := range list {
-			c.close()
-		}
+		closeAll(list)
 	}
 	if f, ok := t.Fallback.(interface{ CloseIdleConnections() }); ok {
 		f.CloseIdleConnections()
