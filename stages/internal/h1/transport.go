@@ -5,8 +5,9 @@
 // writes requests and one that reads responses, and hands each request
 // between them and the caller over channels. With thousands of requests
 // in flight their stacks are most of the process's memory (10,000
-// connections: 20,000 goroutines, some 110 MB of stack), and the
-// hand-offs cost a few microseconds of CPU a request. A fetch has a
+// requests: 30,000 goroutines and 165 MB of stack; 10,000 and 83 MB
+// here), and the hand-offs cost a few microseconds of CPU a request
+// (a 2 KB answer on loopback: 17-18 us, here 15). A fetch has a
 // goroutine waiting on each request anyway: here that goroutine writes
 // the request and reads the response itself, through net/http's own
 // Request.Write and ReadResponse, so that the bytes on the wire and their
