@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,7 +21,9 @@ type conn struct {
 	nc      net.Conn
 	raw     syscall.RawConn // nc's socket, where it has one, for idleOK
 	addr    string
-	closeFn func() // c.close, for context.AfterFunc
+	closeFn func()             // c.close, for context.AfterFunc
+	peek    func(uintptr) bool // c.peekIdle, for idleOK
+	peekOK  bool               // what peek found
 
 	br         *bufio.Reader // lent while a request is on the connection
 	reused     bool          // it had carried a request before this one
@@ -65,6 +68,39 @@ func (c *conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom writes what r reads, a request's body once the write buffer
+// has the head, in writes of up to MaxBody (so one, for a body Transport
+// writes at all): through the write buffer, a body would take a system
+// call per buffer. r's failure is the body's, Write's the network's.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	bp := bodyBuffers.Get().(*[]byte)
+	defer bodyBuffers.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		m, rerr := io.ReadFull(r, buf)
+		if m > 0 {
+			w, werr := c.Write(buf[:m])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		switch rerr {
+		case nil:
+			continue
+		case io.EOF, io.ErrUnexpectedEOF:
+			return n, nil
+		}
+		return n, rerr
+	}
+}
+
+// bodyBuffers lend ReadFrom its buffer for as long as it writes, so that
+// there are about as many as bodies being written at once, not as
+// connections.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, MaxBody); return &b }}
+
 func (c *conn) close() { c.nc.Close() }
 
 // roundTrip writes req and reads the head of its response. Until the
@@ -74,9 +110,11 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	c.read, c.limit, c.werr, c.refused = 0, c.t.maxHeaderBytes(), nil, false
 	stop := context.AfterFunc(ctx, c.closeFn)
 	var resp *http.Response
-	err := ctx.Err() // ended while the connection was had: send nothing
+	err := ctx.Err()
 	if err == nil {
 		err = c.write(req)
+	} else {
+		closeBody(req) // ended while the connection was had: send nothing
 	}
 	if err == nil {
 		resp, err = c.readResponse(req)

@@ -76,7 +76,7 @@ type dialed struct {
 func (t *Transport) takeIdle(addr string) *conn {
 	t.mu.Lock()
 	t.closeIdle = false // a request wants connections kept again
-	expired := t.reap(time.Now())
+	expired := t.reap()
 	list := t.idle[addr]
 	var c *conn
 	if n := len(list); n > 0 {
@@ -99,17 +99,17 @@ func (t *Transport) putIdle(c *conn) {
 	c.br.Reset(nil) // no reference to c while pooled
 	t.readers.Put(c.br)
 	c.br = nil
-	now := time.Now()
-	c.idleAt = now
 	perHost := t.MaxIdleConnsPerHost
 	if perHost == 0 {
 		perHost = 2
 	}
 	t.mu.Lock()
+	closing := t.reap()
+	c.idleAt = time.Now() // under the lock, so that the list is in its order
 	list := t.idle[c.addr]
 	if t.closeIdle || len(list) >= perHost {
 		t.mu.Unlock()
-		c.close()
+		closeAll(append(closing, c))
 		return
 	}
 	if t.idle == nil {
@@ -117,7 +117,6 @@ func (t *Transport) putIdle(c *conn) {
 	}
 	t.idle[c.addr] = append(list, c)
 	t.lru.pushBack(c)
-	closing := t.reap(now)
 	if t.MaxIdleConns > 0 && t.lru.n > t.MaxIdleConns {
 		closing = append(closing, t.dropOldest())
 	}
@@ -129,10 +128,11 @@ func (t *Transport) putIdle(c *conn) {
 // idle longer than IdleConnTimeout. They are the oldest, so it costs
 // nothing when there are none; it runs whenever a connection is taken or
 // put back, so one to a host never asked again goes too.
-func (t *Transport) reap(now time.Time) []*conn {
-	if t.IdleConnTimeout <= 0 {
+func (t *Transport) reap() []*conn {
+	if t.IdleConnTimeout <= 0 || t.lru.head == nil {
 		return nil
 	}
+	now := time.Now()
 	var expired []*conn
 	for t.lru.head != nil && now.Sub(t.lru.head.idleAt) > t.IdleConnTimeout {
 		expired = append(expired, t.dropOldest())

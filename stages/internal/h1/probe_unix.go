@@ -18,14 +18,20 @@ func (c *conn) idleOK() bool {
 	if c.raw == nil {
 		return true
 	}
-	ok := true
-	err := c.raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, err := syscall.Read(int(fd), b[:])
-		// The socket does not block: nothing to read is EAGAIN, a hang-up
-		// is 0, and anything read is no answer to anything.
-		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
-		return true // never wait for readiness
-	})
-	return err == nil && ok
+	if c.peek == nil {
+		c.peek = c.peekIdle // made once a connection, not once a reuse
+	}
+	c.peekOK = false
+	err := c.raw.Read(c.peek)
+	return err == nil && c.peekOK
+}
+
+// peekIdle reads from the socket without waiting, and sets peekOK if
+// there was nothing to read: on a socket that does not block, that is
+// EAGAIN; a hang-up is 0, and anything read is no answer to anything.
+func (c *conn) peekIdle(fd uintptr) bool {
+	var b [1]byte
+	n, err := syscall.Read(int(fd), b[:])
+	c.peekOK = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+	return true // never wait for readiness
 }

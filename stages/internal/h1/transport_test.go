@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -673,7 +674,8 @@ func TestIdleCaps(t *testing.T) {
 		{"per host", &h1.Transport{MaxIdleConnsPerHost: 1}, 1, 4},
 		{"overall", &h1.Transport{MaxIdleConnsPerHost: 4, MaxIdleConns: 2}, 2, 4},
 		{"within both", &h1.Transport{MaxIdleConnsPerHost: 4}, 4, 4},
-		{"idle too long", &h1.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Nanosecond}, 4, 4 + 4},
+		// Each one put back finds the one before it idle too long.
+		{"idle too long", &h1.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Nanosecond}, 1, 4 + 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -707,7 +709,7 @@ func TestIdleCaps(t *testing.T) {
 				wg.Go(func() { get(t, tr, "GET", srv.URL+"/together") })
 			}
 			wg.Wait()
-			waitFor(func() bool { return open.Load() <= tt.wantIdle })
+			waitFor(func() bool { return open.Load() == tt.wantIdle })
 			if n := open.Load(); n != tt.wantIdle {
 				t.Errorf("%d connections kept, want %d", n, tt.wantIdle)
 			}
@@ -957,4 +959,113 @@ func TestCloseIdleConnectionsInFlight(t *testing.T) {
 	if n := open.Load(); n != 0 {
 		t.Errorf("%d connections open, want 0", n)
 	}
+}
+
+// TestInternationalHost: a host name in another script is dialed, and its
+// connections kept, in its ASCII form, as net/http does.
+func TestInternationalHost(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Host) })
+	var dialed []string
+	tr, _ := newTransport(t)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed = append(dialed, addr)
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}
+	for range 2 {
+		if _, body := get(t, tr, "GET", "http://bücher.example/"); body != "xn--bcher-kva.example" {
+			t.Errorf("Host %q, want xn--bcher-kva.example", body)
+		}
+	}
+	if want := []string{"xn--bcher-kva.example:80"}; !slices.Equal(dialed, want) {
+		t.Errorf("dialed %q, want %q", dialed, want)
+	}
+}
+
+// TestWritesABodyAtOnce: a body goes out in one write after the head's,
+// not a write per buffer.
+func TestWritesABodyAtOnce(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	tr, _ := newTransport(t)
+	tr.WriteBufferSize = 1 << 10
+	var writes atomic.Int64
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		return &countingConn{Conn: c, writes: &writes}, err
+	}
+	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader(strings.Repeat("x", h1.MaxBody)))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := writes.Load(); n > 2 {
+		t.Errorf("%d writes for a head and a body of %d bytes, want at most 2", n, h1.MaxBody)
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestCanceledBodyClosed: a request whose context ends once its connection
+// is made, before a byte is written, is not sent, and has its body closed
+// all the same, as a RoundTripper must.
+func TestCanceledBodyClosed(t *testing.T) {
+	var seen atomic.Int64
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) { seen.Add(1) })
+	tr, _ := newTransport(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tr.DialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &cancelOnUse{TCPConn: c.(*net.TCPConn), cancel: cancel}, nil
+	}
+	body := &closeRecorder{Reader: strings.NewReader("payload")}
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL, body)
+	req.ContentLength = int64(body.Len())
+	if resp, err := tr.RoundTrip(req); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	if !body.closed.Load() {
+		t.Error("the request's body was left open")
+	}
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the server saw %d requests, want none", n)
+	}
+}
+
+// cancelOnUse is a real connection that ends a context when Transport
+// first asks it for its socket, just after the dial, before any write.
+type cancelOnUse struct {
+	*net.TCPConn
+	cancel func()
+}
+
+func (c *cancelOnUse) SyscallConn() (syscall.RawConn, error) {
+	c.cancel()
+	return c.TCPConn.SyscallConn()
+}
+
+type closeRecorder struct {
+	*strings.Reader
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed.Store(true)
+	return nil
 }
