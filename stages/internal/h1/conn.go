@@ -116,8 +116,17 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	} else {
 		closeBody(req) // ended while the connection was had: send nothing
 	}
-	if err == nil {
+	early := false
+	switch {
+	case err == nil:
 		resp, err = c.readResponse(req)
+	case c.werr != nil && ctx.Err() == nil:
+		// A server may answer before it has read the whole request (a
+		// 413) and close, which fails the rest of the write: its answer
+		// may be waiting all the same, and is the request's.
+		if r := c.readEarly(req); r != nil {
+			resp, err, early = r, nil, true
+		}
 	}
 	if err != nil {
 		stop()
@@ -128,13 +137,29 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		return nil, err
 	}
 	c.limit = -1
-	b := &body{c: c, ctx: ctx, stop: stop, keep: keepAlive(req, resp)}
+	b := &body{c: c, ctx: ctx, stop: stop, keep: keepAlive(req, resp) && !early}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
 	}
 	b.rc, resp.Body = resp.Body, b
 	return resp, nil
+}
+
+// earlyWait is how long an answer may take to come after a write failed:
+// one sent before the connection closed is there already.
+const earlyWait = 50 * time.Millisecond
+
+// readEarly reads the head of an answer that came before the request was
+// written whole, or returns nil.
+func (c *conn) readEarly(req *http.Request) *http.Response {
+	c.nc.SetReadDeadline(time.Now().Add(earlyWait))
+	resp, err := c.readResponse(req)
+	c.nc.SetReadDeadline(time.Time{})
+	if err != nil {
+		return nil
+	}
+	return resp
 }
 
 // write writes req whole.

@@ -1069,3 +1069,50 @@ func (c *closeRecorder) Close() error {
 	c.closed.Store(true)
 	return nil
 }
+
+// TestEarlyAnswer: a server that answers before it has read the whole
+// request, and closes, fails the rest of the write; its answer is the
+// request's all the same, as net/http, reading while it writes, has it.
+func TestEarlyAnswer(t *testing.T) {
+	u, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil { // the head only
+			return
+		}
+		io.WriteString(conn, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo much")
+		// Closed with the body unread, which resets the connection: the
+		// client's next write fails.
+		conn.(*net.TCPConn).SetLinger(0)
+	})
+	tr, _ := newTransport(t)
+	tr.WriteBufferSize = 1 << 10
+	for i := range 20 {
+		// The rest of the body comes late, as over a slow link, when the
+		// server has answered and gone.
+		body := io.MultiReader(strings.NewReader(strings.Repeat("x", 2<<10)), &lateReader{r: strings.NewReader(strings.Repeat("y", 8<<10))})
+		req, _ := http.NewRequest("PUT", u, body)
+		req.ContentLength = 10 << 10
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("request %d: %v, want the 413", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "too much" {
+			t.Fatalf("request %d: %s %q, want 413 too much", i, resp.Status, b)
+		}
+	}
+}
+
+// lateReader reads r after a pause.
+type lateReader struct {
+	r      io.Reader
+	paused bool
+}
+
+func (l *lateReader) Read(p []byte) (int, error) {
+	if !l.paused {
+		time.Sleep(20 * time.Millisecond)
+		l.paused = true
+	}
+	return l.r.Read(p)
+}
