@@ -182,13 +182,13 @@ func port(u *url.URL) string {
 
 // readBuffer is the size of each connection's read buffer with
 // concurrency connections. The buffer lives as long as its connection in
-// net/http's Transport, and while a request is on it in h1's: either way,
-// one for each request in flight. A response's headers and a small body
-// fit in 4 KiB, read in one system call. A body read into a buffer
-// as large as this one's passes it by, so a smaller one costs a read per
-// response beyond its first bytes, not per byte: about a microsecond,
-// worth paying where thousands of connections are open and memory, not
-// CPU, is what runs out (30 MB at 10,000).
+// net/http's Transport, and while a request is on it in h1's: one for each
+// request in flight, and in net/http's for each idle connection too. A
+// response's headers and a small body fit in 4 KiB, read in one system
+// call. A body read into a buffer as large as this one's passes it by, so
+// a smaller one costs a read per response beyond its first bytes, not per
+// byte: about a microsecond, worth paying where thousands of requests are
+// in flight and memory, not CPU, is what runs out (30 MB at 10,000).
 func readBuffer(concurrency int) int {
 	if concurrency > 1024 {
 		return 1 << 10

@@ -123,7 +123,8 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	case c.werr != nil && ctx.Err() == nil:
 		// A server may answer before it has read the whole request (a
 		// 413) and close, which fails the rest of the write: its answer
-		// may be waiting all the same, and is the request's.
+		// may be waiting all the same, and is the request's (as far as
+		// the check before reuse can tell, as for any answer).
 		if r := c.readEarly(req); r != nil {
 			resp, err, early = r, nil, true
 		}
@@ -146,9 +147,13 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	return resp, nil
 }
 
-// earlyWait is how long an answer may take to come after a write failed:
-// one sent before the connection closed is there already.
-const earlyWait = 50 * time.Millisecond
+// earlyWait bounds the read of an answer after a write failed. One sent
+// before the connection closed is there already, and a reset or closed
+// socket answers at once, so the bound is only for a server that keeps
+// the connection half open; it is generous because it runs from when it
+// is set, and a goroutine kept from the CPU that long (10,000 requests on
+// two cores) would otherwise find it past and not read at all.
+const earlyWait = time.Second
 
 // readEarly reads the head of an answer that came before the request was
 // written whole, or returns nil.

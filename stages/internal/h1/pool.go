@@ -30,7 +30,7 @@ func (t *Transport) conn(ctx context.Context, addr string, fresh bool) (*conn, e
 	// The dial runs on a goroutine of its own, which ends with it: its
 	// call chain is deep enough to double the stack of the goroutine
 	// that runs it, and the caller's stays that size for as long as the
-	// request waits (10,000 requests in flight: 160 MB of stack against
+	// request waits (10,000 requests in flight: 164 MB of stack against
 	// 83 MB).
 	done := make(chan dialed, 1)
 	go func() {

@@ -332,7 +332,7 @@ func TestStaleConnection(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 					io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
 					http.ReadRequest(br)
-					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nlate ok")
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nlate ok")
 					return
 				}
 				if !tt.idle {
@@ -1083,23 +1083,37 @@ func TestEarlyAnswer(t *testing.T) {
 		// client's next write fails.
 		conn.(*net.TCPConn).SetLinger(0)
 	})
-	tr, _ := newTransport(t)
-	tr.WriteBufferSize = 1 << 10
-	for i := range 20 {
-		// The rest of the body comes late, as over a slow link, when the
-		// server has answered and gone.
-		body := io.MultiReader(strings.NewReader(strings.Repeat("x", 2<<10)), &lateReader{r: strings.NewReader(strings.Repeat("y", 8<<10))})
-		req, _ := http.NewRequest("PUT", u, body)
-		req.ContentLength = 10 << 10
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatalf("request %d: %v, want the 413", i, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "too much" {
-			t.Fatalf("request %d: %s %q, want 413 too much", i, resp.Status, b)
-		}
+	tests := []struct {
+		method string
+		size   int // of the body, of which the first 2 KiB come at once
+	}{
+		{"PUT", 4 << 10},
+		{"POST", 4 << 10},
+		{"PUT", h1.MaxBody},
+		{"POST", h1.MaxBody},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s of %d bytes", tt.method, tt.size), func(t *testing.T) {
+			tr, _ := newTransport(t)
+			tr.WriteBufferSize = 1 << 10
+			for i := range 5 {
+				// The rest of the body comes late, as over a slow link,
+				// when the server has answered and gone.
+				first, rest := strings.Repeat("x", 2<<10), strings.Repeat("y", tt.size-2<<10)
+				body := io.MultiReader(strings.NewReader(first), &lateReader{r: strings.NewReader(rest)})
+				req, _ := http.NewRequest(tt.method, u, body)
+				req.ContentLength = int64(tt.size)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Fatalf("request %d: %v, want the 413", i, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "too much" {
+					t.Fatalf("request %d: %s %q, want 413 too much", i, resp.Status, b)
+				}
+			}
+		})
 	}
 }
 
