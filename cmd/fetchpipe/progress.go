@@ -44,6 +44,9 @@ type counts struct {
 	stopping atomic.Bool // the run was interrupted: no ETA
 	ordered  bool        // records wait for their turn: show how many
 
+	mu      sync.Mutex
+	samples []sample // items finished at each status, the last rateWindow of them
+
 	// queue, with --from, says how many items the queue holds that no
 	// worker has taken yet.
 	queue func() (n uint64, ok bool)
@@ -80,15 +83,52 @@ func countItems(ctx context.Context, path string, jsonl bool, opts []stages.Opti
 	}
 }
 
+// rateWindow is how far back the rate and the ETA look. The run's average
+// would say nothing of a pace that changed: a host --auto-throttle cut to
+// one in flight, a server that slowed, a fast first half of a list.
+const rateWindow = 20 * time.Second
+
+// A sample is how many items had finished at a time.
+type sample struct {
+	at       time.Time
+	finished int64
+}
+
+// rate returns items finished per second over the last rateWindow, or
+// since start while the run is younger, and notes finished as of now.
+func (c *counts) rate(start, now time.Time, finished int64) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.samples = append(c.samples, sample{now, finished})
+	// The oldest sample kept is the last one at least rateWindow old.
+	i := 0
+	for i+1 < len(c.samples) && now.Sub(c.samples[i+1].at) >= rateWindow {
+		i++
+	}
+	c.samples = c.samples[i:]
+	from := sample{at: start}
+	if old := c.samples[0]; now.Sub(old.at) >= rateWindow {
+		from = old
+	}
+	span := now.Sub(from.at).Seconds()
+	if span <= 0 {
+		return 0
+	}
+	return float64(finished-from.finished) / span
+}
+
 // status is the one line that says how far a run has come, short enough
 // for an 80-column terminal. The rate and the ETA count items finished,
 // written or not: in input order, records wait behind a slow item, and a
 // count of records written would stall with them.
-func (c *counts) status(start time.Time) string {
+func (c *counts) status(start time.Time) string { return c.statusAt(start, time.Now()) }
+
+func (c *counts) statusAt(start, at time.Time) string {
 	now := c.tally.Now()
 	done, ok := c.base+now.Done, c.base+now.OK
 	finished := now.Done + now.Held
-	elapsed := time.Since(start)
+	elapsed := at.Sub(start)
+	rate := c.rate(start, at, finished)
 	var b strings.Builder
 	total := c.total.Load()
 	if total >= 0 {
@@ -104,8 +144,14 @@ func (c *counts) status(start time.Time) string {
 	if c.ordered && now.Held > 0 {
 		fmt.Fprintf(&b, " · %s held for order", humanize.Comma(now.Held))
 	}
-	if elapsed > time.Second {
-		fmt.Fprintf(&b, " · %s/s", humanize.Comma(int64(math.Round(float64(finished)/elapsed.Seconds()))))
+	switch {
+	case elapsed <= time.Second:
+	case rate < 0.995:
+		fmt.Fprintf(&b, " · %.2f/s", rate) // a throttled host's pace is still a pace
+	case rate < 9.95:
+		fmt.Fprintf(&b, " · %.1f/s", rate)
+	default:
+		fmt.Fprintf(&b, " · %s/s", humanize.Comma(int64(math.Round(rate))))
 	}
 	fmt.Fprintf(&b, " · %d in flight", now.InFlight)
 	if now.Waiting > 0 {
@@ -125,12 +171,12 @@ func (c *counts) status(start time.Time) string {
 	switch {
 	case c.stopping.Load():
 		b.WriteString(" · stopping")
-	case total < 0 || left <= 0 || finished == 0:
+	case total < 0 || left <= 0:
 	case left <= now.InFlight+now.Waiting:
 		// The last ones are out: the rate says nothing of when they end.
 		fmt.Fprintf(&b, " · last %d out", left)
-	default:
-		eta := time.Duration(float64(elapsed) / float64(finished) * float64(left))
+	case rate > 0:
+		eta := time.Duration(float64(left) / rate * float64(time.Second))
 		fmt.Fprintf(&b, " · ETA %s", eta.Round(time.Second))
 	}
 	return b.String()

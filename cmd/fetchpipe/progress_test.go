@@ -133,7 +133,7 @@ func TestStatusCountsItemsHeldForOrder(t *testing.T) {
 			// Six of ten finished in two seconds: four more take about
 			// one and a third, whatever was written.
 			s := c.status(time.Now().Add(-2 * time.Second))
-			for _, want := range append(tt.want, "3/s", "ETA 1s") {
+			for _, want := range append(tt.want, "3.0/s", "ETA 1s") {
 				if !strings.Contains(s, want) {
 					t.Errorf("status %q lacks %q", s, want)
 				}
@@ -144,6 +144,50 @@ func TestStatusCountsItemsHeldForOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStatusFollowsTheRecentPace: the rate and the ETA are those of the
+// last 20 s, not the run's average, which a pace that changed (a host cut
+// to one in flight) leaves far off.
+func TestStatusFollowsTheRecentPace(t *testing.T) {
+	c := &counts{tally: stages.NewTally()}
+	c.total.Store(100)
+	finish := func(from, to int64) {
+		for seq := from; seq < to; seq++ {
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: seq, Try: 1})
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: seq, Try: 1})
+			c.tally.Add(&stages.Record{Attempts: 1})
+		}
+	}
+	start := time.Now()
+	steps := []struct {
+		at       time.Duration
+		finished int64
+		want     []string
+	}{
+		{10 * time.Second, 50, []string{"50/100", "5.0/s", "ETA 10s"}},
+		{20 * time.Second, 51, []string{"51/100", "2.5/s", "ETA 19s"}},
+		// The last 20 s finished 2: 0.1 a second, and 48 left. The run's
+		// average (52 in 30 s) would say 28 s.
+		{30 * time.Second, 52, []string{"52/100", "0.10/s", "ETA 8m0s"}},
+		{40 * time.Second, 52, []string{"52/100", "0.05/s", "ETA 16m0s"}},
+		// Nothing in the last 20 s: no estimate at all.
+		{50 * time.Second, 52, []string{"52/100", "0.00/s"}},
+	}
+	done := int64(0)
+	for _, st := range steps {
+		finish(done, st.finished)
+		done = st.finished
+		s := c.statusAt(start, start.Add(st.at))
+		for _, want := range st.want {
+			if !strings.Contains(s, want) {
+				t.Errorf("at %s: status %q lacks %q", st.at, s, want)
+			}
+		}
+		if st.at == 50*time.Second && strings.Contains(s, "ETA") {
+			t.Errorf("at %s: status %q has an ETA with nothing finished of late", st.at, s)
+		}
 	}
 }
 
