@@ -45,7 +45,7 @@ type counts struct {
 	ordered  bool        // records wait for their turn: show how many
 
 	mu      sync.Mutex
-	samples []sample // items finished at each status, the last rateWindow of them
+	samples []sample // each count of items finished first seen, the last few hundred
 
 	// queue, with --from, says how many items the queue holds that no
 	// worker has taken yet.
@@ -83,38 +83,59 @@ func countItems(ctx context.Context, path string, jsonl bool, opts []stages.Opti
 	}
 }
 
-// rateWindow is how far back the rate and the ETA look. The run's average
-// would say nothing of a pace that changed: a host --auto-throttle cut to
-// one in flight, a server that slowed, a fast first half of a list.
-const rateWindow = 20 * time.Second
+// paceItems is the fewest finished items the rate and the ETA are
+// measured over: those of the last paceItems to finish, or of as many as
+// are out at once if more (so that a batch of answers that come together
+// is one step, not a burst), or all of them while fewer have finished.
+// The run's average would say nothing of a pace that changed: a host
+// --auto-throttle cut to one in flight, a server that slowed, the fast
+// first half of a list; a window of time would say it only once the
+// window has passed, and nothing at all while no answer came within it.
+const paceItems = 20
 
-// A sample is how many items had finished at a time.
+// A sample is how many items had finished when that count was first seen.
 type sample struct {
 	at       time.Time
 	finished int64
 }
 
-// rate returns items finished per second over the last rateWindow, or
-// since start while the run is younger, and notes finished as of now.
-func (c *counts) rate(start, now time.Time, finished int64) float64 {
+// rate returns the items finished per second over the last of them (see
+// paceItems), out being how many are in flight or waiting, and notes
+// finished as of now.
+func (c *counts) rate(start, now time.Time, finished, out int64) float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.samples = append(c.samples, sample{now, finished})
-	// The oldest sample kept is the last one at least rateWindow old.
-	i := 0
-	for i+1 < len(c.samples) && now.Sub(c.samples[i+1].at) >= rateWindow {
-		i++
+	if len(c.samples) == 0 {
+		c.samples = append(c.samples, sample{at: start})
 	}
-	c.samples = c.samples[i:]
-	from := sample{at: start}
-	if old := c.samples[0]; now.Sub(old.at) >= rateWindow {
-		from = old
+	if finished != c.samples[len(c.samples)-1].finished {
+		c.samples = append(c.samples, sample{now, finished})
 	}
-	span := now.Sub(from.at).Seconds()
+	n := max(out, paceItems)
+	from := 0 // the latest sample at least n items back; else the start
+	for k := len(c.samples) - 1; k >= 0; k-- {
+		if finished-c.samples[k].finished >= n {
+			from = k
+			break
+		}
+	}
+	// Older samples are kept as long as a wider n, with more out, could
+	// want them, and no longer: memory stays flat however long the run.
+	keep := from
+	for keep > 0 && finished-c.samples[keep].finished < 4*n {
+		keep--
+	}
+	c.samples = c.samples[keep:]
+	// Measured between completions, not up to now: answers that come in
+	// batches (all in flight taking one latency) would otherwise seem
+	// slower the longer since the last batch. Only a wait longer than the
+	// items took slows the pace shown.
+	first, last := c.samples[from-keep], c.samples[len(c.samples)-1]
+	span := max(last.at.Sub(first.at), now.Sub(last.at)).Seconds()
 	if span <= 0 {
 		return 0
 	}
-	return float64(finished-from.finished) / span
+	return float64(finished-first.finished) / span
 }
 
 // status is the one line that says how far a run has come, short enough
@@ -128,7 +149,7 @@ func (c *counts) statusAt(start, at time.Time) string {
 	done, ok := c.base+now.Done, c.base+now.OK
 	finished := now.Done + now.Held
 	elapsed := at.Sub(start)
-	rate := c.rate(start, at, finished)
+	rate := c.rate(start, at, finished, now.InFlight+now.Waiting)
 	var b strings.Builder
 	total := c.total.Load()
 	if total >= 0 {
@@ -146,6 +167,8 @@ func (c *counts) statusAt(start, at time.Time) string {
 	}
 	switch {
 	case elapsed <= time.Second:
+	case rate == 0:
+		b.WriteString(" · 0/s")
 	case rate < 0.995:
 		fmt.Fprintf(&b, " · %.2f/s", rate) // a throttled host's pace is still a pace
 	case rate < 9.95:
@@ -172,8 +195,9 @@ func (c *counts) statusAt(start, at time.Time) string {
 	case c.stopping.Load():
 		b.WriteString(" · stopping")
 	case total < 0 || left <= 0:
-	case left <= now.InFlight+now.Waiting:
-		// The last ones are out: the rate says nothing of when they end.
+	case left <= now.InFlight:
+		// The last ones are in flight: the rate says nothing of when
+		// they end. (Those waiting on a limit go at the rate.)
 		fmt.Fprintf(&b, " · last %d out", left)
 	case rate > 0:
 		eta := time.Duration(float64(left) / rate * float64(time.Second))
@@ -232,6 +256,9 @@ func (d *display) start(c *counts) {
 				case <-tick.C:
 					fmt.Fprintf(d, "fetchpipe: %s\n", c.status(start))
 				case <-done:
+					// A log read later says where the run ended, even
+					// one that needs no summary.
+					fmt.Fprintf(d, "fetchpipe: %s\n", c.status(start))
 					return
 				}
 			}

@@ -17,7 +17,7 @@ import (
 // TestProgressLeavesTheRecordsAlone: with --progress always, stdout holds
 // the same records as without it (elapsed_ms aside, in input order), and
 // away from a terminal stderr gets plain status lines, with no carriage
-// return, that count what was done.
+// return, that count what was done, the last at the end.
 func TestProgressLeavesTheRecordsAlone(t *testing.T) {
 	defer func(d time.Duration) { statusEvery = d }(statusEvery)
 	statusEvery = 20 * time.Millisecond
@@ -50,6 +50,11 @@ func TestProgressLeavesTheRecordsAlone(t *testing.T) {
 	}
 	if !strings.Contains(with.stderr, "fetchpipe: ") || !strings.Contains(with.stderr, " done of ") || strings.Contains(with.stderr, "\r") {
 		t.Errorf("status lines %q", with.stderr)
+	}
+	// However short the run, its log says where it ended.
+	short := runCmd(t, base+"/r/a.json\n", "--progress", "always", "--summary", "never")
+	if lines := strings.Split(strings.TrimSpace(short.stderr), "\n"); !strings.HasPrefix(lines[len(lines)-1], "fetchpipe: 1 done of 1 read · 0 failed") {
+		t.Errorf("a short run's status lines %q, want the last to count its one item done", short.stderr)
 	}
 	if strings.Contains(without.stderr, " done of ") {
 		t.Errorf("--progress never printed %q", without.stderr)
@@ -148,46 +153,103 @@ func TestStatusCountsItemsHeldForOrder(t *testing.T) {
 }
 
 // TestStatusFollowsTheRecentPace: the rate and the ETA are those of the
-// last 20 s, not the run's average, which a pace that changed (a host cut
-// to one in flight) leaves far off.
+// last 20 items to finish, not the run's average, which a pace that
+// changed (a host cut to one in flight) leaves far off; and a long wait
+// with nothing finishing slows the pace shown rather than leave no ETA.
 func TestStatusFollowsTheRecentPace(t *testing.T) {
 	c := &counts{tally: stages.NewTally()}
 	c.total.Store(100)
-	finish := func(from, to int64) {
-		for seq := from; seq < to; seq++ {
-			c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: seq, Try: 1})
-			c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: seq, Try: 1})
+	done := int64(0)
+	finish := func(to int64) {
+		for ; done < to; done++ {
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: done, Try: 1})
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: done, Try: 1})
 			c.tally.Add(&stages.Record{Attempts: 1})
 		}
 	}
 	start := time.Now()
-	steps := []struct {
-		at       time.Duration
-		finished int64
-		want     []string
-	}{
-		{10 * time.Second, 50, []string{"50/100", "5.0/s", "ETA 10s"}},
-		{20 * time.Second, 51, []string{"51/100", "2.5/s", "ETA 19s"}},
-		// The last 20 s finished 2: 0.1 a second, and 48 left. The run's
-		// average (52 in 30 s) would say 28 s.
-		{30 * time.Second, 52, []string{"52/100", "0.10/s", "ETA 8m0s"}},
-		{40 * time.Second, 52, []string{"52/100", "0.05/s", "ETA 16m0s"}},
-		// Nothing in the last 20 s: no estimate at all.
-		{50 * time.Second, 52, []string{"52/100", "0.00/s"}},
-	}
-	done := int64(0)
-	for _, st := range steps {
-		finish(done, st.finished)
-		done = st.finished
-		s := c.statusAt(start, start.Add(st.at))
-		for _, want := range st.want {
-			if !strings.Contains(s, want) {
-				t.Errorf("at %s: status %q lacks %q", st.at, s, want)
+	status := func(at time.Duration) string { return c.statusAt(start, start.Add(at)) }
+	check := func(s string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				t.Errorf("status %q lacks %q", s, w)
 			}
 		}
-		if st.at == 50*time.Second && strings.Contains(s, "ETA") {
-			t.Errorf("at %s: status %q has an ETA with nothing finished of late", st.at, s)
+	}
+	// Ten a second for six seconds.
+	for sec := int64(1); sec <= 6; sec++ {
+		finish(10 * sec)
+		status(time.Duration(sec) * time.Second)
+	}
+	check(status(6*time.Second), "60/100", "10/s", "ETA 4s")
+	// Then one every ten seconds: the last 20 took 200 s. The run's
+	// average (80 in 206 s) would say 51 s.
+	for k := range int64(20) {
+		finish(61 + k)
+		status(time.Duration(16+10*k) * time.Second)
+	}
+	check(status(206*time.Second), "80/100", "0.10/s", "ETA 3m20s")
+	// A wait shorter than the last 20 took leaves the pace as it was;
+	// a longer one slows it.
+	check(status(306*time.Second), "80/100", "0.10/s", "ETA 3m20s")
+	check(status(506*time.Second), "80/100", "0.07/s", "ETA 5m0s")
+}
+
+// TestStatusOfBatches: answers that come in batches, every request in
+// flight taking the same time, show the pace of the batches however long
+// since the last one.
+func TestStatusOfBatches(t *testing.T) {
+	c := &counts{tally: stages.NewTally()}
+	c.total.Store(1000)
+	done := int64(0)
+	start := time.Now()
+	var s string
+	// 20 in flight, each a second: 20 a second, in steps, seen every 200 ms.
+	for tick := range 50 {
+		at := time.Duration(tick) * 200 * time.Millisecond
+		for ; done < 20*int64(at/time.Second); done++ {
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: done, Try: 1})
+			c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: done, Try: 1})
+			c.tally.Add(&stages.Record{Attempts: 1})
 		}
+		if s = c.statusAt(start, start.Add(at)); tick > 15 && !strings.Contains(s, " · 20/s · ") {
+			t.Errorf("at %s: status %q, want 20/s", at, s)
+		}
+	}
+}
+
+// TestStatusLastOut: "last N out" stands for the ETA only once every item
+// left is in flight; items waiting on a limit (a host --auto-throttle
+// holds at one) go at the pace, and have an ETA.
+func TestStatusLastOut(t *testing.T) {
+	tests := []struct {
+		name             string
+		inFlight, parked int64 // of the 8 left of 10
+		want             string
+	}{
+		{"all in flight", 8, 0, "last 8 out"},
+		{"most waiting on a limit", 1, 7, "ETA "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &counts{tally: stages.NewTally()}
+			c.total.Store(10)
+			for seq := range int64(2) {
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: seq, Try: 1})
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventDone, Seq: seq, Try: 1})
+				c.tally.Add(&stages.Record{Attempts: 1})
+			}
+			for seq := range tt.inFlight {
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventStarted, Seq: 2 + seq, Try: 1})
+			}
+			for seq := range tt.parked {
+				c.tally.Observe(pipeline.Event{Kind: pipeline.EventWaiting, Seq: 2 + tt.inFlight + seq})
+			}
+			if s := c.status(time.Now().Add(-2 * time.Second)); !strings.Contains(s, tt.want) {
+				t.Errorf("status %q lacks %q", s, tt.want)
+			}
+		})
 	}
 }
 
