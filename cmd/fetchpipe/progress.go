@@ -45,7 +45,7 @@ type counts struct {
 	ordered  bool        // records wait for their turn: show how many
 
 	mu      sync.Mutex
-	samples []sample // each count of items finished first seen, the last few hundred
+	samples []sample // each count of items finished, when first seen: the last 4 × rate's n items
 
 	// queue, with --from, says how many items the queue holds that no
 	// worker has taken yet.
