@@ -8,11 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // A conn is one connection, used by one request at a time.
@@ -202,18 +203,7 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 // resp's body has been read to its end.
 func keepAlive(req *http.Request, resp *http.Response) bool {
 	return !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols &&
-		!hasToken(req.Header["Connection"], "close")
-}
-
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for f := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), token) {
-				return true
-			}
-		}
-	}
-	return false
+		!httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close")
 }
 
 // stale reports whether the failure of req on c, a reused connection, came

@@ -96,8 +96,7 @@ func (t *Transport) takeIdle(addr string) *conn {
 // the last request. At the overall cap the connection idle longest gives
 // way: the host just served is the likelier to be asked again.
 func (t *Transport) putIdle(c *conn) {
-	c.br.Reset(nil) // no reference to c while pooled
-	t.readers.Put(c.br)
+	t.putReader(c.br) // an idle connection needs no buffer: nothing is left in it
 	c.br = nil
 	perHost := t.MaxIdleConnsPerHost
 	if perHost == 0 {

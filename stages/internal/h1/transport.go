@@ -33,7 +33,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -179,7 +178,7 @@ func validate(req *http.Request) error {
 	if req.URL.Host == "" {
 		return errors.New("http: no Host in request URL")
 	}
-	if req.Method != "" && !validMethod(req.Method) {
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) { // a token, as a header's name is
 		return fmt.Errorf("net/http: invalid method %q", req.Method)
 	}
 	for k, vv := range req.Header {
@@ -194,10 +193,6 @@ func validate(req *http.Request) error {
 		}
 	}
 	return nil
-}
-
-func validMethod(m string) bool {
-	return len(m) > 0 && strings.IndexFunc(m, func(r rune) bool { return !httpguts.IsTokenRune(r) }) < 0
 }
 
 // hostPort is the address to dial for u, an http URL.
@@ -303,6 +298,11 @@ func (t *Transport) writer(w io.Writer) *bufio.Writer {
 		return bw
 	}
 	return bufio.NewWriterSize(w, cmp.Or(t.WriteBufferSize, 4<<10))
+}
+
+func (t *Transport) putReader(br *bufio.Reader) {
+	br.Reset(nil) // no reference to the connection while pooled
+	t.readers.Put(br)
 }
 
 func (t *Transport) putWriter(bw *bufio.Writer) {
